@@ -1,0 +1,12 @@
+//! Datasets: the raw WESAD reader (Python pickles read by a small pickle interpreter), the
+//! reference implementation's preprocessed 1 Hz pickle and CSV, the simulator, and the HDF5
+//! store that every later stage reads.
+//!
+//! May depend on: hdf5, ndarray, rustfft (resampling), sha2, csv. Must never use tch or
+//! anything from orchestration.
+pub mod dataset;
+pub mod error;
+pub mod hash;
+
+pub use dataset::{Dataset, LabelMap, Provenance, SourceKind, Subject, CHANNELS, N_CHANNELS};
+pub use error::{DataError, ErrorClass};
