@@ -1,0 +1,42 @@
+//! Documented exit codes of the `dpwear` binary (also listed in README.md and `--help`).
+
+use crate::data::{DataError, ErrorClass};
+
+/// Success.
+pub const OK: i32 = 0;
+/// An unexpected failure (a bug: please report it).
+pub const INTERNAL: i32 = 1;
+/// The command line is malformed (unknown flag, missing argument, bad value syntax).
+pub const USAGE: i32 = 2;
+/// An input file or directory does not exist or cannot be read.
+pub const INPUT_UNREADABLE: i32 = 3;
+/// An input exists but is malformed, truncated, corrupt or of the wrong kind.
+pub const INPUT_MALFORMED: i32 = 4;
+/// A parameter value is impossible (e.g. 0 subjects, an unknown output format).
+pub const INVALID_PARAMETER: i32 = 5;
+/// An output could not be written, or would overwrite a file without `--force`.
+pub const OUTPUT_FAILED: i32 = 6;
+/// Interrupted (Ctrl-C); finished work is kept.
+pub const INTERRUPTED: i32 = 130;
+
+/// The table printed in `--help`.
+pub const TABLE: &str = "\
+Exit codes:
+  0    success
+  1    unexpected internal error (a bug)
+  2    command-line usage error
+  3    an input file or directory is missing or unreadable
+  4    an input is malformed, truncated, corrupt or of the wrong kind
+  5    an impossible parameter value
+  6    an output cannot be written (or exists and --force was not given)
+  130  interrupted";
+
+/// Exit code for a data-layer error.
+pub fn for_data_error(e: &DataError) -> i32 {
+    match e.class() {
+        ErrorClass::InputUnreadable => INPUT_UNREADABLE,
+        ErrorClass::InputMalformed => INPUT_MALFORMED,
+        ErrorClass::InvalidParameter => INVALID_PARAMETER,
+        ErrorClass::OutputFailed => OUTPUT_FAILED,
+    }
+}

@@ -1,0 +1,88 @@
+//! Command-line interface: clap types, resolution of raw arguments into typed plans, and the
+//! mapping of errors to documented exit codes (`exit`). The only place that uses anyhow-style
+//! catch-all handling; everything below reports typed errors.
+//!
+//! May depend on: everything in the crate.
+
+pub mod data_cmd;
+pub mod exit;
+pub mod features_cmd;
+pub mod logging;
+
+use clap::{Parser, Subcommand};
+
+use crate::data::DataError;
+
+/// dpwear: differentially private synthetic wearable-sensor data, evaluated on WESAD stress
+/// detection (LOSO / TSTR), from a laptop to a Slurm cluster.
+#[derive(Debug, Parser)]
+#[command(name = "dpwear", version, about, long_about = None, after_help = exit::TABLE)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Log format: text, or json (the default inside Slurm jobs).
+    #[arg(long, global = true, value_parser = ["text", "json"])]
+    pub log_format: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import, simulate and inspect datasets (HDF5 store).
+    #[command(subcommand)]
+    Data(data_cmd::DataCommand),
+    /// Compute the stress classifier's subwindow-FFT features from a dataset store.
+    Features(features_cmd::FeaturesArgs),
+}
+
+/// A failure with the exit code it maps to; printed as one line `dpwear: failed to …: …`.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: i32,
+    pub message: String,
+}
+
+impl CliError {
+    /// A failure of `action` (read after "failed to").
+    pub fn new(code: i32, action: &str, cause: impl std::fmt::Display) -> Self {
+        Self {
+            code,
+            message: format!("failed to {action}: {cause}"),
+        }
+    }
+
+    /// Wraps a data-layer error raised while doing `action`.
+    pub fn data(action: &str, e: DataError) -> Self {
+        Self::new(exit::for_data_error(&e), action, e)
+    }
+}
+
+/// Runs a parsed command line; returns the exit code.
+pub fn run(cli: Cli) -> i32 {
+    logging::init(cli.verbose, cli.log_format.as_deref());
+    let result = match cli.command {
+        Command::Data(cmd) => data_cmd::run(cmd),
+        Command::Features(args) => features_cmd::run(args),
+    };
+    match result {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            eprintln!("dpwear: {}", e.message);
+            e.code
+        }
+    }
+}
+
+/// Refuses to overwrite an existing output unless `force`.
+pub fn check_overwrite(path: &std::path::Path, force: bool) -> Result<(), CliError> {
+    if path.exists() && !force {
+        return Err(CliError::new(
+            exit::OUTPUT_FAILED,
+            &format!("write {}", path.display()),
+            "the file exists; pass --force to replace it",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,293 @@
+//! Feature files: the HDF5 feature store (`.h5`) and NumPy arrays (`.npz`) for users who continue
+//! in Python.
+//!
+//! HDF5 layout (`schema_version` 1):
+//! ```text
+//! /          attrs: schema_version, kind = "dpwear-features", dpwear_version, feature_mode,
+//!                   window_scheme, label_map, class_names, source_kind, source_path,
+//!                   source_sha256, simulated (0/1), subject_ids (dataset order)
+//! /X         (N, 6, 210) float64
+//! /y         (N,) int64   window label
+//! /subject   (N,) int64   subject id
+//! /start     (N,) int64   first 1 Hz row of the window within its subject
+//! ```
+//! The `.npz` holds `X` (N, 6, 210) float64, `y` (N,) int64 and `subject` (N,) int64.
+//! Both are written atomically (temporary file + rename).
+//!
+//! May depend on: hdf5, ndarray, ndarray-npy, the data types.
+
+use std::path::{Path, PathBuf};
+
+use ndarray::{Array1, Array3};
+
+use super::subwindow_fft::{FeatureMode, FEATURES_PER_WINDOW, FEATURE_LEN};
+use super::windows::WindowScheme;
+use crate::data::h5util::{self, h5err, AtomicH5};
+use crate::data::store::{check_kind, SCHEMA_VERSION};
+use crate::data::{DataError, LabelMap, SourceKind, N_CHANNELS};
+
+/// Value of the root `kind` attribute of a feature store.
+pub const KIND: &str = "dpwear-features";
+
+/// Features of a set of windows plus what they were computed from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeatureSet {
+    /// Row-major (N, 6, 210).
+    pub x: Vec<f64>,
+    pub y: Vec<u8>,
+    pub subject: Vec<u32>,
+    pub start: Vec<u32>,
+    /// Subject ids in dataset order (the LOSO fold order).
+    pub subject_ids: Vec<u32>,
+    pub mode: FeatureMode,
+    pub scheme: WindowScheme,
+    pub label_map: LabelMap,
+    pub source_kind: SourceKind,
+    pub source_path: String,
+    pub source_sha256: String,
+}
+
+impl FeatureSet {
+    /// Number of windows.
+    pub fn len(&self) -> usize {
+        self.y.len()
+    }
+
+    /// True when there are no windows.
+    pub fn is_empty(&self) -> bool {
+        self.y.is_empty()
+    }
+
+    /// The (6, 210) features of window `i`, row-major.
+    pub fn window(&self, i: usize) -> &[f64] {
+        &self.x[i * FEATURES_PER_WINDOW..(i + 1) * FEATURES_PER_WINDOW]
+    }
+
+    /// Windows per class label.
+    pub fn label_counts(&self) -> Vec<usize> {
+        let mut c = vec![0; self.label_map.n_classes()];
+        for &l in &self.y {
+            if let Some(v) = c.get_mut(l as usize) {
+                *v += 1;
+            }
+        }
+        c
+    }
+
+    fn check(&self, path: &Path) -> Result<(), DataError> {
+        let n = self.y.len();
+        if self.x.len() != n * FEATURES_PER_WINDOW
+            || self.subject.len() != n
+            || self.start.len() != n
+        {
+            return Err(DataError::format(
+                path,
+                format!(
+                    "inconsistent feature arrays: X has {} values for {n} windows, subject {}, start {}",
+                    self.x.len(),
+                    self.subject.len(),
+                    self.start.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Output format, chosen by the file extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeatureFormat {
+    Hdf5,
+    Npz,
+}
+
+impl FeatureFormat {
+    /// `.h5`/`.hdf5` → HDF5, `.npz` → NumPy; anything else is refused.
+    pub fn from_path(path: &Path) -> Result<Self, DataError> {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("h5") | Some("hdf5") => Ok(FeatureFormat::Hdf5),
+            Some("npz") => Ok(FeatureFormat::Npz),
+            _ => Err(DataError::Parameter {
+                name: "--out".into(),
+                reason: format!(
+                    "{}: unknown output format; use a file name ending in .h5 (HDF5 store) or .npz (NumPy)",
+                    path.display()
+                ),
+            }),
+        }
+    }
+}
+
+/// Writes a feature set in the format given by the extension of `path`.
+pub fn write_features(path: &Path, fs: &FeatureSet) -> Result<(), DataError> {
+    fs.check(path)?;
+    match FeatureFormat::from_path(path)? {
+        FeatureFormat::Hdf5 => write_h5(path, fs),
+        FeatureFormat::Npz => write_npz(path, fs),
+    }
+}
+
+fn x_array(fs: &FeatureSet) -> Array3<f64> {
+    Array3::from_shape_vec((fs.len(), N_CHANNELS, FEATURE_LEN), fs.x.clone())
+        .expect("checked shape")
+}
+
+fn write_h5(path: &Path, fs: &FeatureSet) -> Result<(), DataError> {
+    let out = AtomicH5::create(path)?;
+    let e = out.err();
+    let f = out.file();
+    h5util::set_i64(f, "schema_version", SCHEMA_VERSION).map_err(&e)?;
+    h5util::set_str(f, "kind", KIND).map_err(&e)?;
+    h5util::set_str(f, "dpwear_version", env!("CARGO_PKG_VERSION")).map_err(&e)?;
+    h5util::set_str(f, "feature_mode", fs.mode.as_str()).map_err(&e)?;
+    h5util::set_str(f, "window_scheme", fs.scheme.as_str()).map_err(&e)?;
+    h5util::set_str(f, "label_map", fs.label_map.as_str()).map_err(&e)?;
+    h5util::set_str_array(f, "class_names", fs.label_map.class_names()).map_err(&e)?;
+    h5util::set_str(f, "source_kind", fs.source_kind.as_str()).map_err(&e)?;
+    h5util::set_str(f, "source_path", &fs.source_path).map_err(&e)?;
+    h5util::set_str(f, "source_sha256", &fs.source_sha256).map_err(&e)?;
+    h5util::set_i64(f, "simulated", fs.source_kind.is_simulated() as i64).map_err(&e)?;
+    let ids: Vec<i64> = fs.subject_ids.iter().map(|&s| s as i64).collect();
+    h5util::set_i64_array(f, "subject_ids", &ids).map_err(&e)?;
+    f.new_dataset_builder()
+        .with_data(&x_array(fs))
+        .create("X")
+        .map_err(&e)?;
+    let as_i64 = |v: &mut dyn Iterator<Item = i64>| v.collect::<Vec<i64>>();
+    f.new_dataset_builder()
+        .with_data(&as_i64(&mut fs.y.iter().map(|&v| v as i64)))
+        .create("y")
+        .map_err(&e)?;
+    f.new_dataset_builder()
+        .with_data(&as_i64(&mut fs.subject.iter().map(|&v| v as i64)))
+        .create("subject")
+        .map_err(&e)?;
+    f.new_dataset_builder()
+        .with_data(&as_i64(&mut fs.start.iter().map(|&v| v as i64)))
+        .create("start")
+        .map_err(&e)?;
+    out.commit()
+}
+
+fn write_npz(path: &Path, fs: &FeatureSet) -> Result<(), DataError> {
+    let werr = |reason: String| DataError::Write {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let tmp = tmp_path(path);
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| werr(e.to_string()))?;
+    }
+    let result = (|| -> Result<(), String> {
+        let file = std::fs::File::create(&tmp).map_err(|e| e.to_string())?;
+        let mut npz = ndarray_npy::NpzWriter::new(file);
+        npz.add_array("X", &x_array(fs))
+            .map_err(|e| e.to_string())?;
+        let y: Array1<i64> = fs.y.iter().map(|&v| v as i64).collect();
+        let s: Array1<i64> = fs.subject.iter().map(|&v| v as i64).collect();
+        npz.add_array("y", &y).map_err(|e| e.to_string())?;
+        npz.add_array("subject", &s).map_err(|e| e.to_string())?;
+        npz.finish().map_err(|e| e.to_string())?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => std::fs::rename(&tmp, path).map_err(|e| werr(e.to_string())),
+        Err(reason) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(werr(reason))
+        }
+    }
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// Reads an HDF5 feature store written by [`write_features`].
+pub fn read_features(path: &Path) -> Result<FeatureSet, DataError> {
+    if FeatureFormat::from_path(path).ok() == Some(FeatureFormat::Npz) {
+        return Err(DataError::format(
+            path,
+            "dpwear reads features from its HDF5 store (.h5); the .npz form is an export for Python",
+        ));
+    }
+    let f = h5util::open_read(path)?;
+    check_kind(&f, path, KIND)?;
+    let parse_err = |what: &str, v: &str| DataError::format(path, format!("unknown {what} `{v}`"));
+    let mode_s = h5util::get_str(&f, path, "feature_mode")?;
+    let scheme_s = h5util::get_str(&f, path, "window_scheme")?;
+    let lm_s = h5util::get_str(&f, path, "label_map")?;
+    let sk_s = h5util::get_str(&f, path, "source_kind")?;
+    let x: Array3<f64> = f
+        .dataset("X")
+        .map_err(|_| DataError::format(path, "dataset `/X` missing"))?
+        .read_dyn::<f64>()
+        .map_err(h5err(path))?
+        .into_dimensionality()
+        .map_err(|e| DataError::format(path, format!("/X is not 3-D: {e}")))?;
+    if x.shape()[1..] != [N_CHANNELS, FEATURE_LEN] {
+        return Err(DataError::format(
+            path,
+            format!("/X has shape {:?}, expected (N, 6, 210)", x.shape()),
+        ));
+    }
+    let read_i64 = |name: &str| -> Result<Vec<i64>, DataError> {
+        f.dataset(name)
+            .map_err(|_| {
+                DataError::format(
+                    path,
+                    format!(
+                        "dataset `/{name}` missing (a feature file needs X, y, subject and start)"
+                    ),
+                )
+            })?
+            .read_raw()
+            .map_err(h5err(path))
+    };
+    let y = read_i64("y")?
+        .into_iter()
+        .map(|v| u8::try_from(v).map_err(|_| DataError::format(path, format!("/y holds {v}"))))
+        .collect::<Result<Vec<u8>, _>>()?;
+    let to_u32 = |name: &str, v: Vec<i64>| {
+        v.into_iter()
+            .map(|x| {
+                u32::try_from(x).map_err(|_| DataError::format(path, format!("/{name} holds {x}")))
+            })
+            .collect::<Result<Vec<u32>, _>>()
+    };
+    let subject = to_u32("subject", read_i64("subject")?)?;
+    let start = to_u32("start", read_i64("start")?)?;
+    let subject_ids = to_u32(
+        "subject_ids",
+        h5util::get_i64_array(&f, path, "subject_ids")?,
+    )?;
+    let fs = FeatureSet {
+        x: x.as_standard_layout().iter().copied().collect(),
+        y,
+        subject,
+        start,
+        subject_ids,
+        mode: FeatureMode::parse(&mode_s).ok_or_else(|| parse_err("feature_mode", &mode_s))?,
+        scheme: WindowScheme::parse(&scheme_s)
+            .ok_or_else(|| parse_err("window_scheme", &scheme_s))?,
+        label_map: LabelMap::parse(&lm_s).ok_or_else(|| parse_err("label_map", &lm_s))?,
+        source_kind: SourceKind::parse(&sk_s).ok_or_else(|| parse_err("source_kind", &sk_s))?,
+        source_path: h5util::get_str(&f, path, "source_path")?,
+        source_sha256: h5util::get_str(&f, path, "source_sha256")?,
+    };
+    fs.check(path)?;
+    if let Some(&l) =
+        fs.y.iter()
+            .find(|&&l| l as usize >= fs.label_map.n_classes())
+    {
+        return Err(DataError::format(
+            path,
+            format!("/y holds label {l} outside the label map"),
+        ));
+    }
+    Ok(fs)
+}

@@ -1,0 +1,68 @@
+//! Progress for long steps: an indicatif bar on a terminal; when stderr is not a terminal (a
+//! Slurm job, CI) the bar is hidden and a summary line is logged every `every` items instead.
+
+use std::io::IsTerminal;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// A progress reporter over `len` items.
+pub struct Progress {
+    bar: ProgressBar,
+    what: String,
+    len: u64,
+    every: u64,
+    done: u64,
+    started: Instant,
+    tty: bool,
+}
+
+impl Progress {
+    /// Starts reporting `len` items of `what` (e.g. "subjects", "folds").
+    pub fn new(len: u64, what: &str) -> Self {
+        let tty = std::io::stderr().is_terminal();
+        let bar = if tty {
+            let b = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {msg:>10} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            b.set_message(what.to_string());
+            b
+        } else {
+            ProgressBar::hidden()
+        };
+        Self {
+            bar,
+            what: what.to_string(),
+            len,
+            every: (len / 10).max(1),
+            done: 0,
+            started: Instant::now(),
+            tty,
+        }
+    }
+
+    /// One more item finished.
+    pub fn inc(&mut self) {
+        self.done += 1;
+        self.bar.inc(1);
+        if !self.tty && (self.done % self.every == 0 || self.done == self.len) {
+            tracing::info!(
+                "{} {}/{} done in {:.1} s",
+                self.what,
+                self.done,
+                self.len,
+                self.started.elapsed().as_secs_f64()
+            );
+        }
+    }
+
+    /// Clears the bar.
+    pub fn finish(self) {
+        self.bar.finish_and_clear();
+    }
+}
