@@ -10,3 +10,9 @@ pub mod hash;
 
 pub use dataset::{Dataset, LabelMap, Provenance, SourceKind, Subject, CHANNELS, N_CHANNELS};
 pub use error::{DataError, ErrorClass};
+pub mod h5util;
+pub mod reference_csv;
+pub mod reference_pickle;
+pub mod simulator;
+pub mod store;
+pub mod wesad_raw;
