@@ -5,6 +5,8 @@
 //! subwindow-FFT classifier features), `reporting` (progress, records, tables). The pure layers
 //! build without libtorch (`--no-default-features`).
 pub mod cli;
+pub mod config;
 pub mod data;
 pub mod features;
+pub mod models;
 pub mod reporting;

@@ -314,7 +314,7 @@ pub fn min_max_scale(x: &mut [f64]) -> bool {
         hi = hi.max(v);
     }
     let range = hi - lo;
-    if !(range > 0.0) {
+    if range.is_nan() || range <= 0.0 {
         x.iter_mut().for_each(|v| *v = 0.0);
         return false;
     }

@@ -5,6 +5,7 @@
 //! Must never use tch.
 pub mod store;
 pub mod subwindow_fft;
+pub mod synthetic;
 pub mod windows;
 
 pub use store::{read_features, write_features, FeatureSet};

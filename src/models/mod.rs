@@ -1,0 +1,12 @@
+//! Neural models. `spec` (pure: names and reference hyper-parameters) builds everywhere; the
+//! networks themselves (`layers`, `classifiers`) need libtorch (feature `torch`).
+//!
+//! May depend on: tch. Must never use orchestration, clap or indicatif.
+pub mod spec;
+
+#[cfg(feature = "torch")]
+pub mod classifiers;
+#[cfg(feature = "torch")]
+pub mod layers;
+
+pub use spec::{ClassifierKind, HeadMode, TrainHyper};
