@@ -1,12 +1,19 @@
 //! dpwear: privacy-preserving synthetic wearable-sensor data research at HPC scale.
 //!
-//! Layers (see `ARCHITECTURE.md` in the shared folder): `data` (datasets and their
-//! preprocessing to 1 Hz, the HDF5 store, the simulator), `features` (windows and the
-//! subwindow-FFT classifier features), `reporting` (progress, records, tables). The pure layers
-//! build without libtorch (`--no-default-features`).
+//! Layers (see `ARCHITECTURE.md` in the shared folder):
+//! - `config`: seed derivation (later the experiment TOML and grid);
+//! - `data`: datasets and their preprocessing to 1 Hz, the HDF5 store, the simulator;
+//! - `features`: windows and the subwindow-FFT classifier features;
+//! - `evaluation`: metrics with an explicit positive class and averaging, the reference's micro
+//!   "F1" under its own name, aggregation over subjects and replicates, LOSO/TSTR protocols;
+//! - `models`: the classifiers (tch); `training`: the loops that train them (tch);
+//! - `reporting`: progress, records; `cli`: the command line and exit codes.
+//!
+//! The pure layers build and test without libtorch (`--no-default-features`).
 pub mod cli;
 pub mod config;
 pub mod data;
+pub mod evaluation;
 pub mod features;
 pub mod models;
 pub mod reporting;
