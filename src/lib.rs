@@ -17,3 +17,5 @@ pub mod evaluation;
 pub mod features;
 pub mod models;
 pub mod reporting;
+#[cfg(feature = "torch")]
+pub mod training;

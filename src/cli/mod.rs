@@ -5,6 +5,8 @@
 //! May depend on: everything in the crate.
 
 pub mod data_cmd;
+#[cfg(feature = "torch")]
+pub mod eval_cmd;
 pub mod exit;
 pub mod features_cmd;
 pub mod logging;
@@ -35,6 +37,10 @@ pub enum Command {
     Data(data_cmd::DataCommand),
     /// Compute the stress classifier's subwindow-FFT features from a dataset store.
     Features(features_cmd::FeaturesArgs),
+    /// Train and score the stress classifiers (LOSO or TSTR) over replicates.
+    #[cfg(feature = "torch")]
+    #[command(subcommand)]
+    Eval(eval_cmd::EvalCommand),
 }
 
 /// A failure with the exit code it maps to; printed as one line `dpwear: failed to …: …`.
@@ -65,6 +71,8 @@ pub fn run(cli: Cli) -> i32 {
     let result = match cli.command {
         Command::Data(cmd) => data_cmd::run(cmd),
         Command::Features(args) => features_cmd::run(args),
+        #[cfg(feature = "torch")]
+        Command::Eval(cmd) => eval_cmd::run(cmd),
     };
     match result {
         Ok(()) => exit::OK,

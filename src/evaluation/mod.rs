@@ -16,6 +16,8 @@
 //! that it builds and is tested without libtorch (`--no-default-features`).
 pub mod aggregate;
 pub mod metrics;
+pub mod protocol;
+pub mod record;
 
 pub use aggregate::{
     mean, pooled, poor_ratio, sample_sd, subject_average, MeanMetrics, ReferenceMean,

@@ -1,0 +1,335 @@
+//! `dpwear eval loso|tstr`: train and score the stress classifiers with the LOSO or TSTR
+//! protocol over replicates, print a per-subject table (or the JSON record) and write the
+//! versioned result record.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::{check_overwrite, exit, CliError};
+use crate::data::store;
+use crate::evaluation::protocol::Protocol;
+use crate::evaluation::record::{EvalConfig, EvalRecord};
+use crate::features::synthetic::{read_reference_synthetic_csv, SyntheticWindows};
+use crate::features::{self, FeatureMode, FeatureSet, WindowScheme};
+use crate::models::{ClassifierKind, HeadMode, TrainHyper};
+use crate::reporting::progress::Progress;
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Leave-one-subject-out on real windows (optionally augmented with synthetic windows).
+    Loso(LosoArgs),
+    /// Train on synthetic windows, test on each real subject.
+    Tstr(TstrArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ClassifierArg {
+    Cnn,
+    CnnLstm,
+    Transformer,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum HeadArg {
+    /// dpwear's default: softmax + class-balanced cross-entropy on standardised features.
+    Default,
+    /// The reference: two sigmoids, BCE on one-hot targets, its class weights, raw features.
+    Reference,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DeviceArg {
+    /// CUDA when available, else CPU.
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+/// Options shared by both protocols.
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// Classifier.
+    #[arg(long, value_enum)]
+    pub classifier: ClassifierArg,
+    /// Independent repetitions (distinct derived seeds unless --same-seed).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub replicates: u32,
+    /// Head, loss and input handling.
+    #[arg(long, value_enum, default_value = "default")]
+    pub mode: HeadArg,
+    /// Master seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Reuse the master seed in every replicate, as the reference's "CI runs" did (their spread
+    /// is then only non-determinism, not sampling variation).
+    #[arg(long)]
+    pub same_seed: bool,
+    /// Epochs (default: the reference's per classifier: CNN 10, CNN-LSTM 20, Transformer 110).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub epochs: Option<u32>,
+    /// Batch size (default 50).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: Option<u32>,
+    /// Adam learning rate (default: CNN and CNN-LSTM 1e-3, Transformer 1e-4).
+    #[arg(long)]
+    pub learning_rate: Option<f64>,
+    /// Synthetic CSV only: keep subjects sid ≤ 1000 + K (the reference's syn_subj_cnt).
+    #[arg(long)]
+    pub synthetic_subjects: Option<usize>,
+    /// libtorch intra-op threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Device.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
+    /// Write the result record (JSON) here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the JSON record on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Replace an existing --out file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LosoArgs {
+    /// Real feature store (`dpwear features … --out f.h5`).
+    #[arg(long)]
+    pub features: PathBuf,
+    /// Synthetic windows added to every fold's training set: a feature store, a dataset store
+    /// (windowed non-overlapping), or a reference-format synthetic CSV.
+    #[arg(long)]
+    pub synthetic: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TstrArgs {
+    /// Synthetic training windows: a feature store, a dataset store or a reference CSV.
+    #[arg(long)]
+    pub train: PathBuf,
+    /// Real feature store to test on, subject by subject.
+    #[arg(long)]
+    pub test: PathBuf,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Runs an `eval` subcommand.
+pub fn run(cmd: EvalCommand) -> Result<(), CliError> {
+    match cmd {
+        EvalCommand::Loso(a) => evaluate(Protocol::Loso, &a.features, a.synthetic.as_deref(), &a.common),
+        EvalCommand::Tstr(a) => evaluate(Protocol::Tstr, &a.test, Some(&a.train), &a.common),
+    }
+}
+
+fn load_synthetic(path: &Path, mode: FeatureMode, head: HeadMode, k: Option<usize>) -> Result<FeatureSet, CliError> {
+    let action = "read the synthetic data";
+    if path.extension().and_then(|e| e.to_str()) == Some("csv") {
+        let windows = match head {
+            HeadMode::Reference => SyntheticWindows::Reference,
+            HeadMode::Default => SyntheticWindows::All,
+        };
+        return read_reference_synthetic_csv(path, mode, windows, k).map_err(|e| CliError::data(action, e));
+    }
+    let kind = store::file_kind(path).map_err(|e| CliError::data(action, e))?;
+    if kind == store::KIND {
+        let ds = store::read_dataset(path).map_err(|e| CliError::data(action, e))?;
+        Ok(features::build(&ds, WindowScheme::NonOverlapping, mode))
+    } else {
+        features::read_features(path).map_err(|e| CliError::data(action, e))
+    }
+}
+
+fn evaluate(protocol: Protocol, real_path: &Path, synthetic: Option<&Path>, a: &CommonArgs) -> Result<(), CliError> {
+    if let Some(out) = &a.out {
+        check_overwrite(out, a.force)?;
+    }
+    let kind = match a.classifier {
+        ClassifierArg::Cnn => ClassifierKind::Cnn,
+        ClassifierArg::CnnLstm => ClassifierKind::CnnLstm,
+        ClassifierArg::Transformer => ClassifierKind::Transformer,
+    };
+    let head = match a.mode {
+        HeadArg::Default => HeadMode::Default,
+        HeadArg::Reference => HeadMode::Reference,
+    };
+    let mut hyper: TrainHyper = kind.reference_hyper();
+    if let Some(e) = a.epochs {
+        hyper.epochs = e as usize;
+    }
+    if let Some(b) = a.batch_size {
+        hyper.batch_size = b as usize;
+    }
+    if let Some(lr) = a.learning_rate {
+        if !(lr > 0.0 && lr.is_finite()) {
+            return Err(CliError::new(exit::INVALID_PARAMETER, "evaluate", format!("--learning-rate {lr} must be positive")));
+        }
+        hyper.learning_rate = lr;
+    }
+    let threads = a
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+        .max(1);
+    tch::set_num_threads(threads as i32);
+    let device = match a.device {
+        DeviceArg::Auto => tch::Device::cuda_if_available(),
+        DeviceArg::Cpu => tch::Device::Cpu,
+        DeviceArg::Cuda => {
+            if !tch::Cuda::is_available() {
+                return Err(CliError::new(
+                    exit::INVALID_PARAMETER,
+                    "evaluate",
+                    "--device cuda but no CUDA device is visible (a GPU build needs the full torch wheels and the `cuda` feature)",
+                ));
+            }
+            tch::Device::Cuda(0)
+        }
+    };
+    let real = features::read_features(real_path).map_err(|e| CliError::data("read the real features", e))?;
+    let syn = match synthetic {
+        Some(p) => Some(load_synthetic(p, real.mode, head, a.synthetic_subjects)?),
+        None => None,
+    };
+    let config = EvalConfig {
+        protocol,
+        classifier: kind,
+        head,
+        hyper,
+        replicates: a.replicates as usize,
+        master_seed: a.seed,
+        same_seed: a.same_seed,
+        threads,
+        device: format!("{device:?}"),
+    };
+    let inputs = crate::training::eval_runner::EvalInputs {
+        config,
+        real: &real,
+        real_path: real_path.display().to_string(),
+        synthetic: syn.as_ref().zip(synthetic).map(|(s, p)| (s, p.display().to_string())),
+        device,
+    };
+    let total = a.replicates as u64 * real.subject_ids.len() as u64;
+    let mut progress = Progress::new(total, "folds");
+    let record = crate::training::eval_runner::run(&inputs, |d| {
+        tracing::debug!(replicate = d.replicate, fold = d.fold, subject = d.test_subject, reference_f1 = d.reference_f1, stress_f1 = d.positive_f1, "fold scored");
+        progress.inc();
+    })
+    .map_err(|e| {
+        let code = match e {
+            crate::training::eval_runner::EvalError::Invalid(_) => exit::INVALID_PARAMETER,
+            crate::training::eval_runner::EvalError::Metrics(_) => exit::INTERNAL,
+        };
+        CliError::new(code, "evaluate", e)
+    })?;
+    progress.finish();
+    if let Some(out) = &a.out {
+        write_record(out, &record)?;
+    }
+    if a.json {
+        let s = serde_json::to_string_pretty(&record).map_err(|e| CliError::new(exit::INTERNAL, "serialise the record", e))?;
+        println!("{s}");
+    } else {
+        print!("{}", render_table(&record));
+    }
+    Ok(())
+}
+
+/// Writes the record atomically (temporary file + rename).
+pub fn write_record(path: &Path, record: &EvalRecord) -> Result<(), CliError> {
+    let fail = |e: String| CliError::new(exit::OUTPUT_FAILED, &format!("write {}", path.display()), e);
+    let json = serde_json::to_string_pretty(record).map_err(|e| fail(e.to_string()))?;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, json + "\n").map_err(|e| fail(e.to_string()))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        fail(e.to_string())
+    })
+}
+
+fn mean_sd(v: &[f64]) -> String {
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    if v.len() < 2 {
+        return format!("{m:.4}");
+    }
+    let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    format!("{m:.4} ± {sd:.4}")
+}
+
+/// The per-subject table: mean ± sd over replicates of each subject's scores.
+pub fn render_table(r: &EvalRecord) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let c = &r.config;
+    let _ = writeln!(
+        s,
+        "{} {} ({} head), {} replicate(s){}, {} epochs, batch {}, lr {}; data {}{}",
+        match c.protocol {
+            Protocol::Loso => "LOSO",
+            Protocol::Tstr => "TSTR",
+        },
+        c.classifier.as_str(),
+        c.head.as_str(),
+        c.replicates,
+        if c.same_seed { " with the same seed" } else { "" },
+        c.hyper.epochs,
+        c.hyper.batch_size,
+        c.hyper.learning_rate,
+        r.data.path,
+        if r.data.simulated { " [SIMULATED]" } else { "" }
+    );
+    let _ = writeln!(
+        s,
+        "{:<8} {:>5}  {:<17} {:<17} {:<17} {:<17}",
+        "subject", "n", "reference_f1", "stress F1", "macro F1", "accuracy"
+    );
+    let n_folds = r.replicates.first().map(|x| x.folds.len()).unwrap_or(0);
+    for f in 0..n_folds {
+        let col = |g: fn(&crate::evaluation::metrics::MetricSet) -> f64| {
+            r.replicates.iter().map(|rep| g(&rep.folds[f].metrics)).collect::<Vec<_>>()
+        };
+        let first = &r.replicates[0].folds[f];
+        let _ = writeln!(
+            s,
+            "{:<8} {:>5}  {:<17} {:<17} {:<17} {:<17}",
+            first.test_subject,
+            first.n_test,
+            mean_sd(&col(|m| m.reference.as_ref().map(|x| x.f1).unwrap_or(f64::NAN))),
+            mean_sd(&col(|m| m.positive_f1)),
+            mean_sd(&col(|m| m.macro_f1)),
+            mean_sd(&col(|m| m.accuracy)),
+        );
+    }
+    let avg = |g: fn(&crate::evaluation::aggregate::MeanMetrics) -> f64| {
+        r.replicates.iter().map(|rep| g(&rep.average)).collect::<Vec<_>>()
+    };
+    let _ = writeln!(
+        s,
+        "{:<8} {:>5}  {:<17} {:<17} {:<17} {:<17}",
+        "average",
+        "",
+        mean_sd(&avg(|m| m.reference.map(|x| x.f1).unwrap_or(f64::NAN))),
+        mean_sd(&avg(|m| m.positive_f1)),
+        mean_sd(&avg(|m| m.macro_f1)),
+        mean_sd(&avg(|m| m.accuracy)),
+    );
+    let _ = writeln!(
+        s,
+        "poor_ratio (reference_f1 ≤ {}): {}; stress-class F1 poor ratio: {}; {:.1} s total, {:.2} s per fold",
+        r.summary.poor_threshold,
+        r.summary.poor_ratio_reference_f1.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into()),
+        format_args!("{:.2}", r.summary.poor_ratio_positive_f1),
+        r.timings.total_seconds,
+        r.timings.mean_fold_seconds
+    );
+    s
+}

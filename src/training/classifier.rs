@@ -1,0 +1,208 @@
+//! Training one stress classifier and predicting with it.
+//!
+//! Batched libtorch operations only: a fold's training windows live in one (N, 6, 210) float32
+//! tensor and every batch is an `index_select` of it; there is no per-sample loop in Rust.
+//! Shuffling per epoch comes from the fold's seeded ChaCha stream, initialisation and dropout
+//! from `tch::manual_seed` with derived seeds.
+
+use std::time::Instant;
+
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha20Rng;
+use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
+
+use crate::models::classifiers;
+use crate::models::{ClassifierKind, HeadMode, TrainHyper};
+
+/// Inputs of one training run.
+pub struct TrainSpec<'a> {
+    pub kind: ClassifierKind,
+    pub head: HeadMode,
+    pub hyper: TrainHyper,
+    pub device: Device,
+    /// Training features (N, 6, 210), float32, on `device`.
+    pub x: &'a Tensor,
+    /// Training labels (0/1).
+    pub y: &'a [u8],
+    /// Seed for weight initialisation (libtorch generator).
+    pub init_seed: i64,
+    /// Seed for dropout during training (libtorch generator, set after initialisation).
+    pub dropout_seed: i64,
+    /// Shuffling stream.
+    pub shuffle: ChaCha20Rng,
+}
+
+/// A trained classifier ready to predict.
+pub struct Trained {
+    _vs: nn::VarStore,
+    model: Box<dyn classifiers::Classifier>,
+    head: HeadMode,
+    /// Feature standardisation (default head): mean and 1/sd per feature, fitted on training.
+    scaler: Option<(Tensor, Tensor)>,
+    pub class_weights: Vec<f64>,
+    pub final_loss: f64,
+    pub train_seconds: f64,
+}
+
+/// Class weights: the reference's `{0: 1, 1: n0/n1}` (none when a class is absent), or
+/// scikit-learn's "balanced" `n / (2 · n_c)` for the default head (1 for an absent class).
+pub fn class_weights(y: &[u8], head: HeadMode) -> Vec<f64> {
+    let n1 = y.iter().filter(|&&l| l == 1).count() as f64;
+    let n0 = y.len() as f64 - n1;
+    match head {
+        HeadMode::Reference => {
+            if n0 > 0.0 && n1 > 0.0 {
+                vec![1.0, n0 / n1]
+            } else {
+                vec![1.0, 1.0]
+            }
+        }
+        HeadMode::Default => [n0, n1]
+            .iter()
+            .map(|&c| if c > 0.0 { y.len() as f64 / (2.0 * c) } else { 1.0 })
+            .collect(),
+    }
+}
+
+/// Trains a classifier on the spec's data.
+pub fn train(mut spec: TrainSpec<'_>) -> Trained {
+    let started = Instant::now();
+    let n = spec.y.len();
+    tch::manual_seed(spec.init_seed);
+    let vs = nn::VarStore::new(spec.device);
+    let model = classifiers::build(spec.kind, vs.root());
+    tch::manual_seed(spec.dropout_seed);
+
+    let scaler = match spec.head {
+        HeadMode::Default => Some(fit_scaler(spec.x)),
+        HeadMode::Reference => None,
+    };
+    let x_train = match &scaler {
+        Some(s) => apply_scaler(spec.x, s),
+        None => spec.x.shallow_clone(),
+    };
+    let weights = class_weights(spec.y, spec.head);
+    let y_all = Tensor::from_slice(&spec.y.iter().map(|&l| l as i64).collect::<Vec<_>>()).to_device(spec.device);
+    let w_table = Tensor::from_slice(&weights.iter().map(|&w| w as f32).collect::<Vec<_>>()).to_device(spec.device);
+
+    // Keras Adam defaults: β1 0.9, β2 0.999, ε 1e-7.
+    let mut opt = nn::Adam { beta1: 0.9, beta2: 0.999, wd: 0.0, eps: 1e-7, amsgrad: false }
+        .build(&vs, spec.hyper.learning_rate)
+        .expect("Adam over a fresh VarStore");
+    let mut order: Vec<i64> = (0..n as i64).collect();
+    let mut final_loss = f64::NAN;
+    for _epoch in 0..spec.hyper.epochs {
+        order.shuffle(&mut spec.shuffle);
+        let mut loss_sum = 0.0;
+        let mut batches = 0usize;
+        for chunk in order.chunks(spec.hyper.batch_size.max(1)) {
+            let idx = Tensor::from_slice(chunk).to_device(spec.device);
+            let xb = x_train.index_select(0, &idx);
+            let yb = y_all.index_select(0, &idx);
+            let wb = w_table.index_select(0, &yb);
+            let logits = model.forward_t(&xb, true);
+            let per_sample = per_sample_loss(&logits, &yb, spec.head);
+            // Keras "sum over batch size": Σ wᵢ lᵢ / B
+            let loss = (per_sample * wb).sum(Kind::Float) / chunk.len() as f64;
+            opt.backward_step(&loss);
+            loss_sum += loss.double_value(&[]);
+            batches += 1;
+        }
+        final_loss = loss_sum / batches.max(1) as f64;
+    }
+    Trained {
+        _vs: vs,
+        model,
+        head: spec.head,
+        scaler,
+        class_weights: weights,
+        final_loss,
+        train_seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
+/// Per-sample loss: the reference's binary cross-entropy averaged over the two one-hot
+/// columns (two independent sigmoids), or softmax cross-entropy for the default head.
+fn per_sample_loss(logits: &Tensor, y: &Tensor, head: HeadMode) -> Tensor {
+    match head {
+        HeadMode::Reference => {
+            let target = y.one_hot(2).to_kind(Kind::Float);
+            logits
+                .binary_cross_entropy_with_logits::<Tensor>(&target, None, None, tch::Reduction::None)
+                .mean_dim([1i64].as_slice(), false, Kind::Float)
+        }
+        HeadMode::Default => {
+            let logp = logits.log_softmax(-1, Kind::Float);
+            -logp.gather(1, &y.unsqueeze(1), false).squeeze_dim(1)
+        }
+    }
+}
+
+fn fit_scaler(x: &Tensor) -> (Tensor, Tensor) {
+    let flat = x.flatten(1, -1);
+    let mean = flat.mean_dim([0i64].as_slice(), true, Kind::Float);
+    let sd = flat.std_dim([0i64].as_slice(), false, true);
+    // zero-sd features (the zero padding) stay at 0 after centring
+    let inv = sd.gt(1e-12).to_kind(Kind::Float) / sd.clamp_min(1e-12);
+    (mean, inv)
+}
+
+fn apply_scaler(x: &Tensor, (mean, inv): &(Tensor, Tensor)) -> Tensor {
+    let shape = x.size();
+    ((x.flatten(1, -1) - mean) * inv).view(shape.as_slice())
+}
+
+impl Trained {
+    /// Class probabilities (N, 2) for features (N, 6, 210) on the model's device: per-column
+    /// sigmoids for the reference head (they need not sum to 1), a softmax for the default.
+    pub fn predict(&self, x: &Tensor) -> Vec<[f64; 2]> {
+        let x = match &self.scaler {
+            Some(s) => apply_scaler(x, s),
+            None => x.shallow_clone(),
+        };
+        let probs = tch::no_grad(|| {
+            let n = x.size()[0];
+            let mut outs = Vec::new();
+            let mut start = 0;
+            while start < n {
+                let len = 256.min(n - start);
+                let logits = self.model.forward_t(&x.narrow(0, start, len), false);
+                outs.push(match self.head {
+                    HeadMode::Reference => logits.sigmoid(),
+                    HeadMode::Default => logits.softmax(-1, Kind::Float),
+                });
+                start += len;
+            }
+            if outs.is_empty() {
+                Tensor::zeros([0, 2], (Kind::Float, x.device()))
+            } else {
+                Tensor::cat(&outs, 0)
+            }
+        });
+        let v: Vec<f32> = Vec::try_from(probs.to_device(Device::Cpu).flatten(0, -1)).expect("float probabilities");
+        v.chunks(2).map(|c| [c[0] as f64, c[1] as f64]).collect()
+    }
+}
+
+/// Features of the given windows as an (n, 6, 210) float32 tensor.
+pub fn features_tensor(x: &[f64], idx: &[usize], device: Device) -> Tensor {
+    use crate::features::FEATURES_PER_WINDOW;
+    let mut buf: Vec<f32> = Vec::with_capacity(idx.len() * FEATURES_PER_WINDOW);
+    for &i in idx {
+        buf.extend(x[i * FEATURES_PER_WINDOW..(i + 1) * FEATURES_PER_WINDOW].iter().map(|&v| v as f32));
+    }
+    Tensor::from_slice(&buf).view([idx.len() as i64, 6, 210]).to_device(device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_weights_follow_the_reference_and_balanced_rules() {
+        let y = [0u8, 0, 0, 1];
+        assert_eq!(class_weights(&y, HeadMode::Reference), vec![1.0, 3.0]);
+        assert_eq!(class_weights(&y, HeadMode::Default), vec![4.0 / 6.0, 2.0]);
+        assert_eq!(class_weights(&[0, 0], HeadMode::Reference), vec![1.0, 1.0]);
+    }
+}

@@ -1,0 +1,227 @@
+//! Runs the LOSO and TSTR protocols (plans in `evaluation::protocol`) over replicates and
+//! folds, trains a fresh classifier per fold (per replicate for TSTR), scores every test
+//! subject and assembles the versioned result record.
+
+use std::time::Instant;
+
+use tch::Device;
+
+use super::classifier::{features_tensor, train, TrainSpec};
+use crate::config::seeds::{self, Purpose, SeedKey};
+use crate::evaluation::aggregate::{pooled, subject_average, ReplicateSummary, DEFAULT_POOR_THRESHOLD};
+use crate::evaluation::metrics::MetricSet;
+use crate::evaluation::protocol::{loso_folds, tstr_splits, Fold, Protocol};
+use crate::evaluation::record::{
+    DataProvenance, EvalConfig, EvalRecord, FoldRecord, ReplicateRecord, Timings, RECORD_SCHEMA_VERSION,
+};
+use crate::evaluation::EvaluationError;
+use crate::features::FeatureSet;
+use crate::data::LabelMap;
+
+/// Why an evaluation cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("score a fold: {0}")]
+    Metrics(#[from] EvaluationError),
+}
+
+/// What to evaluate.
+pub struct EvalInputs<'a> {
+    pub config: EvalConfig,
+    pub real: &'a FeatureSet,
+    pub real_path: String,
+    pub synthetic: Option<(&'a FeatureSet, String)>,
+    pub device: Device,
+}
+
+/// Progress events.
+pub struct FoldDone {
+    pub replicate: usize,
+    pub fold: usize,
+    pub test_subject: u32,
+    pub reference_f1: f64,
+    pub positive_f1: f64,
+}
+
+fn provenance(fs: &FeatureSet, path: &str) -> DataProvenance {
+    DataProvenance {
+        path: path.to_string(),
+        source_sha256: fs.source_sha256.clone(),
+        simulated: fs.source_kind.is_simulated(),
+        feature_mode: fs.mode.as_str().into(),
+        window_scheme: fs.scheme.as_str().into(),
+        windows: fs.len(),
+        label_counts: fs.label_counts(),
+    }
+}
+
+fn validate(inp: &EvalInputs<'_>) -> Result<(), EvalError> {
+    let c = &inp.config;
+    if c.replicates == 0 {
+        return Err(EvalError::Invalid("--replicates must be at least 1".into()));
+    }
+    if c.hyper.epochs == 0 || c.hyper.batch_size == 0 || !(c.hyper.learning_rate > 0.0) {
+        return Err(EvalError::Invalid(
+            "epochs, batch size and learning rate must be positive".into(),
+        ));
+    }
+    if inp.real.label_map != LabelMap::Binary {
+        return Err(EvalError::Invalid(format!(
+            "{}: the stress classifiers are binary but the features use the {} label map; import with --label-map binary",
+            inp.real_path,
+            inp.real.label_map.as_str()
+        )));
+    }
+    if inp.real.is_empty() {
+        return Err(EvalError::Invalid(format!("{}: no windows", inp.real_path)));
+    }
+    if let Some((syn, path)) = &inp.synthetic {
+        if syn.mode != inp.real.mode {
+            return Err(EvalError::Invalid(format!(
+                "{path}: synthetic features use the {} feature mode but the real ones ({}) use {}",
+                syn.mode.as_str(),
+                inp.real_path,
+                inp.real.mode.as_str()
+            )));
+        }
+        if syn.label_map != LabelMap::Binary {
+            return Err(EvalError::Invalid(format!("{path}: synthetic labels must be binary")));
+        }
+        if syn.is_empty() {
+            return Err(EvalError::Invalid(format!("{path}: no synthetic windows")));
+        }
+    } else if c.protocol == Protocol::Tstr {
+        return Err(EvalError::Invalid("TSTR needs synthetic training data (--train)".into()));
+    }
+    Ok(())
+}
+
+/// Runs the evaluation; `on_fold` is called after every scored fold.
+pub fn run(inp: &EvalInputs<'_>, mut on_fold: impl FnMut(&FoldDone)) -> Result<EvalRecord, EvalError> {
+    validate(inp)?;
+    let started = Instant::now();
+    let c = &inp.config;
+    let real = inp.real;
+    let scope = match c.protocol {
+        Protocol::Loso => "loso",
+        Protocol::Tstr => "tstr",
+    };
+    let folds: Vec<Fold> = match c.protocol {
+        Protocol::Loso => loso_folds(&real.subject_ids, &real.subject, inp.synthetic.is_some())?,
+        Protocol::Tstr => tstr_splits(&real.subject_ids, &real.subject),
+    };
+    let syn_all: Vec<usize> = inp.synthetic.as_ref().map(|(s, _)| (0..s.len()).collect()).unwrap_or_default();
+    let syn_x = inp.synthetic.as_ref().map(|(s, _)| features_tensor(&s.x, &syn_all, inp.device));
+    let syn_y: Vec<u8> = inp.synthetic.as_ref().map(|(s, _)| s.y.clone()).unwrap_or_default();
+
+    let mut replicates = Vec::with_capacity(c.replicates);
+    let mut timings = Timings::default();
+    for r in 0..c.replicates {
+        let base = seeds::replicate_seed(c.master_seed, r as u64, c.same_seed);
+        // With --same-seed every replicate draws the very same streams, as the reference did.
+        let key_rep = if c.same_seed { 0 } else { r as u64 };
+        let train_fold = |fold: usize, x: &tch::Tensor, y: &[u8]| {
+            let key = |purpose| SeedKey { scope, replicate: key_rep, fold: fold as u64, purpose };
+            train(TrainSpec {
+                kind: c.classifier,
+                head: c.head,
+                hyper: c.hyper,
+                device: inp.device,
+                x,
+                y,
+                init_seed: seeds::torch_seed(seeds::derive(base, &key(Purpose::Init))),
+                dropout_seed: seeds::torch_seed(seeds::derive(base, &key(Purpose::Dropout))),
+                shuffle: seeds::rng(base, &key(Purpose::Shuffle)),
+            })
+        };
+        let mut fold_records = Vec::with_capacity(folds.len());
+        let mut train_s = Vec::new();
+        let mut predict_s = Vec::new();
+        // TSTR trains one model per replicate on the synthetic windows only.
+        let tstr_model = match c.protocol {
+            Protocol::Tstr => {
+                let x = syn_x.as_ref().expect("validated");
+                Some(train_fold(0, x, &syn_y))
+            }
+            Protocol::Loso => None,
+        };
+        for f in &folds {
+            let fold_model;
+            let model = match &tstr_model {
+                Some(m) => m,
+                None => {
+                    let real_x = features_tensor(&real.x, &f.train_real, inp.device);
+                    let mut y: Vec<u8> = f.train_real.iter().map(|&i| real.y[i]).collect();
+                    let x = match (&syn_x, f.use_synthetic) {
+                        (Some(sx), true) => {
+                            y.extend_from_slice(&syn_y);
+                            tch::Tensor::cat(&[real_x, sx.shallow_clone()], 0)
+                        }
+                        _ => real_x,
+                    };
+                    fold_model = train_fold(f.index, &x, &y);
+                    &fold_model
+                }
+            };
+            let t = Instant::now();
+            let test_x = features_tensor(&real.x, &f.test, inp.device);
+            let probs = model.predict(&test_x);
+            let truth: Vec<usize> = f.test.iter().map(|&i| real.y[i] as usize).collect();
+            let metrics = MetricSet::from_binary_probabilities(&probs, &truth)?;
+            predict_s.push(t.elapsed().as_secs_f64());
+            train_s.push(if tstr_model.is_some() && f.index > 0 { 0.0 } else { model.train_seconds });
+            on_fold(&FoldDone {
+                replicate: r,
+                fold: f.index,
+                test_subject: f.test_subject,
+                reference_f1: metrics.reference.as_ref().map(|m| m.f1).unwrap_or(f64::NAN),
+                positive_f1: metrics.positive_f1,
+            });
+            fold_records.push(FoldRecord {
+                fold: f.index,
+                test_subject: format!("S{}", f.test_subject),
+                n_train_real: f.train_real.len(),
+                n_train_synthetic: if f.use_synthetic { syn_y.len() } else { 0 },
+                n_test: f.test.len(),
+                class_weights: model.class_weights.clone(),
+                final_loss: model.final_loss,
+                metrics,
+            });
+        }
+        let sets: Vec<MetricSet> = fold_records.iter().map(|f| f.metrics.clone()).collect();
+        replicates.push(ReplicateRecord {
+            replicate: r,
+            seed: base,
+            average: subject_average(&sets)?,
+            pooled: pooled(&sets)?,
+            folds: fold_records,
+        });
+        timings.train_seconds.push(train_s);
+        timings.predict_seconds.push(predict_s);
+    }
+    let averages: Vec<_> = replicates.iter().map(|r| r.average).collect();
+    let summary = ReplicateSummary::from_replicates(&averages, DEFAULT_POOR_THRESHOLD)?;
+    timings.total_seconds = started.elapsed().as_secs_f64();
+    let n_folds: usize = timings.train_seconds.iter().map(Vec::len).sum();
+    let fold_total: f64 = timings
+        .train_seconds
+        .iter()
+        .chain(&timings.predict_seconds)
+        .flatten()
+        .sum();
+    timings.mean_fold_seconds = fold_total / n_folds.max(1) as f64;
+    Ok(EvalRecord {
+        schema_version: RECORD_SCHEMA_VERSION,
+        kind: "dpwear-eval".into(),
+        dpwear_version: env!("CARGO_PKG_VERSION").into(),
+        git_commit: env!("DPWEAR_GIT_COMMIT").into(),
+        config: inp.config.clone(),
+        data: provenance(real, &inp.real_path),
+        synthetic: inp.synthetic.as_ref().map(|(s, p)| provenance(s, p)),
+        replicates,
+        summary,
+        timings,
+    })
+}
