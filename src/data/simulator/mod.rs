@@ -164,11 +164,10 @@ fn simulate_session(cfg: &SimulatorConfig, index: usize, kernel: &cardio::PulseK
     let reactivity = normal_in(&mut subject_rng, 1.0, 0.25, 0.5, 1.6);
     let fidget = normal_in(&mut subject_rng, 1.0, 0.3, 0.4, 2.0);
 
-    let protocol = protocol::draw(
+    let phases = protocol::draw(
         &mut stream(cfg.seed, index, Purpose::Protocol),
         cfg.minutes_scale,
     );
-    let phases = protocol.phases;
     let motion = motion::simulate(
         &mut stream(cfg.seed, index, Purpose::Motion),
         &phases,

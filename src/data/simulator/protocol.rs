@@ -45,16 +45,9 @@ impl Phase {
 
 /// The two protocol orders WESAD used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Order {
+enum Order {
     AmusementFirst,
     StressFirst,
-}
-
-/// One subject's session: the phase of every second.
-#[derive(Clone, Debug)]
-pub(super) struct Protocol {
-    pub(super) order: Order,
-    pub(super) phases: Vec<Phase>,
 }
 
 /// Nominal duration in seconds (mean, sd, min, max) of one segment at `minutes_scale = 1`.
@@ -74,9 +67,10 @@ fn is_emitted(phase: Phase) -> bool {
     matches!(phase, Phase::Baseline | Phase::Amusement | Phase::Stress)
 }
 
-/// Draws a subject's protocol order and segment durations. Every segment lasts at least one
-/// second and every emitted one at least two, whatever `minutes_scale` is.
-pub(super) fn draw<R: Rng + ?Sized>(rng: &mut R, minutes_scale: f64) -> Protocol {
+/// Draws a subject's protocol order and segment durations and returns the phase of every
+/// second of the session. Every segment lasts at least one second and every emitted one at
+/// least two, whatever `minutes_scale` is.
+pub(super) fn draw<R: Rng + ?Sized>(rng: &mut R, minutes_scale: f64) -> Vec<Phase> {
     let order = if uniform(rng) < 0.5 {
         Order::AmusementFirst
     } else {
@@ -106,5 +100,5 @@ pub(super) fn draw<R: Rng + ?Sized>(rng: &mut R, minutes_scale: f64) -> Protocol
         let n = (seconds.round() as usize).max(min);
         phases.extend(std::iter::repeat_n(phase, n));
     }
-    Protocol { order, phases }
+    phases
 }
