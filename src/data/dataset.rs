@@ -129,7 +129,8 @@ pub struct Provenance {
 /// One subject's 1 Hz data.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Subject {
-    /// Numeric id: WESAD's `S{id}`; the simulator numbers its subjects from 1001.
+    /// Numeric id: WESAD's `S{id}`; the simulator numbers its subjects from 101 (at most 899
+    /// of them, so they never reach the reference's synthetic ids 1001–1100).
     pub id: u32,
     /// Channels in [`CHANNELS`] order, each `len()` samples long.
     pub channels: [Vec<f64>; N_CHANNELS],

@@ -6,13 +6,14 @@
 //! anything from orchestration.
 pub mod dataset;
 pub mod error;
-pub mod hash;
-
-pub use dataset::{Dataset, LabelMap, Provenance, SourceKind, Subject, CHANNELS, N_CHANNELS};
-pub use error::{DataError, ErrorClass};
 pub mod h5util;
+pub mod hash;
 pub mod reference_csv;
 pub mod reference_pickle;
 pub mod simulator;
 pub mod store;
 pub mod wesad_raw;
+
+pub use dataset::{Dataset, LabelMap, Provenance, SourceKind, Subject, CHANNELS, N_CHANNELS};
+pub use error::{DataError, ErrorClass};
+pub use simulator::{simulate, SimulatorConfig};
