@@ -7,6 +7,8 @@
 pub mod dataset;
 pub mod error;
 pub mod hash;
+pub mod pickle;
+pub mod resample;
 
 pub use dataset::{Dataset, LabelMap, Provenance, SourceKind, Subject, CHANNELS, N_CHANNELS};
 pub use error::{DataError, ErrorClass};
