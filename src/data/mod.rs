@@ -8,6 +8,7 @@ pub mod dataset;
 pub mod error;
 pub mod hash;
 pub mod pickle;
+pub mod reference_pickle;
 pub mod resample;
 
 pub use dataset::{Dataset, LabelMap, Provenance, SourceKind, Subject, CHANNELS, N_CHANNELS};
