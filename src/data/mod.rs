@@ -10,6 +10,7 @@ pub mod hash;
 pub mod pickle;
 pub mod reference_pickle;
 pub mod resample;
+pub mod wesad_raw;
 
 pub use dataset::{Dataset, LabelMap, Provenance, SourceKind, Subject, CHANNELS, N_CHANNELS};
 pub use error::{DataError, ErrorClass};

@@ -38,9 +38,8 @@ pub fn read_reference_pickle(path: &Path) -> Result<Dataset, DataError> {
                 k.describe(0)
             ))
         })?;
-        let (subject, has_two) = subject_from_frame(id, v).map_err(|reason| {
-            bad(format!("subject S{id}: {reason}"))
-        })?;
+        let (subject, has_two) =
+            subject_from_frame(id, v).map_err(|reason| bad(format!("subject S{id}: {reason}")))?;
         three_class |= has_two;
         subjects.push(subject);
     }
@@ -69,7 +68,10 @@ fn subject_id(k: &Value) -> Option<u32> {
 
 fn subject_from_frame(id: u32, v: &Value) -> Result<(Subject, bool), String> {
     if !is_dataframe(v) {
-        return Err(format!("expected a pandas DataFrame, found {}", v.describe(1)));
+        return Err(format!(
+            "expected a pandas DataFrame, found {}",
+            v.describe(1)
+        ));
     }
     let df = to_dataframe(v)?;
     let col = |name: &str| {
@@ -89,14 +91,15 @@ fn subject_from_frame(id: u32, v: &Value) -> Result<(Subject, bool), String> {
     let labels = raw_labels
         .iter()
         .enumerate()
-        .map(|(i, &l)| match l {
-            x if x == 0.0 => Ok(0u8),
-            x if x == 1.0 => Ok(1u8),
-            x if x == 2.0 => {
+        .map(|(i, &l)| {
+            if l == 0.0 || l == 1.0 {
+                Ok(l as u8)
+            } else if l == 2.0 {
                 has_two = true;
                 Ok(2u8)
+            } else {
+                Err(format!("row {i}: label {l} is not 0, 1 or 2"))
             }
-            x => Err(format!("row {i}: label {x} is not 0, 1 or 2")),
         })
         .collect::<Result<Vec<u8>, String>>()?;
     Ok((
@@ -168,7 +171,12 @@ mod tests {
                 let lo = ch.iter().cloned().fold(f64::INFINITY, f64::min);
                 let hi = ch.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                 assert!(lo.abs() < 1e-12, "S{} {} min {lo}", s.id, CHANNELS[c]);
-                assert!((hi - 1.0).abs() < 1e-12, "S{} {} max {hi}", s.id, CHANNELS[c]);
+                assert!(
+                    (hi - 1.0).abs() < 1e-12,
+                    "S{} {} max {hi}",
+                    s.id,
+                    CHANNELS[c]
+                );
             }
         }
     }
@@ -178,7 +186,21 @@ mod tests {
         let bytes = std::fs::read(reference_path()).expect("reference pickle present");
         let dir = tempfile::tempdir().unwrap();
         let n = bytes.len();
-        for cut in [0, 1, 2, 11, 12, 100, 231, 290, 5000, n / 3, n / 2, n - 2, n - 1] {
+        for cut in [
+            0,
+            1,
+            2,
+            11,
+            12,
+            100,
+            231,
+            290,
+            5000,
+            n / 3,
+            n / 2,
+            n - 2,
+            n - 1,
+        ] {
             let p = dir.path().join(format!("cut_{cut}.pickle"));
             std::fs::write(&p, &bytes[..cut]).unwrap();
             let e = read_reference_pickle(&p).expect_err("truncated file must fail");
@@ -194,7 +216,10 @@ mod tests {
         // The reference CSV handed in by mistake.
         let csv = shared_data().join("wesad/wesad_preprocessed_1hz.csv");
         let e = read_reference_pickle(&csv).unwrap_err().to_string();
-        assert!(e.contains("wesad_preprocessed_1hz.csv") && e.contains("not a pickle"), "{e}");
+        assert!(
+            e.contains("wesad_preprocessed_1hz.csv") && e.contains("not a pickle"),
+            "{e}"
+        );
         // An HDF5 file.
         let h5 = dir.path().join("x.h5");
         std::fs::write(&h5, b"\x89HDF\r\n\x1a\n\0\0\0\0").unwrap();
@@ -204,7 +229,10 @@ mod tests {
         let p = dir.path().join("other.pickle");
         std::fs::write(&p, b"\x80\x04}\x94K\x02]\x94(K\x01K\x02es.").unwrap();
         let e = read_reference_pickle(&p).unwrap_err().to_string();
-        assert!(e.contains("other.pickle") && e.contains("S2") && e.contains("DataFrame"), "{e}");
+        assert!(
+            e.contains("other.pickle") && e.contains("S2") && e.contains("DataFrame"),
+            "{e}"
+        );
         std::fs::write(&p, b"\x80\x04]\x94K\x01a.").unwrap();
         let e = read_reference_pickle(&p).unwrap_err().to_string();
         assert!(e.contains("found a list"), "{e}");

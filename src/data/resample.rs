@@ -29,7 +29,7 @@ pub fn fft_resample(x: &[f64], num: usize) -> Vec<f64> {
     let m2 = m / 2 + 1;
     let s_fac = n_x as f64 / num as f64;
     let mut y_half: Vec<Complex<f64>> = buf[..m2].to_vec();
-    if m % 2 == 0 && num != n_x {
+    if m.is_multiple_of(2) && num != n_x {
         let f = if num < n_x { 2.0 } else { 0.5 };
         y_half[m / 2] *= f;
     }
@@ -45,7 +45,7 @@ pub fn fft_resample(x: &[f64], num: usize) -> Vec<f64> {
         spec[k] = *v;
     }
     spec[0].im = 0.0;
-    if num % 2 == 0 && y_half.len() > half {
+    if num.is_multiple_of(2) && y_half.len() > half {
         spec[half].im = 0.0;
     }
     for k in 1..num.div_ceil(2) {

@@ -12,7 +12,7 @@ pub mod vm;
 use std::path::Path;
 use std::rc::Rc;
 
-pub use numpy::{to_ndarray, ArrayData, NdArray};
+pub use numpy::{array_info, to_ndarray, ArrayData, ArrayInfo, NdArray};
 pub use pandas::{to_dataframe, DataFrame};
 pub use value::{ByteBuf, Global, Object, ObjectKind, Value};
 pub use vm::{loads, PickleError};
@@ -28,13 +28,18 @@ pub fn load_file(path: &Path) -> Result<Value, DataError> {
 
 /// Unpickles `bytes` read from `path` (used for messages).
 pub fn load_bytes(path: &Path, bytes: Vec<u8>) -> Result<Value, DataError> {
+    load_shared(path, Rc::new(bytes))
+}
+
+/// Like [`load_bytes`], for a buffer the caller keeps using (bytes values are views into it).
+pub fn load_shared(path: &Path, bytes: Rc<Vec<u8>>) -> Result<Value, DataError> {
     if let Some(what) = sniff_not_pickle(&bytes) {
         return Err(DataError::format(
             path,
             format!("not a pickle file: it looks like {what}"),
         ));
     }
-    loads(Rc::new(bytes)).map_err(|e| DataError::Pickle {
+    loads(bytes).map_err(|e| DataError::Pickle {
         path: path.to_path_buf(),
         offset: e.offset,
         reason: e.reason,

@@ -135,8 +135,33 @@ pub fn is_numpy(v: &Value) -> bool {
         || v.object_of(&NUMERIC, "_frombuffer").is_some()
 }
 
-/// Converts a pickled numpy array (or scalar, shape `[]`) to an [`NdArray`].
-pub fn to_ndarray(v: &Value) -> Result<NdArray, String> {
+/// Shape and dtype of a pickled numpy array, checked against the size of its data, without
+/// decoding the elements.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArrayInfo {
+    pub shape: Vec<usize>,
+    pub dtype: DType,
+    pub fortran: bool,
+}
+
+impl ArrayInfo {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The dtype string, e.g. `<f8`.
+    pub fn dtype_name(&self) -> String {
+        self.dtype.name()
+    }
+}
+
+/// Shape, dtype and the data value of a pickled array, scalar or `_frombuffer` call.
+fn parts(v: &Value) -> Result<(Vec<usize>, DType, bool, Value), String> {
     if let Some(o) = v.object_of(&MULTIARRAY, "_reconstruct") {
         let state = o
             .state()
@@ -155,8 +180,7 @@ pub fn to_ndarray(v: &Value) -> Result<NdArray, String> {
         let fortran = st[2]
             .as_bool()
             .ok_or("numpy array state: is_fortran is not a bool")?;
-        let arr = decode(&dtype, shape, &st[3])?;
-        return Ok(if fortran { to_c_order(arr) } else { arr });
+        return Ok((shape, dtype, fortran, st[3].clone()));
     }
     if let Some(o) = v.object_of(&MULTIARRAY, "scalar") {
         let args = o
@@ -170,7 +194,7 @@ pub fn to_ndarray(v: &Value) -> Result<NdArray, String> {
             ));
         }
         let dtype = dtype_of(&args[0])?;
-        return decode(&dtype, Vec::new(), &args[1]);
+        return Ok((Vec::new(), dtype, false, args[1].clone()));
     }
     if let Some(o) = v.object_of(&NUMERIC, "_frombuffer") {
         let args = o
@@ -185,11 +209,56 @@ pub fn to_ndarray(v: &Value) -> Result<NdArray, String> {
         }
         let dtype = dtype_of(&args[1])?;
         let shape = shape_of(&args[2])?;
-        let order = args[3].as_text().unwrap_or(Cow::Borrowed("C")).into_owned();
-        let arr = decode(&dtype, shape, &args[0])?;
-        return Ok(if order == "F" { to_c_order(arr) } else { arr });
+        let fortran = args[3].as_text().is_some_and(|o| o == "F");
+        return Ok((shape, dtype, fortran, args[0].clone()));
     }
     Err(format!("expected a numpy array, found {}", v.describe(2)))
+}
+
+fn element_count(shape: &[usize]) -> Result<usize, String> {
+    shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| "numpy shape overflows".to_string())
+}
+
+/// Shape and dtype of a pickled numpy array (or scalar), with the data size checked, without
+/// decoding the elements.
+pub fn array_info(v: &Value) -> Result<ArrayInfo, String> {
+    let (shape, dtype, fortran, data) = parts(v)?;
+    let n = element_count(&shape)?;
+    if dtype.kind == 'O' {
+        let len = data.items().map(|i| i.len());
+        if len != Some(n) {
+            return Err(format!(
+                "object array of shape {shape:?} has data {}",
+                data.describe(0)
+            ));
+        }
+    } else {
+        let want = n
+            .checked_mul(dtype.itemsize)
+            .ok_or("numpy array size overflows")?;
+        let got = raw_bytes(&data)?.len();
+        if got != want {
+            return Err(format!(
+                "numpy array of shape {shape:?} and dtype {} needs {want} bytes, found {got}",
+                dtype.name()
+            ));
+        }
+    }
+    Ok(ArrayInfo {
+        shape,
+        dtype,
+        fortran,
+    })
+}
+
+/// Converts a pickled numpy array (or scalar, shape `[]`) to an [`NdArray`].
+pub fn to_ndarray(v: &Value) -> Result<NdArray, String> {
+    let (shape, dtype, fortran, data) = parts(v)?;
+    let arr = decode(&dtype, shape, &data)?;
+    Ok(if fortran { to_c_order(arr) } else { arr })
 }
 
 fn shape_of(v: &Value) -> Result<Vec<usize>, String> {
@@ -215,7 +284,8 @@ pub struct DType {
 }
 
 impl DType {
-    fn name(&self) -> String {
+    /// The dtype string, e.g. `<f8`, `|u1`.
+    pub fn name(&self) -> String {
         let order = match (self.kind, self.itemsize) {
             ('O', _) | (_, 1) => '|',
             _ if self.big_endian => '>',
@@ -319,10 +389,7 @@ fn latin1(s: &str) -> Result<Vec<u8>, String> {
 }
 
 fn decode(dtype: &DType, shape: Vec<usize>, data: &Value) -> Result<NdArray, String> {
-    let n = shape
-        .iter()
-        .try_fold(1usize, |a, &d| a.checked_mul(d))
-        .ok_or("numpy shape overflows")?;
+    let n = element_count(&shape)?;
     let name = dtype.name();
     if dtype.kind == 'O' {
         let items = data
@@ -485,6 +552,13 @@ mod tests {
         p[i + 3] = 4;
         let e = to_ndarray(&load(&p)).unwrap_err();
         assert!(e.contains("needs 64 bytes, found 48"), "{e}");
+        let e = array_info(&load(&p)).unwrap_err();
+        assert!(e.contains("needs 64 bytes, found 48"), "{e}");
+        let info = array_info(&load(F_ORDER_P4)).unwrap();
+        assert_eq!(
+            (info.dtype_name(), info.shape, info.fortran),
+            ("<f8".to_string(), vec![2, 3], true)
+        );
         let e = to_ndarray(&Value::Int(3)).unwrap_err();
         assert!(e.contains("expected a numpy array"), "{e}");
     }

@@ -252,7 +252,7 @@ impl Vm {
     }
 
     fn set_items(&mut self, items: Vec<Value>) -> R<()> {
-        if items.len() % 2 != 0 {
+        if !items.len().is_multiple_of(2) {
             return self.err("odd number of items for SETITEMS");
         }
         let target = self.top()?.clone();
@@ -467,7 +467,7 @@ impl Vm {
                 b'}' => self.push(Value::Dict(Rc::new(RefCell::new(Vec::new())))),
                 b'd' => {
                     let items = self.pop_mark()?;
-                    if items.len() % 2 != 0 {
+                    if !items.len().is_multiple_of(2) {
                         return self.err("odd number of items for DICT");
                     }
                     let mut d = Vec::with_capacity(items.len() / 2);
