@@ -232,6 +232,52 @@ fn errors_name_the_file_and_do_not_panic() {
     let e = read_wesad(d.parent().unwrap(), LabelMap::Binary).unwrap_err();
     assert_names(&e, "S7.pkl");
     assert!(e.to_string().contains("S5"), "{e}");
+    // Missing keys and wrong shapes, written by Python from the generated file.
+    let src = gen.join("S5/S5.pkl");
+    for (name, edit, needle) in [
+        (
+            "nobvp",
+            "del d['signal']['wrist']['BVP']",
+            "missing key signal['wrist'][\"BVP\"]",
+        ),
+        (
+            "accshape",
+            "w=d['signal']['wrist']; w['ACC']=w['ACC'].reshape(-1, 1)",
+            "expected (N, 3)",
+        ),
+        (
+            "objdtype",
+            "d['label']=d['label'].astype(object)",
+            "not numeric",
+        ),
+    ] {
+        let d = dir.path().join(name).join("S5");
+        std::fs::create_dir_all(&d).unwrap();
+        let code = format!(
+            "import pickle,sys\nd=pickle.load(open(sys.argv[1],'rb'),encoding='latin1')\n{edit}\n\
+             pickle.dump(d,open(sys.argv[2],'wb'),protocol=4)"
+        );
+        let st = Command::new(python())
+            .args(["-c", &code])
+            .arg(&src)
+            .arg(d.join("S5.pkl"))
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let e = read_wesad(d.parent().unwrap(), LabelMap::Binary).unwrap_err();
+        assert_names(&e, "S5.pkl");
+        assert!(e.to_string().contains(needle), "{name}: {e}");
+    }
+    // The reference's 1 Hz pickle is a pickle, but not a WESAD subject file.
+    let reference = manifest().join("../shared/data/wesad/subject_data_1hz.pickle");
+    let reference = if reference.exists() {
+        reference
+    } else {
+        PathBuf::from("/work/shared/data/wesad/subject_data_1hz.pickle")
+    };
+    let e = read_wesad(&reference, LabelMap::Binary).unwrap_err();
+    assert_names(&e, "subject_data_1hz.pickle");
+    assert!(e.to_string().contains("not a WESAD subject file"), "{e}");
     // A pickle of the wrong structure.
     let p = dir.path().join("S9.pkl");
     std::fs::write(&p, b"\x80\x02}q\x00U\x05labelq\x01]q\x02s.").unwrap();

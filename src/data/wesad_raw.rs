@@ -186,6 +186,13 @@ fn preprocess(
     let bad = |reason: String| DataError::format(path, reason);
     let file = path.display().to_string();
 
+    if root.dict_get("signal").is_none() || root.dict_get("label").is_none() {
+        return Err(bad(format!(
+            "not a WESAD subject file: expected a dict with 'signal', 'label' and 'subject', \
+             found {}",
+            root.describe(1)
+        )));
+    }
     // Subject id: the file name and the dict's 'subject' must agree.
     let id_from_dict = match root.dict_get("subject") {
         Some(v) => {

@@ -74,7 +74,7 @@ pub fn sniff_not_pickle(b: &[u8]) -> Option<&'static str> {
         .take(256)
         .all(|&c| c == b'\n' || c == b'\r' || c == b'\t' || (0x20..0x7f).contains(&c));
     if looks_text && !p0_openers.contains(&first) {
-        return Some("a text file (e.g. CSV), not a pickle");
+        return Some("a text file (e.g. CSV)");
     }
     None
 }

@@ -120,7 +120,8 @@ pub enum Value {
     Bytes(ByteBuf),
     List(Rc<RefCell<Vec<Value>>>),
     Tuple(Rc<[Value]>),
-    /// A dict as an ordered list of pairs; keys may be any value.
+    /// A dict as an ordered list of pairs; keys may be any value. Repeated keys (never written
+    /// by Python) are kept; lookups take the last.
     Dict(Rc<RefCell<Vec<(Value, Value)>>>),
     /// `set` and `frozenset`.
     Set(Rc<RefCell<Vec<Value>>>),
@@ -207,12 +208,14 @@ impl Value {
         }
     }
 
-    /// Looks up a dict entry whose key is the text `key` (`str` or Python-2 `str` bytes).
+    /// Looks up a dict entry whose key is the text `key` (`str` or Python-2 `str` bytes); with
+    /// repeated keys the last one wins, as in Python.
     pub fn dict_get(&self, key: &str) -> Option<Value> {
         match self {
             Value::Dict(d) => d
                 .borrow()
                 .iter()
+                .rev()
                 .find(|(k, _)| k.as_text().is_some_and(|t| t == key))
                 .map(|(_, v)| v.clone()),
             _ => None,
@@ -339,6 +342,63 @@ impl Value {
                 }
             }
         }
+    }
+}
+
+impl Drop for Value {
+    /// Iterative, so that a deeply nested pickle (a million `TUPLE1`s is a 1 MB file) cannot
+    /// overflow the stack when its tree is dropped: children of nodes this value owns alone
+    /// are moved to a work list instead of being dropped recursively.
+    fn drop(&mut self) {
+        let mut work = Vec::new();
+        take_children(self, &mut work);
+        while let Some(mut v) = work.pop() {
+            take_children(&mut v, &mut work);
+        }
+    }
+}
+
+fn take_children(v: &mut Value, out: &mut Vec<Value>) {
+    match v {
+        Value::List(rc) | Value::Set(rc) if Rc::strong_count(rc) == 1 => {
+            if let Ok(mut items) = rc.try_borrow_mut() {
+                out.append(&mut items);
+            }
+        }
+        Value::Dict(rc) if Rc::strong_count(rc) == 1 => {
+            if let Ok(mut pairs) = rc.try_borrow_mut() {
+                for (k, x) in pairs.drain(..) {
+                    out.push(k);
+                    out.push(x);
+                }
+            }
+        }
+        Value::Tuple(rc) => {
+            if let Some(items) = Rc::get_mut(rc) {
+                out.extend(items.iter_mut().map(|x| std::mem::replace(x, Value::None)));
+            }
+        }
+        Value::Object(rc) => {
+            if let Some(o) = Rc::get_mut(rc) {
+                if let Some(st) = o.state.get_mut().take() {
+                    out.push(st);
+                }
+                match &mut o.kind {
+                    ObjectKind::Reduce { callable, args } => {
+                        out.push(std::mem::replace(callable, Value::None));
+                        out.push(std::mem::replace(args, Value::None));
+                    }
+                    ObjectKind::NewObj { cls, args, kwargs } => {
+                        out.push(std::mem::replace(cls, Value::None));
+                        out.push(std::mem::replace(args, Value::None));
+                        if let Some(k) = kwargs.take() {
+                            out.push(k);
+                        }
+                    }
+                }
+            }
+        }
+        _ => {}
     }
 }
 
