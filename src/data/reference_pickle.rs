@@ -1,0 +1,243 @@
+//! Reader for the reference implementation's `subject_data_1hz.pickle` (spec §1.3): a dict
+//! `{subject id (int): DataFrame[BVP, EDA, ACC_x, ACC_y, ACC_z, TEMP, label]}` of 1 Hz rows,
+//! features already min–max scaled per subject, labels 0/1 (or 0/1/2 for the 3-class files).
+//!
+//! May depend on: [`super::pickle`], [`super::dataset`], [`super::hash`], [`super::error`].
+
+use std::path::Path;
+
+use super::dataset::{Dataset, LabelMap, Provenance, SourceKind, Subject, CHANNELS, N_CHANNELS};
+use super::error::DataError;
+use super::hash::sha256_hex;
+use super::pickle::{self, pandas::is_dataframe, to_dataframe, Value};
+
+/// Reads the reference's 1 Hz pickle. Subjects keep the dict's order; the label map is
+/// [`LabelMap::ThreeClass`] when a label 2 occurs, else [`LabelMap::Binary`].
+pub fn read_reference_pickle(path: &Path) -> Result<Dataset, DataError> {
+    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    let sha256 = sha256_hex(&bytes);
+    let root = pickle::load_bytes(path, bytes)?;
+    let bad = |reason: String| DataError::format(path, reason);
+
+    let pairs = root.dict_pairs().ok_or_else(|| {
+        bad(format!(
+            "expected the reference's dict {{subject id: DataFrame}}, found a {} ({})",
+            root.kind_name(),
+            root.describe(1)
+        ))
+    })?;
+    if pairs.is_empty() {
+        return Err(bad("the subject dict is empty".into()));
+    }
+    let mut subjects = Vec::with_capacity(pairs.len());
+    let mut three_class = false;
+    for (k, v) in &pairs {
+        let id = subject_id(k).ok_or_else(|| {
+            bad(format!(
+                "expected integer subject ids as dict keys, found {}",
+                k.describe(0)
+            ))
+        })?;
+        let (subject, has_two) =
+            subject_from_frame(id, v).map_err(|reason| bad(format!("subject S{id}: {reason}")))?;
+        three_class |= has_two;
+        subjects.push(subject);
+    }
+    let ds = Dataset {
+        subjects,
+        label_map: if three_class {
+            LabelMap::ThreeClass
+        } else {
+            LabelMap::Binary
+        },
+        sampling_rate_hz: 1.0,
+        source: Provenance {
+            kind: SourceKind::ReferencePickle,
+            path: path.display().to_string(),
+            sha256,
+            note: String::new(),
+        },
+    };
+    ds.validate()?;
+    Ok(ds)
+}
+
+fn subject_id(k: &Value) -> Option<u32> {
+    k.as_i64().and_then(|i| u32::try_from(i).ok())
+}
+
+fn subject_from_frame(id: u32, v: &Value) -> Result<(Subject, bool), String> {
+    if !is_dataframe(v) {
+        return Err(format!(
+            "expected a pandas DataFrame, found {}",
+            v.describe(1)
+        ));
+    }
+    let df = to_dataframe(v)?;
+    let col = |name: &str| {
+        df.column(name).ok_or_else(|| {
+            format!(
+                "column {name:?} missing (columns are {:?}; expected {:?} + \"label\")",
+                df.columns, CHANNELS
+            )
+        })
+    };
+    let mut channels: [Vec<f64>; N_CHANNELS] = Default::default();
+    for (c, name) in CHANNELS.iter().enumerate() {
+        channels[c] = col(name)?.to_vec();
+    }
+    let raw_labels = col("label")?;
+    let mut has_two = false;
+    let labels = raw_labels
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| {
+            if l == 0.0 || l == 1.0 {
+                Ok(l as u8)
+            } else if l == 2.0 {
+                has_two = true;
+                Ok(2u8)
+            } else {
+                Err(format!("row {i}: label {l} is not 0, 1 or 2"))
+            }
+        })
+        .collect::<Result<Vec<u8>, String>>()?;
+    Ok((
+        Subject {
+            id,
+            channels,
+            labels,
+        },
+        has_two,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn shared_data() -> PathBuf {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+        if p.exists() {
+            p
+        } else {
+            PathBuf::from("/work/shared/data")
+        }
+    }
+
+    fn reference_path() -> PathBuf {
+        shared_data().join("wesad/subject_data_1hz.pickle")
+    }
+
+    const ROWS: [(u32, usize); 15] = [
+        (2, 2121),
+        (3, 2155),
+        (4, 2165),
+        (5, 2217),
+        (6, 2202),
+        (7, 2198),
+        (8, 2209),
+        (9, 2197),
+        (10, 2277),
+        (11, 2228),
+        (13, 2226),
+        (14, 2227),
+        (15, 2233),
+        (16, 2221),
+        (17, 2276),
+    ];
+
+    #[test]
+    fn reads_the_reference_pickle() {
+        let ds = read_reference_pickle(&reference_path()).expect("reference pickle reads");
+        assert_eq!(ds.label_map, LabelMap::Binary);
+        assert_eq!(ds.source.kind, SourceKind::ReferencePickle);
+        assert_eq!(
+            ds.source.sha256,
+            "7fbcdbf02cfeafbdca34d544eb5b24d6643af0a0c3a82e750f68ea8367ecd00f"
+        );
+        let got: Vec<(u32, usize)> = ds.subjects.iter().map(|s| (s.id, s.len())).collect();
+        assert_eq!(got, ROWS.to_vec());
+        assert_eq!(ds.rows(), 33152);
+        let sum = ds.summary();
+        assert_eq!(sum.stress_rows, 9966);
+        assert_eq!(sum.label_counts, vec![23186, 9966]);
+        // Spec §1.3 per-subject binary counts, e.g. S2 1506/615, S17 1553/723.
+        assert_eq!(sum.subjects[0].label_counts, vec![1506, 615]);
+        assert_eq!(sum.subjects[14].label_counts, vec![1553, 723]);
+        for s in &ds.subjects {
+            for (c, ch) in s.channels.iter().enumerate() {
+                let lo = ch.iter().cloned().fold(f64::INFINITY, f64::min);
+                let hi = ch.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                assert!(lo.abs() < 1e-12, "S{} {} min {lo}", s.id, CHANNELS[c]);
+                assert!(
+                    (hi - 1.0).abs() < 1e-12,
+                    "S{} {} max {hi}",
+                    s.id,
+                    CHANNELS[c]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn truncated_copies_are_errors_not_panics() {
+        let bytes = std::fs::read(reference_path()).expect("reference pickle present");
+        let dir = tempfile::tempdir().unwrap();
+        let n = bytes.len();
+        for cut in [
+            0,
+            1,
+            2,
+            11,
+            12,
+            100,
+            231,
+            290,
+            5000,
+            n / 3,
+            n / 2,
+            n - 2,
+            n - 1,
+        ] {
+            let p = dir.path().join(format!("cut_{cut}.pickle"));
+            std::fs::write(&p, &bytes[..cut]).unwrap();
+            let e = read_reference_pickle(&p).expect_err("truncated file must fail");
+            let msg = e.to_string();
+            assert!(msg.contains(&format!("cut_{cut}.pickle")), "{msg}");
+            assert!(!msg.contains('\n'), "one line: {msg}");
+        }
+    }
+
+    #[test]
+    fn wrong_files_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // The reference CSV handed in by mistake.
+        let csv = shared_data().join("wesad/wesad_preprocessed_1hz.csv");
+        let e = read_reference_pickle(&csv).unwrap_err().to_string();
+        assert!(
+            e.contains("wesad_preprocessed_1hz.csv") && e.contains("not a pickle"),
+            "{e}"
+        );
+        // An HDF5 file.
+        let h5 = dir.path().join("x.h5");
+        std::fs::write(&h5, b"\x89HDF\r\n\x1a\n\0\0\0\0").unwrap();
+        let e = read_reference_pickle(&h5).unwrap_err().to_string();
+        assert!(e.contains("x.h5") && e.contains("HDF5"), "{e}");
+        // A pickle of something else: {2: [1, 2]} and [1].
+        let p = dir.path().join("other.pickle");
+        std::fs::write(&p, b"\x80\x04}\x94K\x02]\x94(K\x01K\x02es.").unwrap();
+        let e = read_reference_pickle(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("other.pickle") && e.contains("S2") && e.contains("DataFrame"),
+            "{e}"
+        );
+        std::fs::write(&p, b"\x80\x04]\x94K\x01a.").unwrap();
+        let e = read_reference_pickle(&p).unwrap_err().to_string();
+        assert!(e.contains("found a list"), "{e}");
+        // Missing file.
+        let e = read_reference_pickle(&dir.path().join("nope.pickle")).unwrap_err();
+        assert_eq!(e.class(), crate::data::ErrorClass::InputUnreadable);
+    }
+}
