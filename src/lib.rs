@@ -2,7 +2,8 @@
 //!
 //! Layers (see `ARCHITECTURE.md` in the shared folder): `data` (datasets and their
 //! preprocessing to 1 Hz, the HDF5 store, the simulator), `features` (windows and the
-//! subwindow-FFT classifier features). The pure layers build without libtorch
+//! subwindow-FFT classifier features), `privacy` (accountants, σ calibration, the ledger). The pure layers build without libtorch
 //! (`--no-default-features`).
 pub mod data;
 pub mod features;
+pub mod privacy;
