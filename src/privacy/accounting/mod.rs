@@ -12,6 +12,8 @@
 
 pub mod calibrate;
 pub mod error;
+#[cfg(test)]
+mod fixture_tests;
 pub mod ledger;
 pub mod log_math;
 pub mod pld;
