@@ -6,6 +6,7 @@
 //! - `features`: windows and the subwindow-FFT classifier features;
 //! - `evaluation`: metrics with an explicit positive class and averaging, the reference's micro
 //!   "F1" under its own name, aggregation over subjects and replicates, LOSO/TSTR protocols;
+//! - `privacy`: accountants (RDP, PLD), σ calibration, the privacy ledger;
 //! - `models`: the classifiers (tch); `training`: the loops that train them (tch);
 //! - `reporting`: progress, records; `cli`: the command line and exit codes.
 //!
@@ -15,7 +16,11 @@ pub mod config;
 pub mod data;
 pub mod evaluation;
 pub mod features;
+<<<<<<< HEAD
 pub mod models;
 pub mod reporting;
 #[cfg(feature = "torch")]
 pub mod training;
+=======
+pub mod privacy;
+>>>>>>> wt-accounting
