@@ -5,7 +5,9 @@
 //! Python: `$DPWEAR_PYTHON`, else `<manifest>/.venv/bin/python`, else `python3`; numpy is
 //! required (the test fails, it does not skip, when it is missing).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 
 use dpwear::data::wesad_raw::read_wesad;
@@ -15,19 +17,8 @@ fn manifest() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("DPWEAR_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = manifest().join(".venv/bin/python");
-    if venv.exists() {
-        return venv;
-    }
-    PathBuf::from("python3")
-}
-
 fn generate(out: &Path, protocol: u32) {
-    let py = python();
+    let py = common::python();
     let probe = Command::new(&py).args(["-c", "import numpy"]).output();
     match probe {
         Ok(o) if o.status.success() => {}
@@ -257,7 +248,7 @@ fn errors_name_the_file_and_do_not_panic() {
             "import pickle,sys\nd=pickle.load(open(sys.argv[1],'rb'),encoding='latin1')\n{edit}\n\
              pickle.dump(d,open(sys.argv[2],'wb'),protocol=4)"
         );
-        let st = Command::new(python())
+        let st = Command::new(common::python())
             .args(["-c", &code])
             .arg(&src)
             .arg(d.join("S5.pkl"))
@@ -269,12 +260,7 @@ fn errors_name_the_file_and_do_not_panic() {
         assert!(e.to_string().contains(needle), "{name}: {e}");
     }
     // The reference's 1 Hz pickle is a pickle, but not a WESAD subject file.
-    let reference = manifest().join("../shared/data/wesad/subject_data_1hz.pickle");
-    let reference = if reference.exists() {
-        reference
-    } else {
-        PathBuf::from("/work/shared/data/wesad/subject_data_1hz.pickle")
-    };
+    let reference = common::wesad_ref("subject_data_1hz.pickle");
     let e = read_wesad(&reference, LabelMap::Binary).unwrap_err();
     assert_names(&e, "subject_data_1hz.pickle");
     assert!(e.to_string().contains("not a WESAD subject file"), "{e}");

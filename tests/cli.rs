@@ -1,0 +1,267 @@
+//! End-to-end tests of the `dpwear` binary: the reference data through `data import`, `data
+//! info --json` and `features`, the simulator through the same commands, and bad input (a
+//! missing path, a file of the wrong kind, a truncated pickle) giving a one-line error that
+//! names the file, a documented exit code and no panic.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::{dpwear, wesad_ref};
+
+fn run(args: &[&str]) -> Output {
+    dpwear().args(args).output().expect("run dpwear")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A failure: the documented code, one `dpwear: failed to …` line naming `name`, no panic.
+fn assert_clean_failure(o: &Output, code: i32, name: &str) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(code), "exit code; stderr: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line expected: {err}");
+    assert!(lines[0].starts_with("dpwear: failed to "), "{err}");
+    assert!(lines[0].contains(name), "error should name {name}: {err}");
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    assert!(o.status.success(), "{}", stderr(o));
+    serde_json::from_slice(&o.stdout).expect("JSON on stdout")
+}
+
+#[test]
+fn reference_pickle_import_info_and_features() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("w.h5");
+    let f = dir.path().join("f.h5");
+    let pickle = wesad_ref("subject_data_1hz.pickle");
+    let o = run(&[
+        "data",
+        "import",
+        pickle.to_str().unwrap(),
+        "--out",
+        w.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let info = json(&run(&["data", "info", w.to_str().unwrap(), "--json"]));
+    assert_eq!(info["n_subjects"], 15);
+    assert_eq!(info["rows"], 33_152);
+    assert_eq!(info["stress_rows"], 9_966);
+    assert_eq!(info["simulated"], false);
+    assert_eq!(
+        info["source_sha256"],
+        "7fbcdbf02cfeafbdca34d544eb5b24d6643af0a0c3a82e750f68ea8367ecd00f"
+    );
+
+    let o = run(&[
+        "features",
+        "--dataset",
+        w.to_str().unwrap(),
+        "--mode",
+        "reference",
+        "--out",
+        f.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let finfo = json(&run(&["data", "info", f.to_str().unwrap(), "--json"]));
+    assert_eq!(finfo["shape"], serde_json::json!([530, 6, 210]));
+    assert_eq!(finfo["stress_windows"], 150);
+
+    // the same features from the CSV form, bit for bit
+    let csv_h5 = dir.path().join("c.h5");
+    let csv_f = dir.path().join("cf.h5");
+    let csv = wesad_ref("wesad_preprocessed_1hz.csv");
+    assert!(run(&[
+        "data",
+        "import",
+        csv.to_str().unwrap(),
+        "--out",
+        csv_h5.to_str().unwrap()
+    ])
+    .status
+    .success());
+    assert!(run(&[
+        "features",
+        "--dataset",
+        csv_h5.to_str().unwrap(),
+        "--out",
+        csv_f.to_str().unwrap()
+    ])
+    .status
+    .success());
+    let a = dpwear::features::read_features(&f).unwrap();
+    let b = dpwear::features::read_features(&csv_f).unwrap();
+    assert_eq!(a.x, b.x);
+    assert_eq!(a.y, b.y);
+
+    // a second import onto the same file is refused without --force (nothing is lost)
+    let o = run(&[
+        "data",
+        "import",
+        pickle.to_str().unwrap(),
+        "--out",
+        w.to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, 6, "w.h5");
+}
+
+#[test]
+fn npz_export_has_the_documented_arrays() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("w.h5");
+    let npz = dir.path().join("f.npz");
+    let csv = wesad_ref("wesad_preprocessed_1hz.csv");
+    assert!(run(&[
+        "data",
+        "import",
+        csv.to_str().unwrap(),
+        "--out",
+        w.to_str().unwrap()
+    ])
+    .status
+    .success());
+    let o = run(&[
+        "features",
+        "--dataset",
+        w.to_str().unwrap(),
+        "--mode",
+        "corrected",
+        "--out",
+        npz.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut r = ndarray_npy::NpzReader::new(std::fs::File::open(&npz).unwrap()).unwrap();
+    let x: ndarray::Array3<f64> = r.by_name("X").unwrap();
+    let y: ndarray::Array1<i64> = r.by_name("y").unwrap();
+    let s: ndarray::Array1<i64> = r.by_name("subject").unwrap();
+    assert_eq!(x.shape(), &[530, 6, 210]);
+    assert_eq!(y.iter().filter(|&&v| v == 1).count(), 150);
+    assert_eq!(s[0], 2);
+    // corrected mode: BVP uses 30 s subwindows → 15 non-zero bins
+    assert!(x[[0, 0, 14]] > 0.0 && x[[0, 0, 15]] == 0.0);
+}
+
+#[test]
+fn simulator_data_goes_through_the_same_commands_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = dir.path().join("sim.h5");
+    let f = dir.path().join("f.h5");
+    let o = run(&[
+        "data",
+        "simulate",
+        "--subjects",
+        "3",
+        "--seed",
+        "7",
+        "--out",
+        sim.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("SIMULATED"));
+    let info = json(&run(&["data", "info", sim.to_str().unwrap(), "--json"]));
+    assert_eq!(info["simulated"], true);
+    assert_eq!(info["source_kind"], "simulator");
+    assert_eq!(info["n_subjects"], 3);
+    let text = run(&["data", "info", sim.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("SIMULATED"));
+    let ds = dpwear::data::store::read_dataset(&sim).unwrap();
+    for s in &ds.subjects {
+        for ch in &s.channels {
+            let (lo, hi) = ch
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+            assert_eq!((lo, hi), (0.0, 1.0), "per-subject min–max scaling");
+        }
+        assert!(s.labels.iter().any(|&l| l == 1) && s.labels.iter().any(|&l| l == 0));
+    }
+    let o = run(&[
+        "features",
+        "--dataset",
+        sim.to_str().unwrap(),
+        "--out",
+        f.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let finfo = json(&run(&["data", "info", f.to_str().unwrap(), "--json"]));
+    assert_eq!(finfo["simulated"], true);
+    // the same seed gives the same file content
+    let sim2 = dir.path().join("sim2.h5");
+    assert!(run(&[
+        "data",
+        "simulate",
+        "--subjects",
+        "3",
+        "--seed",
+        "7",
+        "--out",
+        sim2.to_str().unwrap()
+    ])
+    .status
+    .success());
+    assert_eq!(ds, dpwear::data::store::read_dataset(&sim2).unwrap());
+}
+
+#[test]
+fn bad_input_gets_one_line_a_named_file_and_a_documented_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    let out = d("out.h5");
+
+    // missing path → 3
+    let o = run(&["data", "import", &d("nope.pickle"), "--out", &out]);
+    assert_clean_failure(&o, 3, "nope.pickle");
+    let o = run(&["data", "info", &d("missing.h5")]);
+    assert_clean_failure(&o, 3, "missing.h5");
+    let o = run(&[
+        "features",
+        "--dataset",
+        &d("missing.h5"),
+        "--out",
+        &d("f.h5"),
+    ]);
+    assert_clean_failure(&o, 3, "missing.h5");
+
+    // a file of the wrong kind → 4
+    let csv = wesad_ref("wesad_preprocessed_1hz.csv");
+    let o = run(&["data", "info", csv.to_str().unwrap()]);
+    assert_clean_failure(&o, 4, "wesad_preprocessed_1hz.csv");
+    let o = run(&[
+        "data",
+        "import",
+        csv.to_str().unwrap(),
+        "--format",
+        "reference-pickle",
+        "--out",
+        &out,
+    ]);
+    assert_clean_failure(&o, 4, "wesad_preprocessed_1hz.csv");
+    let o = run(&[
+        "features",
+        "--dataset",
+        csv.to_str().unwrap(),
+        "--out",
+        &d("f.h5"),
+    ]);
+    assert_clean_failure(&o, 4, "wesad_preprocessed_1hz.csv");
+
+    // a truncated pickle → 4
+    let bytes = std::fs::read(wesad_ref("subject_data_1hz.pickle")).unwrap();
+    let cut = d("cut.pickle");
+    std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
+    let o = run(&["data", "import", &cut, "--out", &out]);
+    assert_clean_failure(&o, 4, "cut.pickle");
+    assert!(!Path::new(&out).exists(), "no output on failure");
+
+    // an unknown output format → 5; usage errors → 2
+    let o = run(&["features", "--dataset", &out, "--out", &d("f.txt")]);
+    assert_clean_failure(&o, 5, "f.txt");
+    let o = run(&["data", "simulate", "--subjects", "0", "--out", &d("s.h5")]);
+    assert_clean_failure(&o, 5, "subjects");
+    let o = run(&["data", "import"]);
+    assert_eq!(o.status.code(), Some(2));
+}
