@@ -1,6 +1,8 @@
 //! The evaluation protocols through the binary on small simulated data (1 epoch): LOSO fold
 //! membership in the record, TSTR wiring, determinism of the record, and bad input.
 
+#![cfg(feature = "torch")]
+
 mod common;
 
 use std::path::{Path, PathBuf};
