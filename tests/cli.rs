@@ -177,7 +177,7 @@ fn simulator_data_goes_through_the_same_commands_and_says_so() {
                 .fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
             assert_eq!((lo, hi), (0.0, 1.0), "per-subject min–max scaling");
         }
-        assert!(s.labels.iter().any(|&l| l == 1) && s.labels.iter().any(|&l| l == 0));
+        assert!(s.labels.contains(&1) && s.labels.contains(&0));
     }
     let o = run(&[
         "features",

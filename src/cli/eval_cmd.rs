@@ -122,19 +122,30 @@ pub struct TstrArgs {
 /// Runs an `eval` subcommand.
 pub fn run(cmd: EvalCommand) -> Result<(), CliError> {
     match cmd {
-        EvalCommand::Loso(a) => evaluate(Protocol::Loso, &a.features, a.synthetic.as_deref(), &a.common),
+        EvalCommand::Loso(a) => evaluate(
+            Protocol::Loso,
+            &a.features,
+            a.synthetic.as_deref(),
+            &a.common,
+        ),
         EvalCommand::Tstr(a) => evaluate(Protocol::Tstr, &a.test, Some(&a.train), &a.common),
     }
 }
 
-fn load_synthetic(path: &Path, mode: FeatureMode, head: HeadMode, k: Option<usize>) -> Result<FeatureSet, CliError> {
+fn load_synthetic(
+    path: &Path,
+    mode: FeatureMode,
+    head: HeadMode,
+    k: Option<usize>,
+) -> Result<FeatureSet, CliError> {
     let action = "read the synthetic data";
     if path.extension().and_then(|e| e.to_str()) == Some("csv") {
         let windows = match head {
             HeadMode::Reference => SyntheticWindows::Reference,
             HeadMode::Default => SyntheticWindows::All,
         };
-        return read_reference_synthetic_csv(path, mode, windows, k).map_err(|e| CliError::data(action, e));
+        return read_reference_synthetic_csv(path, mode, windows, k)
+            .map_err(|e| CliError::data(action, e));
     }
     let kind = store::file_kind(path).map_err(|e| CliError::data(action, e))?;
     if kind == store::KIND {
@@ -145,7 +156,12 @@ fn load_synthetic(path: &Path, mode: FeatureMode, head: HeadMode, k: Option<usiz
     }
 }
 
-fn evaluate(protocol: Protocol, real_path: &Path, synthetic: Option<&Path>, a: &CommonArgs) -> Result<(), CliError> {
+fn evaluate(
+    protocol: Protocol,
+    real_path: &Path,
+    synthetic: Option<&Path>,
+    a: &CommonArgs,
+) -> Result<(), CliError> {
     if let Some(out) = &a.out {
         check_overwrite(out, a.force)?;
     }
@@ -167,13 +183,21 @@ fn evaluate(protocol: Protocol, real_path: &Path, synthetic: Option<&Path>, a: &
     }
     if let Some(lr) = a.learning_rate {
         if !(lr > 0.0 && lr.is_finite()) {
-            return Err(CliError::new(exit::INVALID_PARAMETER, "evaluate", format!("--learning-rate {lr} must be positive")));
+            return Err(CliError::new(
+                exit::INVALID_PARAMETER,
+                "evaluate",
+                format!("--learning-rate {lr} must be positive"),
+            ));
         }
         hyper.learning_rate = lr;
     }
     let threads = a
         .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
         .max(1);
     tch::set_num_threads(threads as i32);
     let device = match a.device {
@@ -190,7 +214,8 @@ fn evaluate(protocol: Protocol, real_path: &Path, synthetic: Option<&Path>, a: &
             tch::Device::Cuda(0)
         }
     };
-    let real = features::read_features(real_path).map_err(|e| CliError::data("read the real features", e))?;
+    let real = features::read_features(real_path)
+        .map_err(|e| CliError::data("read the real features", e))?;
     let syn = match synthetic {
         Some(p) => Some(load_synthetic(p, real.mode, head, a.synthetic_subjects)?),
         None => None,
@@ -210,13 +235,23 @@ fn evaluate(protocol: Protocol, real_path: &Path, synthetic: Option<&Path>, a: &
         config,
         real: &real,
         real_path: real_path.display().to_string(),
-        synthetic: syn.as_ref().zip(synthetic).map(|(s, p)| (s, p.display().to_string())),
+        synthetic: syn
+            .as_ref()
+            .zip(synthetic)
+            .map(|(s, p)| (s, p.display().to_string())),
         device,
     };
     let total = a.replicates as u64 * real.subject_ids.len() as u64;
     let mut progress = Progress::new(total, "folds");
     let record = crate::training::eval_runner::run(&inputs, |d| {
-        tracing::debug!(replicate = d.replicate, fold = d.fold, subject = d.test_subject, reference_f1 = d.reference_f1, stress_f1 = d.positive_f1, "fold scored");
+        tracing::debug!(
+            replicate = d.replicate,
+            fold = d.fold,
+            subject = d.test_subject,
+            reference_f1 = d.reference_f1,
+            stress_f1 = d.positive_f1,
+            "fold scored"
+        );
         progress.inc();
     })
     .map_err(|e| {
@@ -231,7 +266,8 @@ fn evaluate(protocol: Protocol, real_path: &Path, synthetic: Option<&Path>, a: &
         write_record(out, &record)?;
     }
     if a.json {
-        let s = serde_json::to_string_pretty(&record).map_err(|e| CliError::new(exit::INTERNAL, "serialise the record", e))?;
+        let s = serde_json::to_string_pretty(&record)
+            .map_err(|e| CliError::new(exit::INTERNAL, "serialise the record", e))?;
         println!("{s}");
     } else {
         print!("{}", render_table(&record));
@@ -241,12 +277,16 @@ fn evaluate(protocol: Protocol, real_path: &Path, synthetic: Option<&Path>, a: &
 
 /// Writes the record atomically (temporary file + rename).
 pub fn write_record(path: &Path, record: &EvalRecord) -> Result<(), CliError> {
-    let fail = |e: String| CliError::new(exit::OUTPUT_FAILED, &format!("write {}", path.display()), e);
+    let fail =
+        |e: String| CliError::new(exit::OUTPUT_FAILED, &format!("write {}", path.display()), e);
     let json = serde_json::to_string_pretty(record).map_err(|e| fail(e.to_string()))?;
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
     }
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
     std::fs::write(&tmp, json + "\n").map_err(|e| fail(e.to_string()))?;
     std::fs::rename(&tmp, path).map_err(|e| {
@@ -280,7 +320,11 @@ pub fn render_table(r: &EvalRecord) -> String {
         c.classifier.as_str(),
         c.head.as_str(),
         c.replicates,
-        if c.same_seed { " with the same seed" } else { "" },
+        if c.same_seed {
+            " with the same seed"
+        } else {
+            ""
+        },
         c.hyper.epochs,
         c.hyper.batch_size,
         c.hyper.learning_rate,
@@ -295,7 +339,10 @@ pub fn render_table(r: &EvalRecord) -> String {
     let n_folds = r.replicates.first().map(|x| x.folds.len()).unwrap_or(0);
     for f in 0..n_folds {
         let col = |g: fn(&crate::evaluation::metrics::MetricSet) -> f64| {
-            r.replicates.iter().map(|rep| g(&rep.folds[f].metrics)).collect::<Vec<_>>()
+            r.replicates
+                .iter()
+                .map(|rep| g(&rep.folds[f].metrics))
+                .collect::<Vec<_>>()
         };
         let first = &r.replicates[0].folds[f];
         let _ = writeln!(
@@ -303,14 +350,21 @@ pub fn render_table(r: &EvalRecord) -> String {
             "{:<8} {:>5}  {:<17} {:<17} {:<17} {:<17}",
             first.test_subject,
             first.n_test,
-            mean_sd(&col(|m| m.reference.as_ref().map(|x| x.f1).unwrap_or(f64::NAN))),
+            mean_sd(&col(|m| m
+                .reference
+                .as_ref()
+                .map(|x| x.f1)
+                .unwrap_or(f64::NAN))),
             mean_sd(&col(|m| m.positive_f1)),
             mean_sd(&col(|m| m.macro_f1)),
             mean_sd(&col(|m| m.accuracy)),
         );
     }
     let avg = |g: fn(&crate::evaluation::aggregate::MeanMetrics) -> f64| {
-        r.replicates.iter().map(|rep| g(&rep.average)).collect::<Vec<_>>()
+        r.replicates
+            .iter()
+            .map(|rep| g(&rep.average))
+            .collect::<Vec<_>>()
     };
     let _ = writeln!(
         s,

@@ -33,7 +33,11 @@ pub struct Fold {
 }
 
 /// LOSO folds over `subject_ids` (fold order) given each window's subject.
-pub fn loso_folds(subject_ids: &[u32], window_subject: &[u32], use_synthetic: bool) -> Result<Vec<Fold>, EvaluationError> {
+pub fn loso_folds(
+    subject_ids: &[u32],
+    window_subject: &[u32],
+    use_synthetic: bool,
+) -> Result<Vec<Fold>, EvaluationError> {
     if subject_ids.len() < 2 {
         return Err(EvaluationError::InvalidClassCount {
             n_classes: subject_ids.len(),
@@ -46,8 +50,12 @@ pub fn loso_folds(subject_ids: &[u32], window_subject: &[u32], use_synthetic: bo
         .map(|(index, &s)| Fold {
             index,
             test_subject: s,
-            train_real: (0..window_subject.len()).filter(|&i| window_subject[i] != s).collect(),
-            test: (0..window_subject.len()).filter(|&i| window_subject[i] == s).collect(),
+            train_real: (0..window_subject.len())
+                .filter(|&i| window_subject[i] != s)
+                .collect(),
+            test: (0..window_subject.len())
+                .filter(|&i| window_subject[i] == s)
+                .collect(),
             use_synthetic,
         })
         .collect())
@@ -63,7 +71,9 @@ pub fn tstr_splits(subject_ids: &[u32], window_subject: &[u32]) -> Vec<Fold> {
             index,
             test_subject: s,
             train_real: Vec::new(),
-            test: (0..window_subject.len()).filter(|&i| window_subject[i] == s).collect(),
+            test: (0..window_subject.len())
+                .filter(|&i| window_subject[i] == s)
+                .collect(),
             use_synthetic: true,
         })
         .collect()

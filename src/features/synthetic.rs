@@ -106,7 +106,7 @@ pub fn read_reference_synthetic_csv(
             "no synthetic rows (after the subject filter)",
         ));
     }
-    if values.len() % WINDOW_LEN != 0 {
+    if !values.len().is_multiple_of(WINDOW_LEN) {
         return Err(DataError::format(
             path,
             format!(

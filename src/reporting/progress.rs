@@ -50,7 +50,7 @@ impl Progress {
     pub fn inc(&mut self) {
         self.done += 1;
         self.bar.inc(1);
-        if !self.tty && (self.done % self.every == 0 || self.done == self.len) {
+        if !self.tty && (self.done.is_multiple_of(self.every) || self.done == self.len) {
             tracing::info!(
                 "{} {}/{} done in {:.1} s",
                 self.what,

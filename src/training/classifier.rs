@@ -59,7 +59,13 @@ pub fn class_weights(y: &[u8], head: HeadMode) -> Vec<f64> {
         }
         HeadMode::Default => [n0, n1]
             .iter()
-            .map(|&c| if c > 0.0 { y.len() as f64 / (2.0 * c) } else { 1.0 })
+            .map(|&c| {
+                if c > 0.0 {
+                    y.len() as f64 / (2.0 * c)
+                } else {
+                    1.0
+                }
+            })
             .collect(),
     }
 }
@@ -82,13 +88,21 @@ pub fn train(mut spec: TrainSpec<'_>) -> Trained {
         None => spec.x.shallow_clone(),
     };
     let weights = class_weights(spec.y, spec.head);
-    let y_all = Tensor::from_slice(&spec.y.iter().map(|&l| l as i64).collect::<Vec<_>>()).to_device(spec.device);
-    let w_table = Tensor::from_slice(&weights.iter().map(|&w| w as f32).collect::<Vec<_>>()).to_device(spec.device);
+    let y_all = Tensor::from_slice(&spec.y.iter().map(|&l| l as i64).collect::<Vec<_>>())
+        .to_device(spec.device);
+    let w_table = Tensor::from_slice(&weights.iter().map(|&w| w as f32).collect::<Vec<_>>())
+        .to_device(spec.device);
 
     // Keras Adam defaults: β1 0.9, β2 0.999, ε 1e-7.
-    let mut opt = nn::Adam { beta1: 0.9, beta2: 0.999, wd: 0.0, eps: 1e-7, amsgrad: false }
-        .build(&vs, spec.hyper.learning_rate)
-        .expect("Adam over a fresh VarStore");
+    let mut opt = nn::Adam {
+        beta1: 0.9,
+        beta2: 0.999,
+        wd: 0.0,
+        eps: 1e-7,
+        amsgrad: false,
+    }
+    .build(&vs, spec.hyper.learning_rate)
+    .expect("Adam over a fresh VarStore");
     let mut order: Vec<i64> = (0..n as i64).collect();
     let mut final_loss = f64::NAN;
     for _epoch in 0..spec.hyper.epochs {
@@ -128,7 +142,12 @@ fn per_sample_loss(logits: &Tensor, y: &Tensor, head: HeadMode) -> Tensor {
         HeadMode::Reference => {
             let target = y.one_hot(2).to_kind(Kind::Float);
             logits
-                .binary_cross_entropy_with_logits::<Tensor>(&target, None, None, tch::Reduction::None)
+                .binary_cross_entropy_with_logits::<Tensor>(
+                    &target,
+                    None,
+                    None,
+                    tch::Reduction::None,
+                )
                 .mean_dim([1i64].as_slice(), false, Kind::Float)
         }
         HeadMode::Default => {
@@ -179,7 +198,8 @@ impl Trained {
                 Tensor::cat(&outs, 0)
             }
         });
-        let v: Vec<f32> = Vec::try_from(probs.to_device(Device::Cpu).flatten(0, -1)).expect("float probabilities");
+        let v: Vec<f32> = Vec::try_from(probs.to_device(Device::Cpu).flatten(0, -1))
+            .expect("float probabilities");
         v.chunks(2).map(|c| [c[0] as f64, c[1] as f64]).collect()
     }
 }
@@ -189,9 +209,15 @@ pub fn features_tensor(x: &[f64], idx: &[usize], device: Device) -> Tensor {
     use crate::features::FEATURES_PER_WINDOW;
     let mut buf: Vec<f32> = Vec::with_capacity(idx.len() * FEATURES_PER_WINDOW);
     for &i in idx {
-        buf.extend(x[i * FEATURES_PER_WINDOW..(i + 1) * FEATURES_PER_WINDOW].iter().map(|&v| v as f32));
+        buf.extend(
+            x[i * FEATURES_PER_WINDOW..(i + 1) * FEATURES_PER_WINDOW]
+                .iter()
+                .map(|&v| v as f32),
+        );
     }
-    Tensor::from_slice(&buf).view([idx.len() as i64, 6, 210]).to_device(device)
+    Tensor::from_slice(&buf)
+        .view([idx.len() as i64, 6, 210])
+        .to_device(device)
 }
 
 #[cfg(test)]

@@ -8,15 +8,18 @@ use tch::Device;
 
 use super::classifier::{features_tensor, train, TrainSpec};
 use crate::config::seeds::{self, Purpose, SeedKey};
-use crate::evaluation::aggregate::{pooled, subject_average, ReplicateSummary, DEFAULT_POOR_THRESHOLD};
+use crate::data::LabelMap;
+use crate::evaluation::aggregate::{
+    pooled, subject_average, ReplicateSummary, DEFAULT_POOR_THRESHOLD,
+};
 use crate::evaluation::metrics::MetricSet;
 use crate::evaluation::protocol::{loso_folds, tstr_splits, Fold, Protocol};
 use crate::evaluation::record::{
-    DataProvenance, EvalConfig, EvalRecord, FoldRecord, ReplicateRecord, Timings, RECORD_SCHEMA_VERSION,
+    DataProvenance, EvalConfig, EvalRecord, FoldRecord, ReplicateRecord, Timings,
+    RECORD_SCHEMA_VERSION,
 };
 use crate::evaluation::EvaluationError;
 use crate::features::FeatureSet;
-use crate::data::LabelMap;
 
 /// Why an evaluation cannot run.
 #[derive(Debug, thiserror::Error)]
@@ -87,19 +90,26 @@ fn validate(inp: &EvalInputs<'_>) -> Result<(), EvalError> {
             )));
         }
         if syn.label_map != LabelMap::Binary {
-            return Err(EvalError::Invalid(format!("{path}: synthetic labels must be binary")));
+            return Err(EvalError::Invalid(format!(
+                "{path}: synthetic labels must be binary"
+            )));
         }
         if syn.is_empty() {
             return Err(EvalError::Invalid(format!("{path}: no synthetic windows")));
         }
     } else if c.protocol == Protocol::Tstr {
-        return Err(EvalError::Invalid("TSTR needs synthetic training data (--train)".into()));
+        return Err(EvalError::Invalid(
+            "TSTR needs synthetic training data (--train)".into(),
+        ));
     }
     Ok(())
 }
 
 /// Runs the evaluation; `on_fold` is called after every scored fold.
-pub fn run(inp: &EvalInputs<'_>, mut on_fold: impl FnMut(&FoldDone)) -> Result<EvalRecord, EvalError> {
+pub fn run(
+    inp: &EvalInputs<'_>,
+    mut on_fold: impl FnMut(&FoldDone),
+) -> Result<EvalRecord, EvalError> {
     validate(inp)?;
     let started = Instant::now();
     let c = &inp.config;
@@ -112,9 +122,20 @@ pub fn run(inp: &EvalInputs<'_>, mut on_fold: impl FnMut(&FoldDone)) -> Result<E
         Protocol::Loso => loso_folds(&real.subject_ids, &real.subject, inp.synthetic.is_some())?,
         Protocol::Tstr => tstr_splits(&real.subject_ids, &real.subject),
     };
-    let syn_all: Vec<usize> = inp.synthetic.as_ref().map(|(s, _)| (0..s.len()).collect()).unwrap_or_default();
-    let syn_x = inp.synthetic.as_ref().map(|(s, _)| features_tensor(&s.x, &syn_all, inp.device));
-    let syn_y: Vec<u8> = inp.synthetic.as_ref().map(|(s, _)| s.y.clone()).unwrap_or_default();
+    let syn_all: Vec<usize> = inp
+        .synthetic
+        .as_ref()
+        .map(|(s, _)| (0..s.len()).collect())
+        .unwrap_or_default();
+    let syn_x = inp
+        .synthetic
+        .as_ref()
+        .map(|(s, _)| features_tensor(&s.x, &syn_all, inp.device));
+    let syn_y: Vec<u8> = inp
+        .synthetic
+        .as_ref()
+        .map(|(s, _)| s.y.clone())
+        .unwrap_or_default();
 
     let mut replicates = Vec::with_capacity(c.replicates);
     let mut timings = Timings::default();
@@ -123,7 +144,12 @@ pub fn run(inp: &EvalInputs<'_>, mut on_fold: impl FnMut(&FoldDone)) -> Result<E
         // With --same-seed every replicate draws the very same streams, as the reference did.
         let key_rep = if c.same_seed { 0 } else { r as u64 };
         let train_fold = |fold: usize, x: &tch::Tensor, y: &[u8]| {
-            let key = |purpose| SeedKey { scope, replicate: key_rep, fold: fold as u64, purpose };
+            let key = |purpose| SeedKey {
+                scope,
+                replicate: key_rep,
+                fold: fold as u64,
+                purpose,
+            };
             train(TrainSpec {
                 kind: c.classifier,
                 head: c.head,
@@ -171,7 +197,11 @@ pub fn run(inp: &EvalInputs<'_>, mut on_fold: impl FnMut(&FoldDone)) -> Result<E
             let truth: Vec<usize> = f.test.iter().map(|&i| real.y[i] as usize).collect();
             let metrics = MetricSet::from_binary_probabilities(&probs, &truth)?;
             predict_s.push(t.elapsed().as_secs_f64());
-            train_s.push(if tstr_model.is_some() && f.index > 0 { 0.0 } else { model.train_seconds });
+            train_s.push(if tstr_model.is_some() && f.index > 0 {
+                0.0
+            } else {
+                model.train_seconds
+            });
             on_fold(&FoldDone {
                 replicate: r,
                 fold: f.index,
