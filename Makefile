@@ -21,7 +21,7 @@ test: setup
 
 # The pure layers (data, features, accounting, evaluation, ...) without libtorch.
 test-pure: setup
-	$(ENV) cargo test $(CARGO_FLAGS) --no-default-features
+	$(ENV) CARGO_TARGET_DIR=target/pure cargo test $(CARGO_FLAGS) --no-default-features
 
 lint: setup
-	$(ENV) cargo fmt --check && cargo clippy --no-default-features --all-targets -- -D warnings
+	$(ENV) cargo fmt --check && CARGO_TARGET_DIR=target/pure cargo clippy $(CARGO_FLAGS) --no-default-features --all-targets -- -D warnings

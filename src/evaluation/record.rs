@@ -77,6 +77,19 @@ pub struct Timings {
     /// Per replicate, per fold: seconds spent predicting the test windows.
     pub predict_seconds: Vec<Vec<f64>>,
     pub mean_fold_seconds: f64,
+    /// Per replicate, per trained model: seconds in setup, batching, forward, backward and
+    /// the optimiser step.
+    pub train_profile: Vec<Vec<TrainProfileSeconds>>,
+}
+
+/// Where one model's training time went (see `training::classifier::TrainProfile`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainProfileSeconds {
+    pub setup: f64,
+    pub batching: f64,
+    pub forward: f64,
+    pub backward: f64,
+    pub step: f64,
 }
 
 /// The whole record.

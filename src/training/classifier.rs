@@ -42,6 +42,24 @@ pub struct Trained {
     pub class_weights: Vec<f64>,
     pub final_loss: f64,
     pub train_seconds: f64,
+    /// Where the training time went.
+    pub profile: TrainProfile,
+}
+
+/// Seconds spent in each part of training (CPU ops are synchronous, so wall time is exact;
+/// on CUDA the split is approximate).
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TrainProfile {
+    /// Building the model and fitting the scaler.
+    pub setup: f64,
+    /// Batch assembly (index_select of the fold's tensor).
+    pub batching: f64,
+    /// Forward pass and loss.
+    pub forward: f64,
+    /// Backward pass.
+    pub backward: f64,
+    /// Adam step.
+    pub step: f64,
 }
 
 /// Class weights: the reference's `{0: 1, 1: n0/n1}` (none when a class is absent), or
@@ -105,21 +123,37 @@ pub fn train(mut spec: TrainSpec<'_>) -> Trained {
     .expect("Adam over a fresh VarStore");
     let mut order: Vec<i64> = (0..n as i64).collect();
     let mut final_loss = f64::NAN;
+    let mut profile = TrainProfile {
+        setup: started.elapsed().as_secs_f64(),
+        ..Default::default()
+    };
+    let mut lap = Instant::now();
+    let mut tick = |slot: &mut f64| {
+        *slot += lap.elapsed().as_secs_f64();
+        lap = Instant::now();
+    };
     for _epoch in 0..spec.hyper.epochs {
         order.shuffle(&mut spec.shuffle);
         let mut loss_sum = 0.0;
         let mut batches = 0usize;
         for chunk in order.chunks(spec.hyper.batch_size.max(1)) {
+            tick(&mut profile.batching);
             let idx = Tensor::from_slice(chunk).to_device(spec.device);
             let xb = x_train.index_select(0, &idx);
             let yb = y_all.index_select(0, &idx);
             let wb = w_table.index_select(0, &yb);
+            tick(&mut profile.batching);
             let logits = model.forward_t(&xb, true);
             let per_sample = per_sample_loss(&logits, &yb, spec.head);
             // Keras "sum over batch size": Σ wᵢ lᵢ / B
             let loss = (per_sample * wb).sum(Kind::Float) / chunk.len() as f64;
-            opt.backward_step(&loss);
             loss_sum += loss.double_value(&[]);
+            tick(&mut profile.forward);
+            opt.zero_grad();
+            loss.backward();
+            tick(&mut profile.backward);
+            opt.step();
+            tick(&mut profile.step);
             batches += 1;
         }
         final_loss = loss_sum / batches.max(1) as f64;
@@ -132,6 +166,7 @@ pub fn train(mut spec: TrainSpec<'_>) -> Trained {
         class_weights: weights,
         final_loss,
         train_seconds: started.elapsed().as_secs_f64(),
+        profile,
     }
 }
 

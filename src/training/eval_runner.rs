@@ -16,7 +16,7 @@ use crate::evaluation::metrics::MetricSet;
 use crate::evaluation::protocol::{loso_folds, tstr_splits, Fold, Protocol};
 use crate::evaluation::record::{
     DataProvenance, EvalConfig, EvalRecord, FoldRecord, ReplicateRecord, Timings,
-    RECORD_SCHEMA_VERSION,
+    TrainProfileSeconds, RECORD_SCHEMA_VERSION,
 };
 use crate::evaluation::EvaluationError;
 use crate::features::FeatureSet;
@@ -164,6 +164,7 @@ pub fn run(
         };
         let mut fold_records = Vec::with_capacity(folds.len());
         let mut train_s = Vec::new();
+        let mut profiles = Vec::new();
         let mut predict_s = Vec::new();
         // TSTR trains one model per replicate on the synthetic windows only.
         let tstr_model = match c.protocol {
@@ -197,11 +198,18 @@ pub fn run(
             let truth: Vec<usize> = f.test.iter().map(|&i| real.y[i] as usize).collect();
             let metrics = MetricSet::from_binary_probabilities(&probs, &truth)?;
             predict_s.push(t.elapsed().as_secs_f64());
-            train_s.push(if tstr_model.is_some() && f.index > 0 {
-                0.0
-            } else {
-                model.train_seconds
-            });
+            let first_use = tstr_model.is_none() || f.index == 0;
+            train_s.push(if first_use { model.train_seconds } else { 0.0 });
+            if first_use {
+                let p = model.profile;
+                profiles.push(TrainProfileSeconds {
+                    setup: p.setup,
+                    batching: p.batching,
+                    forward: p.forward,
+                    backward: p.backward,
+                    step: p.step,
+                });
+            }
             on_fold(&FoldDone {
                 replicate: r,
                 fold: f.index,
@@ -230,6 +238,7 @@ pub fn run(
         });
         timings.train_seconds.push(train_s);
         timings.predict_seconds.push(predict_s);
+        timings.train_profile.push(profiles);
     }
     let averages: Vec<_> = replicates.iter().map(|r| r.average).collect();
     let summary = ReplicateSummary::from_replicates(&averages, DEFAULT_POOR_THRESHOLD)?;
