@@ -24,4 +24,6 @@ test-pure: setup
 	$(ENV) CARGO_TARGET_DIR=target/pure cargo test $(CARGO_FLAGS) --no-default-features
 
 lint: setup
-	$(ENV) cargo fmt --check && CARGO_TARGET_DIR=target/pure cargo clippy $(CARGO_FLAGS) --no-default-features --all-targets -- -D warnings
+	$(ENV) cargo fmt --check
+	$(ENV) cargo clippy $(CARGO_FLAGS) --all-targets -- -D warnings
+	$(ENV) CARGO_TARGET_DIR=target/pure cargo clippy $(CARGO_FLAGS) --no-default-features --all-targets -- -D warnings
