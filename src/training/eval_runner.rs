@@ -65,7 +65,11 @@ fn validate(inp: &EvalInputs<'_>) -> Result<(), EvalError> {
     if c.replicates == 0 {
         return Err(EvalError::Invalid("--replicates must be at least 1".into()));
     }
-    if c.hyper.epochs == 0 || c.hyper.batch_size == 0 || c.hyper.learning_rate.is_nan() || c.hyper.learning_rate <= 0.0 {
+    if c.hyper.epochs == 0
+        || c.hyper.batch_size == 0
+        || c.hyper.learning_rate.is_nan()
+        || c.hyper.learning_rate <= 0.0
+    {
         return Err(EvalError::Invalid(
             "epochs, batch size and learning rate must be positive".into(),
         ));
