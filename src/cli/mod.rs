@@ -10,6 +10,7 @@ pub mod eval_cmd;
 pub mod exit;
 pub mod features_cmd;
 pub mod logging;
+pub mod privacy_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -37,6 +38,9 @@ pub enum Command {
     Data(data_cmd::DataCommand),
     /// Compute the stress classifier's subwindow-FFT features from a dataset store.
     Features(features_cmd::FeaturesArgs),
+    /// Privacy accounting: ε for a noise multiplier, or σ for a target ε.
+    #[command(subcommand)]
+    Privacy(privacy_cmd::PrivacyCommand),
     /// Train and score the stress classifiers (LOSO or TSTR) over replicates.
     #[cfg(feature = "torch")]
     #[command(subcommand)]
@@ -71,6 +75,7 @@ pub fn run(cli: Cli) -> i32 {
     let result = match cli.command {
         Command::Data(cmd) => data_cmd::run(cmd),
         Command::Features(args) => features_cmd::run(args),
+        Command::Privacy(cmd) => privacy_cmd::run(cmd),
         #[cfg(feature = "torch")]
         Command::Eval(cmd) => eval_cmd::run(cmd),
     };
