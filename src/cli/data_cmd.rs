@@ -8,6 +8,7 @@ use super::{check_overwrite, exit, CliError};
 use crate::data::simulator::{simulate, SimulatorConfig};
 use crate::data::{self, store, DataError, Dataset, LabelMap};
 use crate::features;
+use crate::reporting::progress::Progress;
 
 #[derive(Debug, Subcommand)]
 pub enum DataCommand {
@@ -137,7 +138,21 @@ pub fn read_source(
         ));
     }
     match resolve_format(path, format) {
-        SourceFormat::WesadRaw => data::wesad_raw::read_wesad(path, label_map),
+        SourceFormat::WesadRaw => {
+            let mut progress: Option<Progress> = None;
+            data::wesad_raw::read_wesad_with_progress(path, label_map, |done, total| {
+                if done == 0 {
+                    progress = Some(Progress::new(total as u64, "subjects"));
+                } else if let Some(p) = progress.as_mut() {
+                    p.inc();
+                }
+                if done == total {
+                    if let Some(p) = progress.take() {
+                        p.finish();
+                    }
+                }
+            })
+        }
         SourceFormat::ReferencePickle => data::reference_pickle::read_reference_pickle(path),
         SourceFormat::ReferenceCsv => data::reference_csv::read_reference_csv(path),
         SourceFormat::Auto => unreachable!("resolved above"),

@@ -44,6 +44,16 @@ const CHEST: [(&str, usize); 6] = [
 /// Reads raw WESAD: `path` is the WESAD root (every `S*/S*.pkl`, subjects sorted by number)
 /// or a single `.pkl` file.
 pub fn read_wesad(path: &Path, label_map: LabelMap) -> Result<Dataset, DataError> {
+    read_wesad_with_progress(path, label_map, |_, _| {})
+}
+
+/// [`read_wesad`], calling `on_subject(0, total)` before the first subject file and
+/// `on_subject(done, total)` after each one (for progress).
+pub fn read_wesad_with_progress(
+    path: &Path,
+    label_map: LabelMap,
+    mut on_subject: impl FnMut(usize, usize),
+) -> Result<Dataset, DataError> {
     let meta = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?;
     let files: Vec<(u32, PathBuf, String)> = if meta.is_dir() {
         subject_files(path)?
@@ -55,12 +65,14 @@ pub fn read_wesad(path: &Path, label_map: LabelMap) -> Result<Dataset, DataError
         let id = subject_number(path.file_stem().and_then(|s| s.to_str()).unwrap_or(""));
         vec![(id.unwrap_or(0), path.to_path_buf(), name)]
     };
+    on_subject(0, files.len());
     let mut subjects = Vec::with_capacity(files.len());
     let mut digests = Vec::with_capacity(files.len());
     for (id, file, rel) in &files {
         let (subject, sha) = read_subject(file, (*id != 0).then_some(*id), label_map)?;
         digests.push((rel.clone(), sha));
         subjects.push(subject);
+        on_subject(subjects.len(), files.len());
     }
     let ds = Dataset {
         subjects,
