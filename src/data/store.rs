@@ -27,26 +27,54 @@ pub const SCHEMA_VERSION: i64 = 1;
 /// Value of the root `kind` attribute.
 pub const KIND: &str = "dpwear-dataset";
 
+/// The root attributes every dpwear HDF5 file carries (dataset and feature stores alike).
+pub struct Header<'a> {
+    pub kind: &'a str,
+    pub label_map: LabelMap,
+    pub source_kind: SourceKind,
+    pub source_path: &'a str,
+    pub source_sha256: &'a str,
+    /// Subject order (the LOSO fold order).
+    pub subject_ids: &'a [u32],
+}
+
+impl Header<'_> {
+    /// Writes `schema_version`, `kind`, `dpwear_version`, `label_map`, `class_names`,
+    /// `source_kind`, `source_path`, `source_sha256`, `simulated` and `subject_ids`.
+    pub fn write(&self, f: &hdf5::File) -> hdf5::Result<()> {
+        h5util::set_i64(f, "schema_version", SCHEMA_VERSION)?;
+        h5util::set_str(f, "kind", self.kind)?;
+        h5util::set_str(f, "dpwear_version", env!("CARGO_PKG_VERSION"))?;
+        h5util::set_str(f, "label_map", self.label_map.as_str())?;
+        h5util::set_str_array(f, "class_names", self.label_map.class_names())?;
+        h5util::set_str(f, "source_kind", self.source_kind.as_str())?;
+        h5util::set_str(f, "source_path", self.source_path)?;
+        h5util::set_str(f, "source_sha256", self.source_sha256)?;
+        h5util::set_i64(f, "simulated", self.source_kind.is_simulated() as i64)?;
+        let ids: Vec<i64> = self.subject_ids.iter().map(|&s| s as i64).collect();
+        h5util::set_i64_array(f, "subject_ids", &ids)
+    }
+}
+
 /// Writes `ds` to `path` atomically.
 pub fn write_dataset(path: &Path, ds: &Dataset) -> Result<(), DataError> {
     ds.validate()?;
     let out = AtomicH5::create(path)?;
     let e = out.err();
     let f = out.file();
-    h5util::set_i64(f, "schema_version", SCHEMA_VERSION).map_err(&e)?;
-    h5util::set_str(f, "kind", KIND).map_err(&e)?;
-    h5util::set_str(f, "dpwear_version", env!("CARGO_PKG_VERSION")).map_err(&e)?;
-    h5util::set_str(f, "label_map", ds.label_map.as_str()).map_err(&e)?;
-    h5util::set_str_array(f, "class_names", ds.label_map.class_names()).map_err(&e)?;
+    let ids: Vec<u32> = ds.subjects.iter().map(|s| s.id).collect();
+    let header = Header {
+        kind: KIND,
+        label_map: ds.label_map,
+        source_kind: ds.source.kind,
+        source_path: &ds.source.path,
+        source_sha256: &ds.source.sha256,
+        subject_ids: &ids,
+    };
+    header.write(f).map_err(&e)?;
     h5util::set_f64(f, "sampling_rate_hz", ds.sampling_rate_hz).map_err(&e)?;
     h5util::set_str_array(f, "channels", &CHANNELS).map_err(&e)?;
-    h5util::set_str(f, "source_kind", ds.source.kind.as_str()).map_err(&e)?;
-    h5util::set_str(f, "source_path", &ds.source.path).map_err(&e)?;
-    h5util::set_str(f, "source_sha256", &ds.source.sha256).map_err(&e)?;
     h5util::set_str(f, "source_note", &ds.source.note).map_err(&e)?;
-    h5util::set_i64(f, "simulated", ds.source.kind.is_simulated() as i64).map_err(&e)?;
-    let ids: Vec<i64> = ds.subjects.iter().map(|s| s.id as i64).collect();
-    h5util::set_i64_array(f, "subject_ids", &ids).map_err(&e)?;
     let group = f.create_group("subjects").map_err(&e)?;
     for s in &ds.subjects {
         let g = group.create_group(&s.name()).map_err(&e)?;

@@ -23,7 +23,7 @@ use ndarray::{Array1, Array3};
 use super::subwindow_fft::{FeatureMode, FEATURES_PER_WINDOW, FEATURE_LEN};
 use super::windows::WindowScheme;
 use crate::data::h5util::{self, h5err, AtomicH5};
-use crate::data::store::{check_kind, SCHEMA_VERSION};
+use crate::data::store::{check_kind, Header};
 use crate::data::{DataError, LabelMap, SourceKind, N_CHANNELS};
 
 /// Value of the root `kind` attribute of a feature store.
@@ -136,19 +136,18 @@ fn write_h5(path: &Path, fs: &FeatureSet) -> Result<(), DataError> {
     let out = AtomicH5::create(path)?;
     let e = out.err();
     let f = out.file();
-    h5util::set_i64(f, "schema_version", SCHEMA_VERSION).map_err(&e)?;
-    h5util::set_str(f, "kind", KIND).map_err(&e)?;
-    h5util::set_str(f, "dpwear_version", env!("CARGO_PKG_VERSION")).map_err(&e)?;
+    Header {
+        kind: KIND,
+        label_map: fs.label_map,
+        source_kind: fs.source_kind,
+        source_path: &fs.source_path,
+        source_sha256: &fs.source_sha256,
+        subject_ids: &fs.subject_ids,
+    }
+    .write(f)
+    .map_err(&e)?;
     h5util::set_str(f, "feature_mode", fs.mode.as_str()).map_err(&e)?;
     h5util::set_str(f, "window_scheme", fs.scheme.as_str()).map_err(&e)?;
-    h5util::set_str(f, "label_map", fs.label_map.as_str()).map_err(&e)?;
-    h5util::set_str_array(f, "class_names", fs.label_map.class_names()).map_err(&e)?;
-    h5util::set_str(f, "source_kind", fs.source_kind.as_str()).map_err(&e)?;
-    h5util::set_str(f, "source_path", &fs.source_path).map_err(&e)?;
-    h5util::set_str(f, "source_sha256", &fs.source_sha256).map_err(&e)?;
-    h5util::set_i64(f, "simulated", fs.source_kind.is_simulated() as i64).map_err(&e)?;
-    let ids: Vec<i64> = fs.subject_ids.iter().map(|&s| s as i64).collect();
-    h5util::set_i64_array(f, "subject_ids", &ids).map_err(&e)?;
     f.new_dataset_builder()
         .with_data(&x_array(fs))
         .create("X")
