@@ -6,19 +6,25 @@
 //! result is written into each parameter's `.grad()`, so that an ordinary tch optimiser step
 //! follows.
 //!
-//! Noise RNG: [`noisy_mean`] calls `tch::manual_seed(seed)` and then draws `Tensor::randn` for
-//! each parameter in order. This reseeds libtorch's global CPU generator, so the noise of a
-//! step is a pure function of `seed` (and parameter shapes/order); it also resets the stream
-//! that dropout draws from afterwards. Callers should derive one fresh seed per step (e.g. from
-//! the run's ChaCha stream) and never reuse it. libtorch's randn stream is not guaranteed to be
-//! identical across libtorch versions.
+//! Noise RNG: [`noisy_mean`] seeds a `ChaCha20Rng` from the given i64 and draws standard
+//! normals for each parameter in order (f64, then cast to the parameter's kind), so the noise of
+//! a step is a pure function of `seed` and the parameter shapes/order, independent of libtorch
+//! version and thread count. We deliberately do NOT use `tch::manual_seed` + `Tensor::randn`:
+//! that reseeds libtorch's process-global generator, which other threads (dropout, init, other
+//! tests) draw from concurrently, so the noise would not be reproducible and the dropout stream
+//! would be reset every step. Callers derive one fresh seed per step (e.g. from the run's
+//! ChaCha stream) and never reuse it. ChaCha20 is a CSPRNG, as DP noise should come from one
+//! (floating-point attacks on Gaussian sampling are out of scope here).
 //!
 //! Empty batches (B = 0, which Poisson sampling produces): call [`pure_noise_step`] and skip the
 //! forward pass entirely.
 //!
-//! May depend on: tch, `super::per_example`. No IO, no orchestration.
+//! May depend on: tch, rand, rand_chacha, rand_distr, `super::per_example`. No IO, no orchestration.
 
 use super::per_example::{PerExampleGrads, Tape};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use rand_distr::{Distribution, StandardNormal};
 use tch::Tensor;
 
 /// The DP-SGD step parameters.
@@ -42,16 +48,21 @@ pub fn clipped_sum(pe: &PerExampleGrads, clip: f64) -> Vec<Tensor> {
     tch::no_grad(|| pe.weighted_sum(&clip_factors(&pe.norms(), clip)))
 }
 
-/// `(clipped_sum + N(0, σ²C²)) / expected_batch_size`, noise from `tch::manual_seed(seed)`.
+/// `(clipped_sum + N(0, σ²C²)) / expected_batch_size`, noise from `ChaCha20Rng(seed)`.
 pub fn noisy_mean(clipped_sum: &[Tensor], cfg: &DpStepConfig, seed: i64) -> Vec<Tensor> {
-    tch::manual_seed(seed);
+    let mut rng = ChaCha20Rng::seed_from_u64(seed as u64);
     let std = cfg.noise_multiplier * cfg.clip_norm;
     tch::no_grad(|| {
         clipped_sum
             .iter()
             .map(|s| {
-                let noise = Tensor::randn(s.size().as_slice(), (s.kind(), s.device())) * std;
-                (s + noise) / cfg.expected_batch_size
+                let n = s.numel();
+                let draws: Vec<f64> = (0..n).map(|_| StandardNormal.sample(&mut rng)).collect();
+                let noise = Tensor::from_slice(&draws)
+                    .view(s.size().as_slice())
+                    .to_kind(s.kind())
+                    .to_device(s.device());
+                (s + noise * std) / cfg.expected_batch_size
             })
             .collect()
     })
@@ -64,7 +75,7 @@ pub fn write_grads(params: &[Tensor], grads: &[Tensor]) {
         let mut current = p.grad();
         if current.defined() {
             tch::no_grad(|| {
-                let _ = current.copy_(g);
+                current.copy_(g);
             });
         } else {
             // No .grad yet: create it through autograd (d/dp Σ p·g = g).

@@ -12,7 +12,7 @@
 //! For subject-level privacy: `tape.per_example_grads(..).sum_by_group(..)`, then
 //! `dp_step_from_grads`.
 //!
-//! May depend on: tch, rand, rand_chacha, thiserror, `crate::models::layers`,
+//! May depend on: tch, rand, rand_chacha, rand_distr, thiserror, `crate::models::layers`,
 //! `crate::privacy::accounting`. Must not depend on orchestration, training or IO.
 
 pub mod clip_noise;

@@ -193,7 +193,7 @@ impl Record {
         let mut sq = (ga * gg).sum_dim_intlist(&[1i64, 2][..], false, None);
         if bias.is_some() {
             let gb = g.sum_dim_intlist(&[1i64][..], false, None);
-            sq = sq + gb.square().sum_dim_intlist(&[1i64][..], false, None);
+            sq += gb.square().sum_dim_intlist(&[1i64][..], false, None);
         }
         Some(sq)
     }
@@ -230,7 +230,6 @@ impl PerExampleGrads {
 
     /// Per-example squared L2 norms over all parameters, shape (B,).
     pub fn sq_norms(&self) -> Tensor {
-        let b = self.batch_size();
         let mut total: Option<Tensor> = None;
         for g in &self.grads {
             let s = g
