@@ -140,6 +140,12 @@ impl LayerNorm {
         }
     }
 
+    /// The epsilon added to the variance (needed to recompute the normalised input for
+    /// per-example gradients).
+    pub fn eps(&self) -> f64 {
+        self.eps
+    }
+
     pub fn forward(&self, x: &Tensor) -> Tensor {
         x.layer_norm(
             [self.dim],
@@ -177,6 +183,21 @@ impl MultiHeadAttention {
             key_dim,
             dropout,
         }
+    }
+
+    /// Number of attention heads.
+    pub fn heads(&self) -> i64 {
+        self.heads
+    }
+
+    /// Size of each head's query/key/value projection.
+    pub fn key_dim(&self) -> i64 {
+        self.key_dim
+    }
+
+    /// Dropout rate on the attention probabilities.
+    pub fn dropout(&self) -> f64 {
+        self.dropout
     }
 
     /// Self-attention over x (batch, seq, d_model).

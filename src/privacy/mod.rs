@@ -1,5 +1,8 @@
-//! Privacy: accounting (pure f64 maths, always built). A tch-based `dpsgd` module (per-sample
-//! clipping, Gaussian noise, Poisson sampling) will be added behind the `torch` feature.
+//! Privacy: accounting (pure f64 maths, always built) and, behind the `torch` feature, the
+//! tch-based `dpsgd` module (per-sample clipping, Gaussian noise, Poisson sampling).
 //!
-//! May depend on: f64 maths, statrs, rustfft, serde, thiserror. Must never use tch or IO here.
+//! `accounting` may depend on: f64 maths, statrs, rustfft, serde, thiserror; never tch or IO.
+//! `dpsgd` may additionally use tch, rand and `crate::models::layers` (see its docs).
 pub mod accounting;
+#[cfg(feature = "torch")]
+pub mod dpsgd;
