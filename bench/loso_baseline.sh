@@ -19,6 +19,7 @@ for r in $(seq 0 $((REPS - 1))); do
   rec="$OUT/rep-$r.json"
   [ -f "$rec" ] && continue      # finished replicates are never recomputed
   "$BIN" eval loso --features "$FEAT" --classifier "$CLF" --mode "$MODE" \
-    --replicates 1 --seed $((42 + r)) --out "$rec" "$@" > "$OUT/rep-$r.txt"
+    --replicates 1 --seed $((42 + r)) --out "$rec" "$@" > "$OUT/.rep-$r.txt.partial"
+  mv "$OUT/.rep-$r.txt.partial" "$OUT/rep-$r.txt"   # the table appears only once complete
   tail -2 "$OUT/rep-$r.txt"
 done
