@@ -107,17 +107,24 @@ impl KerasLstm {
         let mut c = Tensor::zeros([b, u], (x.kind(), x.device()));
         let mut outs = Vec::with_capacity(t as usize);
         for step in 0..t {
-            let z = xw.select(1, step) + h.matmul(&self.recurrent);
-            let gates = z.chunk(4, 1);
-            let i = gates[0].sigmoid();
-            let f = gates[1].sigmoid();
-            let g = gates[2].tanh();
-            let o = gates[3].sigmoid();
-            c = f * &c + i * g;
-            h = o * c.tanh();
+            (h, c) = self.cell_step(&xw.select(1, step), &h, &c);
             outs.push(h.shallow_clone());
         }
         (Tensor::stack(&outs, 1), h)
+    }
+
+    /// One time step: `xw_t` is the step's input already multiplied by the kernel (plus bias);
+    /// returns the new (h, c).
+    pub fn cell_step(&self, xw_t: &Tensor, h: &Tensor, c: &Tensor) -> (Tensor, Tensor) {
+        let z = xw_t + h.matmul(&self.recurrent);
+        let gates = z.chunk(4, 1);
+        let i = gates[0].sigmoid();
+        let f = gates[1].sigmoid();
+        let g = gates[2].tanh();
+        let o = gates[3].sigmoid();
+        let c = f * c + i * g;
+        let h = o * c.tanh();
+        (h, c)
     }
 }
 

@@ -384,14 +384,7 @@ impl Tape {
         let mut prev = Vec::with_capacity(t as usize);
         for step in 0..t {
             prev.push(h.detach());
-            let z = xw.select(1, step) + h.matmul(&layer.recurrent);
-            let gates = z.chunk(4, 1);
-            let i = gates[0].sigmoid();
-            let f = gates[1].sigmoid();
-            let g = gates[2].tanh();
-            let o = gates[3].sigmoid();
-            c = f * &c + i * g;
-            h = o * c.tanh();
+            (h, c) = layer.cell_step(&xw.select(1, step), &h, &c);
             outs.push(h.shallow_clone());
         }
         let hprev = if t > 0 {
