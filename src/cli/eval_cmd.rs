@@ -295,14 +295,16 @@ pub fn write_record(path: &Path, record: &EvalRecord) -> Result<(), CliError> {
     })
 }
 
+/// "mean ± sd" (sample sd, ddof 1) via the evaluation layer's [`Summary`]; the mean alone for
+/// one value, "-" when there is nothing finite to summarise.
 fn mean_sd(v: &[f64]) -> String {
-    let n = v.len() as f64;
-    let m = v.iter().sum::<f64>() / n;
-    if v.len() < 2 {
-        return format!("{m:.4}");
+    match crate::evaluation::Summary::of(v) {
+        Ok(s) => match s.sd {
+            Some(sd) => format!("{:.4} ± {sd:.4}", s.mean),
+            None => format!("{:.4}", s.mean),
+        },
+        Err(_) => "-".into(),
     }
-    let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-    format!("{m:.4} ± {sd:.4}")
 }
 
 /// The per-subject table: mean ± sd over replicates of each subject's scores.
