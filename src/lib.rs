@@ -17,6 +17,7 @@ pub mod data;
 pub mod evaluation;
 pub mod features;
 pub mod models;
+pub mod orchestration;
 pub mod privacy;
 pub mod reporting;
 #[cfg(feature = "torch")]

@@ -1,4 +1,4 @@
-//! Reporting: progress display (and, later, cell records, tables and figures).
+//! Reporting: progress display, result tables (Markdown, CSV, LaTeX) and figures (SVG).
 //!
-//! May depend on: indicatif, tracing, serde. Must never use tch or mpi.
+//! May depend on: indicatif, tracing, serde, csv, plotters. Must never use tch or mpi.
 pub mod progress;
