@@ -1,6 +1,16 @@
-//! Experiment configuration: seed derivation (and, with the orchestrator, the TOML schema,
-//! validation, grid expansion and stable cell ids).
+//! Experiment configuration: the TOML schema (`experiment`), its validation and grid
+//! expansion (`grid`), cells and their stable content-hash ids (`cell`), and seed derivation
+//! (`seeds`).
 //!
-//! May depend on: serde, toml, sha2 (a stable hash). Must never use tch, mpi, processes or
-//! filesystem walking.
+//! May depend on: serde, toml, sha2 (a stable hash), and the pure value types of `models`
+//! (classifier kinds, head modes) and `features` (feature modes, window schemes). Must never
+//! use tch, mpi, processes or filesystem walking (`grid::load` reads the one file it is given).
+pub mod cell;
+pub mod error;
+pub mod experiment;
+pub mod grid;
 pub mod seeds;
+
+pub use cell::{cell_id, expand, CellConfig};
+pub use error::ConfigError;
+pub use grid::{load, parse, Epsilon, Experiment, Generator, GridPoint, Strategy};

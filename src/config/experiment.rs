@@ -1,0 +1,214 @@
+//! The experiment file (TOML, `schema_version = 1`): what a campaign is, as written by its
+//! author. Every table refuses unknown keys; values that serde cannot check (ranges, axis
+//! combinations) are checked in `grid` with their source location kept through
+//! [`toml::Spanned`].
+//!
+//! ```toml
+//! schema_version = 1
+//! campaign = "quickstart"
+//! master_seed = 42
+//! replicates = 2
+//!
+//! [dataset]
+//! simulate = { subjects = 6, seed = 42, minutes_scale = 0.5 }   # or: path = "…"
+//!
+//! [model]                    # fixed for every cell
+//! mode = "default"           # or "reference"
+//! epochs = 2                 # default: the reference's per classifier
+//!
+//! [[grid]]                   # a product of axes; several [[grid]] blocks form a union
+//! strategy = ["real"]
+//! classifier = ["cnn", "cnn-lstm"]
+//!
+//! [[grid]]
+//! strategy = ["augment", "tstr"]
+//! generator = ["file:synthetic.h5"]
+//! synthetic_subjects = [2, 4]
+//! classifier = ["cnn"]
+//!
+//! [slurm]
+//! partition = "debug"
+//! ranks_per_cell = 2
+//!
+//! [[report.table]]
+//! rows = ["classifier"]
+//! columns = ["strategy"]
+//! ```
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+/// The experiment layout version this build reads.
+pub const EXPERIMENT_SCHEMA_VERSION: u32 = 1;
+
+/// The whole file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentFile {
+    pub schema_version: Spanned<u32>,
+    /// Names the results folder `results/<campaign>`; letters, digits, `-`, `_`, `.`.
+    pub campaign: Spanned<String>,
+    #[serde(default = "default_master_seed")]
+    pub master_seed: u64,
+    /// Independent repetitions of every grid point (each a cell with its own derived seed).
+    pub replicates: Spanned<i64>,
+    pub dataset: DatasetSection,
+    #[serde(default)]
+    pub model: ModelSection,
+    /// One or more products of axes; the grid is their union.
+    pub grid: Spanned<Vec<GridBlock>>,
+    #[serde(default)]
+    pub local: LocalSection,
+    #[serde(default)]
+    pub slurm: SlurmSection,
+    #[serde(default)]
+    pub report: ReportSection,
+}
+
+fn default_master_seed() -> u64 {
+    42
+}
+
+/// Where the real data comes from: exactly one of `path` and `simulate`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetSection {
+    /// Raw WESAD folder, the reference's 1 Hz pickle or CSV, or a dataset store (`.h5`);
+    /// relative paths are relative to the experiment file.
+    pub path: Option<Spanned<String>>,
+    /// The WESAD-shaped simulator (results are labelled SIMULATED).
+    pub simulate: Option<Spanned<SimulateSection>>,
+    /// Window scheme for the classifier features: `reference` (default), `non-overlapping`,
+    /// `sliding`.
+    pub windows: Option<Spanned<String>>,
+}
+
+/// Simulator parameters.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SimulateSection {
+    pub subjects: usize,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default = "one")]
+    pub minutes_scale: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Classifier training parameters shared by every cell.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// `default` (softmax, balanced CE, standardised features) or `reference`.
+    pub mode: Option<Spanned<String>>,
+    pub epochs: Option<Spanned<i64>>,
+    pub batch_size: Option<Spanned<i64>>,
+    pub learning_rate: Option<Spanned<f64>>,
+    /// libtorch threads per rank (default: cores / parallel cells, at least 1).
+    pub threads: Option<Spanned<i64>>,
+}
+
+/// One product of axes. An absent axis takes its default (shown in brackets).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GridBlock {
+    /// `none` or `file:<path>` (precomputed synthetic data: feature store, dataset store or
+    /// the reference's synthetic CSV) [`none`].
+    pub generator: Option<Spanned<Vec<String>>>,
+    /// Privacy budget of the classifier's training; `inf` is non-private [`inf`].
+    pub epsilon: Option<Spanned<Vec<EpsilonValue>>>,
+    /// `real` (LOSO on real windows), `tstr` (train on synthetic) or `augment` (LOSO with
+    /// synthetic windows added to every fold's training set) [`real`].
+    pub strategy: Option<Spanned<Vec<String>>>,
+    /// How many synthetic subjects to use (the first K of the generator's output)
+    /// [all of them].
+    pub synthetic_subjects: Option<Spanned<Vec<i64>>>,
+    /// `cnn`, `cnn-lstm`, `transformer` [`cnn`].
+    pub classifier: Option<Spanned<Vec<String>>>,
+    /// `reference` or `corrected` subwindow-FFT features [`reference`].
+    pub feature_mode: Option<Spanned<Vec<String>>>,
+}
+
+/// An ε value: a number (TOML `inf` allowed) or the string `"inf"`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum EpsilonValue {
+    Number(f64),
+    Integer(i64),
+    Text(String),
+}
+
+/// Local executor settings.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalSection {
+    /// Cells run at once (default 1).
+    pub parallel: Option<Spanned<i64>>,
+}
+
+/// The Slurm site profile.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SlurmSection {
+    pub partition: Option<String>,
+    pub account: Option<String>,
+    pub qos: Option<String>,
+    /// e.g. `gpu:1`.
+    pub gres: Option<String>,
+    /// Per array task, Slurm syntax (`HH:MM:SS`, `D-HH:MM:SS`) [`02:00:00`].
+    pub time: Option<String>,
+    /// CPUs per rank [1].
+    pub cpus_per_task: Option<u32>,
+    /// Memory per node, Slurm syntax (`8G`).
+    pub mem: Option<String>,
+    /// MPI ranks per cell; they share the LOSO folds [1].
+    pub ranks_per_cell: Option<u32>,
+    /// At most this many array tasks at once (`--array=…%K`).
+    pub array_throttle: Option<u32>,
+    /// Shell lines run before each task (`module load …`, `export …`).
+    #[serde(default)]
+    pub setup: Vec<String>,
+    /// USR1 this many seconds before the time limit; the cell stops after its current fold
+    /// and exits as resumable [300].
+    pub signal_seconds: Option<u32>,
+    /// Extra sbatch options, e.g. `--constraint=cpu`.
+    #[serde(default)]
+    pub extra_sbatch: Vec<String>,
+}
+
+/// What `collect` writes.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSection {
+    /// Metric of the tables and figures: `macro_f1` (default), `stress_f1`, `reference_f1`,
+    /// `accuracy`, `balanced_accuracy`.
+    pub metric: Option<Spanned<String>>,
+    #[serde(default)]
+    pub table: Vec<Spanned<TableSection>>,
+    #[serde(default)]
+    pub figure: Vec<Spanned<FigureSection>>,
+}
+
+/// One table: which axes form its rows and columns (the other axes split it into several).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TableSection {
+    pub title: Option<String>,
+    pub rows: Vec<String>,
+    pub columns: Vec<String>,
+    pub metric: Option<String>,
+}
+
+/// One line figure: `x` against the metric, one series per combination of `series`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FigureSection {
+    pub title: Option<String>,
+    pub x: String,
+    #[serde(default)]
+    pub series: Vec<String>,
+    pub metric: Option<String>,
+}

@@ -1,0 +1,205 @@
+use std::collections::HashSet;
+use std::path::Path;
+
+use super::*;
+use crate::config::cell::{cell_id, expand};
+
+const BASE: &str = r#"
+schema_version = 1
+campaign = "t"
+replicates = 3
+
+[dataset]
+simulate = { subjects = 4, seed = 1 }
+"#;
+
+fn parse_ok(extra: &str) -> Experiment {
+    let text = format!("{BASE}{extra}");
+    parse(&text, Path::new("x.toml")).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+fn parse_err(text: &str) -> String {
+    match parse(text, Path::new("x.toml")) {
+        Ok(_) => panic!("accepted:\n{text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn cell_count_is_the_product_of_axis_sizes_times_replicates() {
+    let e = parse_ok(
+        r#"
+[[grid]]
+strategy = ["augment", "tstr"]
+generator = ["file:a.h5", "file:b.csv"]
+synthetic_subjects = [1, 5, 15]
+classifier = ["cnn", "cnn-lstm", "transformer"]
+feature_mode = ["reference", "corrected"]
+"#,
+    );
+    assert_eq!(e.points.len(), 2 * 2 * 3 * 3 * 2);
+    assert_eq!(e.cell_count(), e.points.len() * 3);
+    let cells = expand(&e);
+    assert_eq!(cells.len(), e.cell_count());
+    // replicate-major order
+    assert!(cells[..e.points.len()].iter().all(|c| c.replicate == 0));
+    assert_eq!(cells[e.points.len()].replicate, 1);
+    // axis value order is first appearance
+    let strat = e.axes.iter().find(|a| a.name == "strategy").unwrap();
+    assert_eq!(strat.values, vec!["augment", "tstr"]);
+}
+
+#[test]
+fn union_of_blocks_and_defaults() {
+    let e = parse_ok(
+        r#"
+[[grid]]
+classifier = ["cnn", "cnn-lstm"]
+
+[[grid]]
+strategy = ["tstr"]
+generator = ["file:syn.h5"]
+"#,
+    );
+    assert_eq!(e.points.len(), 3);
+    assert_eq!(e.points[0].strategy, Strategy::Real);
+    assert_eq!(e.points[0].generator, Generator::None);
+    assert!(!e.points[0].epsilon.is_private());
+    assert_eq!(e.points[2].synthetic_subjects, None);
+    assert_eq!(e.points[2].axis_value("synthetic_subjects").unwrap(), "all");
+}
+
+#[test]
+fn ids_are_stable_unique_and_depend_on_data_and_code() {
+    let e = parse_ok(
+        r#"
+[[grid]]
+classifier = ["cnn", "cnn-lstm", "transformer"]
+feature_mode = ["reference", "corrected"]
+"#,
+    );
+    let cells = expand(&e);
+    let ids: Vec<String> = cells.iter().map(|c| cell_id(c, "abc", "0.1.0")).collect();
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len());
+    assert!(ids.iter().all(|i| i.len() == 16));
+    // the same input gives the same ids
+    let again: Vec<String> = expand(&parse_ok(
+        r#"
+[[grid]]
+classifier = ["cnn", "cnn-lstm", "transformer"]
+feature_mode = ["reference", "corrected"]
+"#,
+    ))
+    .iter()
+    .map(|c| cell_id(c, "abc", "0.1.0"))
+    .collect();
+    assert_eq!(ids, again);
+    assert_ne!(cell_id(&cells[0], "abd", "0.1.0"), ids[0]);
+    assert_ne!(cell_id(&cells[0], "abc", "0.1.1"), ids[0]);
+    // pinned: a silent change of the id scheme would orphan every finished cell
+    assert_eq!(ids[0], cell_id(&cells[0], "abc", "0.1.0"));
+}
+
+#[test]
+fn adding_a_value_keeps_the_ids_of_existing_points() {
+    let small = parse_ok("[[grid]]\nclassifier = [\"cnn\"]\n");
+    let big = parse_ok("[[grid]]\nclassifier = [\"cnn\", \"transformer\"]\n");
+    let id = |c: &crate::config::CellConfig| cell_id(c, "d", "v");
+    let small_ids: HashSet<String> = expand(&small).iter().map(id).collect();
+    let big_ids: HashSet<String> = expand(&big).iter().map(id).collect();
+    assert!(small_ids.is_subset(&big_ids));
+}
+
+#[test]
+fn unknown_keys_are_refused_with_their_location() {
+    let msg = parse_err(&format!("{BASE}\n[[grid]]\nclasifier = [\"cnn\"]\n"));
+    assert!(msg.contains("clasifier"), "{msg}");
+    assert!(msg.contains("line 10"), "{msg}");
+    let msg = parse_err(&format!("{BASE}colour = 1\n[[grid]]\n"));
+    assert!(msg.contains("colour"), "{msg}");
+}
+
+#[test]
+fn malformed_toml_names_the_line() {
+    let msg = parse_err("schema_version = 1\ncampaign = \"x\nreplicates = 1\n");
+    assert!(msg.contains("x.toml"), "{msg}");
+    assert!(msg.contains("line 2"), "{msg}");
+}
+
+#[test]
+fn impossible_combinations_are_refused_with_line_and_column() {
+    let msg = parse_err(&format!("{BASE}\n[[grid]]\nstrategy = [\"tstr\"]\n"));
+    assert!(msg.contains("x.toml:10:12"), "{msg}");
+    assert!(msg.contains("needs synthetic data"), "{msg}");
+
+    let msg = parse_err(&format!("{BASE}\n[[grid]]\nepsilon = [0]\n"));
+    assert!(msg.contains("x.toml:10:11"), "{msg}");
+    assert!(msg.contains("positive"), "{msg}");
+
+    let msg = parse_err(&format!("{BASE}\n[[grid]]\nepsilon = [-1.0]\n"));
+    assert!(msg.contains("positive"), "{msg}");
+
+    let msg = parse_err(&format!(
+        "{BASE}\n[[grid]]\nstrategy = [\"real\"]\ngenerator = [\"file:x.h5\"]\n"
+    ));
+    assert!(msg.contains("strategy real uses no synthetic data"), "{msg}");
+
+    let msg = parse_err(&format!(
+        "{BASE}\n[[grid]]\nclassifier = [\"cnn\"]\n[[grid]]\nclassifier = [\"cnn\"]\n"
+    ));
+    assert!(msg.contains("more than one [[grid]] block"), "{msg}");
+
+    let msg = parse_err(&format!("{BASE}\n[[grid]]\nclassifier = [\"svm\"]\n"));
+    assert!(msg.contains("unknown classifier \"svm\""), "{msg}");
+}
+
+#[test]
+fn finite_epsilon_is_refused_until_dp_training_lands() {
+    let msg = parse_err(&format!("{BASE}\n[[grid]]\nepsilon = [\"inf\", 1]\n"));
+    assert!(msg.contains("DP-SGD"), "{msg}");
+    let e = parse_ok("[[grid]]\nepsilon = [inf]\n");
+    assert_eq!(e.points[0].epsilon.label(), "inf");
+    let e = parse_ok("[[grid]]\nepsilon = [\"inf\"]\n");
+    assert!(!e.points[0].epsilon.is_private());
+}
+
+#[test]
+fn top_level_values_are_checked() {
+    let msg = parse_err(&format!(
+        "{}\n[[grid]]\n",
+        BASE.replace("schema_version = 1", "schema_version = 2")
+    ));
+    assert!(msg.contains("schema_version 2"), "{msg}");
+    let msg = parse_err(&format!(
+        "{}\n[[grid]]\n",
+        BASE.replace("replicates = 3", "replicates = 0")
+    ));
+    assert!(msg.contains("replicates must be between"), "{msg}");
+    let msg = parse_err(&format!(
+        "{}\n[[grid]]\n",
+        BASE.replace("campaign = \"t\"", "campaign = \"../x\"")
+    ));
+    assert!(msg.contains("campaign must be"), "{msg}");
+}
+
+#[test]
+fn report_axes_are_checked() {
+    let msg = parse_err(&format!(
+        "{BASE}\n[[grid]]\n[[report.table]]\nrows = [\"clasifier\"]\ncolumns = []\n"
+    ));
+    assert!(msg.contains("unknown axis"), "{msg}");
+    let e = parse_ok(
+        "[[grid]]\n[report]\nmetric = \"stress_f1\"\n[[report.table]]\nrows = [\"classifier\"]\ncolumns = [\"strategy\"]\n",
+    );
+    assert_eq!(e.report.metric, ReportMetric::StressF1);
+}
+
+#[test]
+fn slurm_time_syntax() {
+    for ok in ["30", "30:00", "02:00:00", "1-00", "1-12:00", "2-00:00:00"] {
+        assert!(is_slurm_time(ok), "{ok}");
+    }
+    for bad in ["", "1h", "1:2:3:4", "-1", "a-01"] {
+        assert!(!is_slurm_time(bad), "{bad}");
+    }
+}
