@@ -11,11 +11,13 @@
 //! - `reporting`: progress, records; `cli`: the command line and exit codes.
 //!
 //! The pure layers build and test without libtorch (`--no-default-features`).
+pub mod atomic_file;
 pub mod cli;
 pub mod config;
 pub mod data;
 pub mod evaluation;
 pub mod features;
+pub mod interrupt;
 pub mod models;
 pub mod orchestration;
 pub mod privacy;

@@ -132,7 +132,7 @@ pub fn run(cmd: EvalCommand) -> Result<(), CliError> {
     }
 }
 
-fn load_synthetic(
+pub fn load_synthetic(
     path: &Path,
     mode: FeatureMode,
     head: HeadMode,
@@ -277,21 +277,8 @@ fn evaluate(
 
 /// Writes the record atomically (temporary file + rename).
 pub fn write_record(path: &Path, record: &EvalRecord) -> Result<(), CliError> {
-    let fail =
-        |e: String| CliError::new(exit::OUTPUT_FAILED, &format!("write {}", path.display()), e);
-    let json = serde_json::to_string_pretty(record).map_err(|e| fail(e.to_string()))?;
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, json + "\n").map_err(|e| fail(e.to_string()))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        fail(e.to_string())
+    crate::atomic_file::write_json(path, record).map_err(|e| {
+        CliError::new(exit::OUTPUT_FAILED, &format!("write {}", path.display()), e)
     })
 }
 

@@ -16,6 +16,13 @@ pub const INPUT_MALFORMED: i32 = 4;
 pub const INVALID_PARAMETER: i32 = 5;
 /// An output could not be written, or would overwrite a file without `--force`.
 pub const OUTPUT_FAILED: i32 = 6;
+/// A manifest cell does not match this binary or its recorded inputs (re-run `dpwear plan`).
+pub const STALE_CELL: i32 = 7;
+/// Some cells of a campaign failed (`dpwear run`); each failure is in its cell's log.
+pub const CELLS_FAILED: i32 = 8;
+/// A cell was interrupted (signal, Slurm time limit) after saving its finished folds; running
+/// it again resumes (EX_TEMPFAIL).
+pub const RESUMABLE: i32 = 75;
 /// Interrupted (Ctrl-C); finished work is kept.
 pub const INTERRUPTED: i32 = 130;
 
@@ -29,6 +36,9 @@ Exit codes:
   4    an input is malformed, truncated, corrupt or of the wrong kind
   5    an impossible parameter value
   6    an output cannot be written (or exists and --force was not given)
+  7    a manifest cell does not match this binary or its inputs (re-run `dpwear plan`)
+  8    some cells of the campaign failed (see their logs and `dpwear status`)
+  75   a cell was interrupted after saving its finished folds; rerunning resumes it
   130  interrupted";
 
 /// Exit code for a data-layer error.

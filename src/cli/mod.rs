@@ -4,6 +4,7 @@
 //!
 //! May depend on: everything in the crate.
 
+pub mod campaign;
 pub mod data_cmd;
 #[cfg(feature = "torch")]
 pub mod eval_cmd;
@@ -45,6 +46,15 @@ pub enum Command {
     #[cfg(feature = "torch")]
     #[command(subcommand)]
     Eval(eval_cmd::EvalCommand),
+    /// Validate an experiment grid, stage its inputs and write results/<campaign>/manifest.json.
+    Plan(campaign::plan_cmd::PlanArgs),
+    /// Plan, run the unfinished cells locally, collect and print the table.
+    Run(campaign::run_cmd::RunArgs),
+    /// Run one cell of a manifest (what `run` and every Slurm array task execute).
+    #[cfg(feature = "torch")]
+    RunCell(campaign::run_cell_cmd::RunCellArgs),
+    /// Write a campaign's tables (Markdown, CSV, LaTeX) and figures (SVG).
+    Collect(campaign::collect_cmd::CollectArgs),
 }
 
 /// A failure with the exit code it maps to; printed as one line `dpwear: failed to …: …`.
@@ -78,6 +88,11 @@ pub fn run(cli: Cli) -> i32 {
         Command::Privacy(cmd) => privacy_cmd::run(cmd),
         #[cfg(feature = "torch")]
         Command::Eval(cmd) => eval_cmd::run(cmd),
+        Command::Plan(a) => campaign::plan_cmd::run(a),
+        Command::Run(a) => campaign::run_cmd::run(a),
+        #[cfg(feature = "torch")]
+        Command::RunCell(a) => campaign::run_cell_cmd::run(a),
+        Command::Collect(a) => campaign::collect_cmd::run(a),
     };
     match result {
         Ok(()) => exit::OK,

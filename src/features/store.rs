@@ -48,6 +48,36 @@ pub struct FeatureSet {
 }
 
 impl FeatureSet {
+    /// The windows of the first `k` subjects (in subject order); an error when there are
+    /// fewer than `k`.
+    pub fn first_subjects(&self, k: usize) -> Result<FeatureSet, DataError> {
+        if k > self.subject_ids.len() {
+            return Err(DataError::Parameter {
+                name: "synthetic_subjects".into(),
+                reason: format!(
+                    "{k} subjects asked for but {} holds {}",
+                    self.source_path,
+                    self.subject_ids.len()
+                ),
+            });
+        }
+        let keep: Vec<u32> = self.subject_ids[..k].to_vec();
+        let idx: Vec<usize> = (0..self.len())
+            .filter(|&i| keep.contains(&self.subject[i]))
+            .collect();
+        let per = self.x.len() / self.len().max(1);
+        let mut out = self.clone();
+        out.x = idx
+            .iter()
+            .flat_map(|&i| self.x[i * per..(i + 1) * per].iter().copied())
+            .collect();
+        out.y = idx.iter().map(|&i| self.y[i]).collect();
+        out.subject = idx.iter().map(|&i| self.subject[i]).collect();
+        out.start = idx.iter().map(|&i| self.start[i]).collect();
+        out.subject_ids = keep;
+        Ok(out)
+    }
+
     /// Number of windows.
     pub fn len(&self) -> usize {
         self.y.len()

@@ -1,8 +1,18 @@
-//! Orchestration: turning a planned campaign (the manifest) into executions — the local
-//! executor (cells as `dpwear run-cell` subprocesses), the Slurm backend (pure script rendering
-//! and scheduler-output parsing, one file that calls the commands, one that reads `SLURM_*`)
-//! and the MPI fold split and reduction.
+//! Orchestration: turning a planned campaign (the manifest) into executions — the campaign
+//! folder layout, the manifest, cell records and states, the local executor (cells as
+//! `dpwear run-cell` subprocesses), the Slurm backend (pure script rendering and
+//! scheduler-output parsing, one file that calls the commands, one that reads `SLURM_*`) and
+//! the MPI fold split and reduction.
 //!
-//! May depend on: config, reporting, evaluation (records), serde. Must never use tch or models:
-//! cells run as subprocesses.
+//! May depend on: config, reporting, evaluation (records), serde, libc. Must never use tch or
+//! models: cells run as subprocesses.
+pub mod layout;
+pub mod local;
+pub mod manifest;
+pub mod ranks;
+pub mod records;
 pub mod slurm;
+
+pub use layout::CampaignDir;
+pub use manifest::{Manifest, ManifestCell};
+pub use records::{cell_state, CellFailure, CellRecord, CellState};

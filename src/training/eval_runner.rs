@@ -109,22 +109,51 @@ fn validate(inp: &EvalInputs<'_>) -> Result<(), EvalError> {
     Ok(())
 }
 
-/// Runs the evaluation; `on_fold` is called after every scored fold.
-pub fn run(
-    inp: &EvalInputs<'_>,
-    mut on_fold: impl FnMut(&FoldDone),
-) -> Result<EvalRecord, EvalError> {
+/// One scored fold of one replicate, with its timings: the unit of checkpoints and of the
+/// MPI gather (serialisable).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FoldOutcome {
+    pub replicate: usize,
+    pub record: FoldRecord,
+    pub train_seconds: f64,
+    pub predict_seconds: f64,
+    /// Where the training time went; absent for TSTR folds after the first (one model per
+    /// replicate).
+    pub profile: Option<TrainProfileSeconds>,
+}
+
+/// Whether to go on after a fold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    Continue,
+    Stop,
+}
+
+/// The fold plan of `inp` (LOSO folds or TSTR test subjects), in fold order.
+pub fn plan_folds(inp: &EvalInputs<'_>) -> Result<Vec<Fold>, EvalError> {
     validate(inp)?;
-    let started = Instant::now();
+    let real = inp.real;
+    Ok(match inp.config.protocol {
+        Protocol::Loso => loso_folds(&real.subject_ids, &real.subject, inp.synthetic.is_some())?,
+        Protocol::Tstr => tstr_splits(&real.subject_ids, &real.subject),
+    })
+}
+
+/// Trains and scores the folds `wanted` (indices into [`plan_folds`]) of replicate `r`;
+/// `on_fold` sees each outcome as it is scored and may stop the run between folds (the
+/// outcomes so far are returned).
+pub fn run_folds(
+    inp: &EvalInputs<'_>,
+    r: usize,
+    wanted: &[usize],
+    mut on_fold: impl FnMut(&FoldOutcome) -> Next,
+) -> Result<Vec<FoldOutcome>, EvalError> {
+    let folds = plan_folds(inp)?;
     let c = &inp.config;
     let real = inp.real;
     let scope = match c.protocol {
         Protocol::Loso => "loso",
         Protocol::Tstr => "tstr",
-    };
-    let folds: Vec<Fold> = match c.protocol {
-        Protocol::Loso => loso_folds(&real.subject_ids, &real.subject, inp.synthetic.is_some())?,
-        Protocol::Tstr => tstr_splits(&real.subject_ids, &real.subject),
     };
     let syn_all: Vec<usize> = inp
         .synthetic
@@ -140,88 +169,78 @@ pub fn run(
         .as_ref()
         .map(|(s, _)| s.y.clone())
         .unwrap_or_default();
-
-    let mut replicates = Vec::with_capacity(c.replicates);
-    let mut timings = Timings::default();
-    for r in 0..c.replicates {
-        let base = seeds::replicate_seed(c.master_seed, r as u64, c.same_seed);
-        // With --same-seed every replicate draws the very same streams, as the reference did.
-        let key_rep = if c.same_seed { 0 } else { r as u64 };
-        let train_fold = |fold: usize, x: &tch::Tensor, y: &[u8]| {
-            let key = |purpose| SeedKey {
-                scope,
-                replicate: key_rep,
-                fold: fold as u64,
-                purpose,
-            };
-            train(TrainSpec {
-                kind: c.classifier,
-                head: c.head,
-                hyper: c.hyper,
-                device: inp.device,
-                x,
-                y,
-                init_seed: seeds::torch_seed(seeds::derive(base, &key(Purpose::Init))),
-                dropout_seed: seeds::torch_seed(seeds::derive(base, &key(Purpose::Dropout))),
-                shuffle: seeds::rng(base, &key(Purpose::Shuffle)),
-            })
+    let base = seeds::replicate_seed(c.master_seed, r as u64, c.same_seed);
+    // With --same-seed every replicate draws the very same streams, as the reference did.
+    let key_rep = if c.same_seed { 0 } else { r as u64 };
+    let train_fold = |fold: usize, x: &tch::Tensor, y: &[u8]| {
+        let key = |purpose| SeedKey {
+            scope,
+            replicate: key_rep,
+            fold: fold as u64,
+            purpose,
         };
-        let mut fold_records = Vec::with_capacity(folds.len());
-        let mut train_s = Vec::new();
-        let mut profiles = Vec::new();
-        let mut predict_s = Vec::new();
-        // TSTR trains one model per replicate on the synthetic windows only.
-        let tstr_model = match c.protocol {
-            Protocol::Tstr => {
-                let x = syn_x.as_ref().expect("validated");
-                Some(train_fold(0, x, &syn_y))
+        train(TrainSpec {
+            kind: c.classifier,
+            head: c.head,
+            hyper: c.hyper,
+            device: inp.device,
+            x,
+            y,
+            init_seed: seeds::torch_seed(seeds::derive(base, &key(Purpose::Init))),
+            dropout_seed: seeds::torch_seed(seeds::derive(base, &key(Purpose::Dropout))),
+            shuffle: seeds::rng(base, &key(Purpose::Shuffle)),
+        })
+    };
+    // TSTR trains one model per replicate on the synthetic windows only.
+    let tstr_model = match c.protocol {
+        Protocol::Tstr if !wanted.is_empty() => {
+            let x = syn_x.as_ref().expect("validated");
+            Some(train_fold(0, x, &syn_y))
+        }
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(wanted.len());
+    for (k, &fi) in wanted.iter().enumerate() {
+        let f = folds.get(fi).ok_or_else(|| {
+            EvalError::Invalid(format!("fold {fi} does not exist ({} folds)", folds.len()))
+        })?;
+        let fold_model;
+        let model = match &tstr_model {
+            Some(m) => m,
+            None => {
+                let real_x = features_tensor(&real.x, &f.train_real, inp.device);
+                let mut y: Vec<u8> = f.train_real.iter().map(|&i| real.y[i]).collect();
+                let x = match (&syn_x, f.use_synthetic) {
+                    (Some(sx), true) => {
+                        y.extend_from_slice(&syn_y);
+                        tch::Tensor::cat(&[real_x, sx.shallow_clone()], 0)
+                    }
+                    _ => real_x,
+                };
+                fold_model = train_fold(f.index, &x, &y);
+                &fold_model
             }
-            Protocol::Loso => None,
         };
-        for f in &folds {
-            let fold_model;
-            let model = match &tstr_model {
-                Some(m) => m,
-                None => {
-                    let real_x = features_tensor(&real.x, &f.train_real, inp.device);
-                    let mut y: Vec<u8> = f.train_real.iter().map(|&i| real.y[i]).collect();
-                    let x = match (&syn_x, f.use_synthetic) {
-                        (Some(sx), true) => {
-                            y.extend_from_slice(&syn_y);
-                            tch::Tensor::cat(&[real_x, sx.shallow_clone()], 0)
-                        }
-                        _ => real_x,
-                    };
-                    fold_model = train_fold(f.index, &x, &y);
-                    &fold_model
-                }
-            };
-            let t = Instant::now();
-            let test_x = features_tensor(&real.x, &f.test, inp.device);
-            let probs = model.predict(&test_x);
-            let truth: Vec<usize> = f.test.iter().map(|&i| real.y[i] as usize).collect();
-            let metrics = MetricSet::from_binary_probabilities(&probs, &truth)?;
-            predict_s.push(t.elapsed().as_secs_f64());
-            let first_use = tstr_model.is_none() || f.index == 0;
-            train_s.push(if first_use { model.train_seconds } else { 0.0 });
-            if first_use {
-                let p = model.profile;
-                profiles.push(TrainProfileSeconds {
-                    setup: p.setup,
-                    batching: p.batching,
-                    forward: p.forward,
-                    backward: p.backward,
-                    step: p.step,
-                });
-            }
-            on_fold(&FoldDone {
-                replicate: r,
-                fold: f.index,
-                test_subject: f.test_subject,
-                reference_f1: metrics.reference.as_ref().map(|m| m.f1).unwrap_or(f64::NAN),
-                positive_f1: metrics.positive_f1,
-            });
-            fold_records.push(FoldRecord {
+        let t = Instant::now();
+        let test_x = features_tensor(&real.x, &f.test, inp.device);
+        let probs = model.predict(&test_x);
+        let truth: Vec<usize> = f.test.iter().map(|&i| real.y[i] as usize).collect();
+        let metrics = MetricSet::from_binary_probabilities(&probs, &truth)?;
+        let predict_seconds = t.elapsed().as_secs_f64();
+        let first_use = tstr_model.is_none() || k == 0;
+        let p = model.profile;
+        let outcome = FoldOutcome {
+            replicate: r,
+            train_seconds: if first_use { model.train_seconds } else { 0.0 },
+            predict_seconds,
+            profile: first_use.then_some(TrainProfileSeconds {
+                setup: p.setup,
+                batching: p.batching,
+                forward: p.forward,
+                backward: p.backward,
+                step: p.step,
+            }),
+            record: FoldRecord {
                 fold: f.index,
                 test_subject: format!("S{}", f.test_subject),
                 n_train_real: f.train_real.len(),
@@ -230,41 +249,103 @@ pub fn run(
                 class_weights: model.class_weights.clone(),
                 final_loss: model.final_loss,
                 metrics,
-            });
+            },
+        };
+        let next = on_fold(&outcome);
+        out.push(outcome);
+        if next == Next::Stop {
+            break;
         }
-        let sets: Vec<MetricSet> = fold_records.iter().map(|f| f.metrics.clone()).collect();
-        replicates.push(ReplicateRecord {
+    }
+    Ok(out)
+}
+
+/// Assembles the record from every fold of every replicate (`replicates[i]` = (replicate
+/// index, its outcomes in any order)); `total_seconds` is the wall time to report.
+pub fn assemble(
+    inp: &EvalInputs<'_>,
+    replicates: Vec<(usize, Vec<FoldOutcome>)>,
+    total_seconds: f64,
+) -> Result<EvalRecord, EvalError> {
+    let c = &inp.config;
+    let n_folds = plan_folds(inp)?.len();
+    let mut records = Vec::with_capacity(replicates.len());
+    let mut timings = Timings::default();
+    for (r, mut outcomes) in replicates {
+        outcomes.sort_by_key(|o| o.record.fold);
+        if outcomes.len() != n_folds
+            || outcomes.iter().enumerate().any(|(i, o)| o.record.fold != i)
+        {
+            return Err(EvalError::Invalid(format!(
+                "replicate {r}: {} of {n_folds} folds present",
+                outcomes.len()
+            )));
+        }
+        let sets: Vec<MetricSet> = outcomes.iter().map(|o| o.record.metrics.clone()).collect();
+        timings
+            .train_seconds
+            .push(outcomes.iter().map(|o| o.train_seconds).collect());
+        timings
+            .predict_seconds
+            .push(outcomes.iter().map(|o| o.predict_seconds).collect());
+        timings
+            .train_profile
+            .push(outcomes.iter().filter_map(|o| o.profile).collect());
+        records.push(ReplicateRecord {
             replicate: r,
-            seed: base,
+            seed: seeds::replicate_seed(c.master_seed, r as u64, c.same_seed),
             average: subject_average(&sets)?,
             pooled: pooled(&sets)?,
-            folds: fold_records,
+            folds: outcomes.into_iter().map(|o| o.record).collect(),
         });
-        timings.train_seconds.push(train_s);
-        timings.predict_seconds.push(predict_s);
-        timings.train_profile.push(profiles);
     }
-    let averages: Vec<_> = replicates.iter().map(|r| r.average).collect();
+    let averages: Vec<_> = records.iter().map(|r| r.average).collect();
     let summary = ReplicateSummary::from_replicates(&averages, DEFAULT_POOR_THRESHOLD)?;
-    timings.total_seconds = started.elapsed().as_secs_f64();
-    let n_folds: usize = timings.train_seconds.iter().map(Vec::len).sum();
+    timings.total_seconds = total_seconds;
+    let n: usize = timings.train_seconds.iter().map(Vec::len).sum();
     let fold_total: f64 = timings
         .train_seconds
         .iter()
         .chain(&timings.predict_seconds)
         .flatten()
         .sum();
-    timings.mean_fold_seconds = fold_total / n_folds.max(1) as f64;
+    timings.mean_fold_seconds = fold_total / n.max(1) as f64;
     Ok(EvalRecord {
         schema_version: RECORD_SCHEMA_VERSION,
         kind: "dpwear-eval".into(),
         dpwear_version: env!("CARGO_PKG_VERSION").into(),
         git_commit: env!("DPWEAR_GIT_COMMIT").into(),
         config: inp.config.clone(),
-        data: provenance(real, &inp.real_path),
+        data: provenance(inp.real, &inp.real_path),
         synthetic: inp.synthetic.as_ref().map(|(s, p)| provenance(s, p)),
-        replicates,
+        replicates: records,
         summary,
         timings,
     })
+}
+
+/// Runs every replicate and fold; `on_fold` is called after every scored fold.
+pub fn run(
+    inp: &EvalInputs<'_>,
+    mut on_fold: impl FnMut(&FoldDone),
+) -> Result<EvalRecord, EvalError> {
+    let started = Instant::now();
+    let n_folds = plan_folds(inp)?.len();
+    let all: Vec<usize> = (0..n_folds).collect();
+    let mut reps = Vec::with_capacity(inp.config.replicates);
+    for r in 0..inp.config.replicates {
+        let outcomes = run_folds(inp, r, &all, |o| {
+            let m = &o.record.metrics;
+            on_fold(&FoldDone {
+                replicate: r,
+                fold: o.record.fold,
+                test_subject: o.record.test_subject[1..].parse().unwrap_or(0),
+                reference_f1: m.reference.as_ref().map(|x| x.f1).unwrap_or(f64::NAN),
+                positive_f1: m.positive_f1,
+            });
+            Next::Continue
+        })?;
+        reps.push((r, outcomes));
+    }
+    assemble(inp, reps, started.elapsed().as_secs_f64())
 }

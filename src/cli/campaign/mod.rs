@@ -1,0 +1,8 @@
+//! The campaign commands: `plan`, `run` (local executor), `run-cell` (the job body),
+//! `collect` (tables and figures), `submit` and `status` (Slurm).
+pub mod collect_cmd;
+pub mod plan_cmd;
+pub mod run_cmd;
+#[cfg(feature = "torch")]
+pub mod run_cell_cmd;
+pub mod stage;

@@ -1,0 +1,166 @@
+//! `dpwear plan x.toml`: validate the experiment, stage its inputs, write
+//! `results/<campaign>/manifest.json` (cells in array order with content-hash ids) and print
+//! the grid; `--dry-run` also prints the sbatch scripts `submit` would send.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Args;
+
+use super::super::{exit, CliError};
+use super::stage;
+use crate::config::{self, cell_id};
+use crate::data::hash;
+use crate::orchestration::manifest::{
+    inputs_sha256, Manifest, ManifestCell, MANIFEST_KIND, MANIFEST_SCHEMA_VERSION,
+};
+use crate::orchestration::{cell_state, CampaignDir};
+
+/// Options of `dpwear plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The experiment file.
+    pub experiment: PathBuf,
+    /// Folder that holds the campaign folders.
+    #[arg(long, default_value = "results")]
+    pub results: PathBuf,
+    /// Also print the sbatch scripts that `submit` would send (nothing is submitted).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print every cell (default: the first 40).
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// The code version that enters cell ids.
+pub fn code_version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+/// Loads the experiment, stages the inputs and returns the manifest (not yet written).
+pub fn build_manifest(experiment: &Path, results: &Path) -> Result<(Manifest, CampaignDir), CliError> {
+    let e = config::load(experiment).map_err(|e| {
+        let code = match e {
+            config::ConfigError::Unreadable { .. } => exit::INPUT_UNREADABLE,
+            config::ConfigError::Syntax { .. } => exit::INPUT_MALFORMED,
+            config::ConfigError::Invalid { .. } => exit::INVALID_PARAMETER,
+        };
+        CliError::new(code, "read the experiment", e)
+    })?;
+    let dir = CampaignDir::new(results.join(&e.campaign));
+    let real = stage::stage_real(&e, &dir)?;
+    let synthetic = stage::stage_synthetic(&e, experiment)?;
+    let code = code_version();
+    let cells = config::expand(&e)
+        .into_iter()
+        .enumerate()
+        .map(|(index, c)| {
+            let syn = match &c.point.generator {
+                config::Generator::None => None,
+                g => synthetic.get(&g.label()).map(|s| s.sha256.as_str()),
+            };
+            let inputs = inputs_sha256(&real.sha256, syn);
+            ManifestCell {
+                index,
+                id: cell_id(&c, &inputs, &code),
+                inputs_sha256: inputs,
+                config: c,
+            }
+        })
+        .collect();
+    let experiment_sha256 = hash::sha256_file(experiment)
+        .map_err(|err| CliError::data("hash the experiment file", err))?;
+    let m = Manifest {
+        schema_version: MANIFEST_SCHEMA_VERSION,
+        kind: MANIFEST_KIND.into(),
+        campaign: e.campaign.clone(),
+        code_version: code,
+        git_commit: env!("DPWEAR_GIT_COMMIT").into(),
+        experiment_path: experiment.display().to_string(),
+        experiment_sha256,
+        experiment: e,
+        real,
+        synthetic,
+        cells,
+    };
+    Ok((m, dir))
+}
+
+/// Writes the manifest unless an identical one is there.
+pub fn write_manifest(m: &Manifest, dir: &CampaignDir) -> Result<(), CliError> {
+    let path = dir.manifest();
+    if Manifest::read(&path).ok().as_ref() == Some(m) {
+        return Ok(());
+    }
+    m.write(&path).map_err(|e| {
+        CliError::new(exit::OUTPUT_FAILED, &format!("write {}", path.display()), e)
+    })
+}
+
+/// The grid as text: a header and one line per cell (all, or the first `limit`).
+pub fn render_grid(m: &Manifest, dir: &CampaignDir, limit: Option<usize>) -> String {
+    use std::fmt::Write;
+    let e = &m.experiment;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "campaign {}: {} grid point(s) × {} replicate(s) = {} cell(s); data {}{} (sha256 {}…, {} subjects, {} windows)",
+        m.campaign,
+        e.points.len(),
+        e.replicates,
+        m.cells.len(),
+        m.real.source,
+        if m.real.simulated { " [SIMULATED]" } else { "" },
+        &m.real.sha256[..12.min(m.real.sha256.len())],
+        m.real.subjects,
+        m.real.windows
+    );
+    let _ = writeln!(
+        s,
+        "{:>5}  {:<16}  {:>3}  {:<12}  {:<8}  {:<7}  {:>4}  {:<11}  {:<9}  {}",
+        "index", "cell", "rep", "strategy", "epsilon", "gen", "K", "classifier", "features", "state"
+    );
+    let n = limit.unwrap_or(usize::MAX).min(m.cells.len());
+    for c in &m.cells[..n] {
+        let p = &c.config.point;
+        let gen = match &p.generator {
+            config::Generator::None => "none".to_string(),
+            config::Generator::File(f) => Path::new(f)
+                .file_name()
+                .map(|x| x.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        };
+        let _ = writeln!(
+            s,
+            "{:>5}  {:<16}  {:>3}  {:<12}  {:<8}  {:<7}  {:>4}  {:<11}  {:<9}  {}",
+            c.index,
+            c.id,
+            c.config.replicate,
+            p.strategy.as_str(),
+            p.epsilon.label(),
+            gen,
+            p.axis_value("synthetic_subjects").unwrap_or_default(),
+            p.classifier.as_str(),
+            p.feature_mode.as_str(),
+            cell_state(dir, &c.id).label()
+        );
+    }
+    if n < m.cells.len() {
+        let _ = writeln!(s, "… {} more cell(s) (--all, or see {})", m.cells.len() - n, dir.manifest().display());
+    }
+    s
+}
+
+/// Runs `dpwear plan`.
+pub fn run(a: PlanArgs) -> Result<(), CliError> {
+    let t = Instant::now();
+    let (m, dir) = build_manifest(&a.experiment, &a.results)?;
+    write_manifest(&m, &dir)?;
+    tracing::info!(cells = m.cells.len(), seconds = t.elapsed().as_secs_f64(), "planned");
+    print!("{}", render_grid(&m, &dir, if a.all { None } else { Some(40) }));
+    eprintln!("wrote {}", dir.manifest().display());
+    if a.dry_run {
+        // DRY-RUN-HOOK (sbatch scripts; wired with the Slurm backend)
+    }
+    Ok(())
+}

@@ -1,0 +1,286 @@
+//! `dpwear run-cell --manifest m.json --index i`: the job body of one cell, as run by the local
+//! executor and by every Slurm array task. It refuses a cell whose id does not match its
+//! configuration, inputs and this binary's code version; skips a finished cell; splits the
+//! folds between MPI ranks; checkpoints every scored fold; stops between folds on SIGINT,
+//! SIGTERM or SIGUSR1 (Slurm's warning before the time limit) with exit code 75 so that a
+//! rerun resumes; and has rank 0 gather the folds and write the cell record atomically.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+
+use super::super::{eval_cmd, exit, CliError};
+use crate::config::{cell_id, CellConfig, Generator, Strategy};
+use crate::evaluation::protocol::Protocol;
+use crate::evaluation::record::EvalConfig;
+use crate::features::{self, FeatureSet};
+use crate::orchestration::manifest::{Manifest, ManifestCell};
+use crate::orchestration::ranks::{folds_of_rank, Ranks};
+use crate::orchestration::records::{now_unix, CellFailure, CellRecord, CELL_RECORD_SCHEMA_VERSION};
+use crate::orchestration::CampaignDir;
+use crate::training::eval_runner::{self, EvalInputs, FoldOutcome, Next};
+
+/// Options of `dpwear run-cell`.
+#[derive(Debug, Args)]
+pub struct RunCellArgs {
+    /// The campaign's manifest.json.
+    #[arg(long)]
+    pub manifest: PathBuf,
+    /// The cell's index in the manifest (the Slurm array task id plus the chunk offset).
+    #[arg(long)]
+    pub index: usize,
+    /// libtorch threads (default: the experiment's model.threads, else all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Recompute a finished cell (its old record is replaced only when the new one is done).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Runs `dpwear run-cell`; the error carries the exit code.
+pub fn run(a: RunCellArgs) -> Result<(), CliError> {
+    crate::interrupt::install();
+    let m = Manifest::read(&a.manifest).map_err(|e| {
+        let code = match e {
+            crate::orchestration::manifest::ManifestError::Unreadable { .. } => {
+                exit::INPUT_UNREADABLE
+            }
+            _ => exit::INPUT_MALFORMED,
+        };
+        CliError::new(code, "read the manifest", e)
+    })?;
+    let dir = CampaignDir::of_manifest(&a.manifest);
+    let cell = m.cells.get(a.index).ok_or_else(|| {
+        CliError::new(
+            exit::INVALID_PARAMETER,
+            "run the cell",
+            format!("index {} is outside the manifest's {} cells", a.index, m.cells.len()),
+        )
+    })?;
+    let expected = cell_id(&cell.config, &cell.inputs_sha256, &super::plan_cmd::code_version());
+    if expected != cell.id {
+        return Err(CliError::new(
+            exit::STALE_CELL,
+            &format!("run cell {} (index {})", cell.id, a.index),
+            format!(
+                "its hash does not match (this binary computes {expected}: the manifest was planned by dpwear {} or edited); run `dpwear plan` again",
+                m.code_version
+            ),
+        ));
+    }
+    let ranks = Ranks::from_env()
+        .map_err(|e| CliError::new(exit::INVALID_PARAMETER, "join the MPI ranks", e))?;
+    let record_path = dir.cell_record(&cell.id);
+    if record_path.is_file() && !a.force {
+        if ranks.rank() == 0 {
+            eprintln!("cell {} (index {}) is already finished: {}", cell.id, a.index, record_path.display());
+        }
+        return Ok(());
+    }
+    let result = run_cell(&m, cell, &dir, &ranks, a.threads);
+    if ranks.rank() == 0 {
+        if let Err(e) = &result {
+            let f = CellFailure::new(&cell.id, cell.index, e.code, e.message.clone(), e.code == exit::RESUMABLE);
+            if let Err(w) = crate::atomic_file::write_json(&dir.cell_failure(&cell.id), &f) {
+                tracing::error!("cannot write the failure note: {w}");
+            }
+        }
+    }
+    result
+}
+
+fn load_real(m: &Manifest, dir: &CampaignDir, c: &CellConfig) -> Result<FeatureSet, CliError> {
+    let mode = c.point.feature_mode.as_str();
+    let rel = m.real.features.get(mode).ok_or_else(|| {
+        CliError::new(exit::INPUT_MALFORMED, "run the cell", format!("the manifest stages no {mode} features"))
+    })?;
+    let path = dir.root.join(rel);
+    let fs = features::read_features(&path).map_err(|e| CliError::data("read the staged features", e))?;
+    if fs.source_sha256 != m.real.sha256 {
+        return Err(CliError::new(
+            exit::STALE_CELL,
+            &format!("read {}", path.display()),
+            "its source digest differs from the manifest's; run `dpwear plan` again",
+        ));
+    }
+    Ok(fs)
+}
+
+fn load_synthetic(m: &Manifest, c: &CellConfig, real: &FeatureSet) -> Result<Option<(FeatureSet, String)>, CliError> {
+    let Generator::File(_) = &c.point.generator else {
+        return Ok(None);
+    };
+    let input = m.synthetic.get(&c.point.generator.label()).ok_or_else(|| {
+        CliError::new(exit::INPUT_MALFORMED, "run the cell", "the manifest lacks the generator's file")
+    })?;
+    let path = PathBuf::from(&input.path);
+    let sha = crate::data::hash::sha256_file(&path).map_err(|e| CliError::data("hash the synthetic data", e))?;
+    if sha != input.sha256 {
+        return Err(CliError::new(
+            exit::STALE_CELL,
+            &format!("read {}", path.display()),
+            "the file changed since `dpwear plan` (sha256 differs); plan again",
+        ));
+    }
+    let is_csv = path.extension().and_then(|e| e.to_str()) == Some("csv");
+    let k = c.point.synthetic_subjects;
+    let fs = eval_cmd::load_synthetic(&path, real.mode, c.model.head, if is_csv { k } else { None })?;
+    let fs = match (k, is_csv) {
+        (Some(k), false) => fs.first_subjects(k).map_err(|e| CliError::data("select the synthetic subjects", e))?,
+        _ => fs,
+    };
+    Ok(Some((fs, path.display().to_string())))
+}
+
+fn checkpoint_path(dir: &CampaignDir, id: &str, fold: usize) -> PathBuf {
+    dir.cell_checkpoints(id).join(format!("fold-{fold:03}.json"))
+}
+
+fn run_cell(
+    m: &Manifest,
+    cell: &ManifestCell,
+    dir: &CampaignDir,
+    ranks: &Ranks,
+    threads: Option<usize>,
+) -> Result<(), CliError> {
+    let started = Instant::now();
+    let c = &cell.config;
+    let threads = threads
+        .or(m.experiment.threads)
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+        .max(1);
+    tch::set_num_threads(threads as i32);
+    let real = load_real(m, dir, c)?;
+    let synthetic = load_synthetic(m, c, &real)?;
+    let protocol = match c.point.strategy {
+        Strategy::Real | Strategy::Augment => Protocol::Loso,
+        Strategy::Tstr => Protocol::Tstr,
+    };
+    let mut hyper = c.point.classifier.reference_hyper();
+    if let Some(e) = c.model.epochs {
+        hyper.epochs = e;
+    }
+    if let Some(b) = c.model.batch_size {
+        hyper.batch_size = b;
+    }
+    if let Some(lr) = c.model.learning_rate {
+        hyper.learning_rate = lr;
+    }
+    let inputs = EvalInputs {
+        config: EvalConfig {
+            protocol,
+            classifier: c.point.classifier,
+            head: c.model.head,
+            hyper,
+            replicates: 1,
+            master_seed: c.master_seed,
+            same_seed: false,
+            threads,
+            device: "Cpu".into(),
+        },
+        real: &real,
+        real_path: m.real.source.clone(),
+        synthetic: synthetic.as_ref().map(|(s, p)| (s, p.clone())),
+        device: tch::Device::Cpu,
+    };
+    let invalid = |e: eval_runner::EvalError| CliError::new(exit::INVALID_PARAMETER, "run the cell", e);
+    let n_folds = eval_runner::plan_folds(&inputs).map_err(invalid)?.len();
+    // TSTR trains one model for all test subjects: rank 0 does it all.
+    let mine: Vec<usize> = match protocol {
+        Protocol::Loso => folds_of_rank(n_folds, ranks.rank(), ranks.size()),
+        Protocol::Tstr if ranks.rank() == 0 => (0..n_folds).collect(),
+        Protocol::Tstr => Vec::new(),
+    };
+    let mut outcomes: Vec<FoldOutcome> = Vec::new();
+    let mut todo = Vec::new();
+    for &f in &mine {
+        let p = checkpoint_path(dir, &cell.id, f);
+        match std::fs::read_to_string(&p).ok().and_then(|t| serde_json::from_str::<FoldOutcome>(&t).ok()) {
+            Some(o) if protocol == Protocol::Loso => outcomes.push(o),
+            _ => todo.push(f),
+        }
+    }
+    if !outcomes.is_empty() {
+        tracing::info!(cell = %cell.id, rank = ranks.rank(), resumed = outcomes.len(), "fold checkpoints reused");
+    }
+    let mut write_err = None;
+    let fresh = if todo.is_empty() || crate::interrupt::requested() {
+        Vec::new()
+    } else {
+        eval_runner::run_folds(&inputs, c.replicate, &todo, |o| {
+            if let Err(e) = crate::atomic_file::write_json(&checkpoint_path(dir, &cell.id, o.record.fold), o) {
+                write_err = Some(e);
+                return Next::Stop;
+            }
+            tracing::info!(cell = %cell.id, rank = ranks.rank(), fold = o.record.fold, subject = %o.record.test_subject, macro_f1 = o.record.metrics.macro_f1, "fold scored");
+            if crate::interrupt::requested() {
+                Next::Stop
+            } else {
+                Next::Continue
+            }
+        })
+        .map_err(invalid)?
+    };
+    if let Some(e) = write_err {
+        return Err(CliError::new(exit::OUTPUT_FAILED, "write a fold checkpoint", e));
+    }
+    outcomes.extend(fresh);
+    let mine_bytes = serde_json::to_vec(&outcomes).map_err(|e| CliError::new(exit::INTERNAL, "serialise folds", e))?;
+    let gathered = ranks.gather(mine_bytes);
+    let Some(parts) = gathered else {
+        // Not rank 0: done once our folds are in.
+        return if crate::interrupt::requested() && outcomes.len() < mine.len() {
+            Err(CliError::new(exit::RESUMABLE, "finish the cell's folds", "interrupted; the finished folds are saved"))
+        } else {
+            Ok(())
+        };
+    };
+    let mut all: Vec<FoldOutcome> = Vec::with_capacity(n_folds);
+    for p in parts {
+        let v: Vec<FoldOutcome> = serde_json::from_slice(&p).map_err(|e| CliError::new(exit::INTERNAL, "decode a rank's folds", e))?;
+        all.extend(v);
+    }
+    if all.len() < n_folds {
+        return Err(CliError::new(
+            exit::RESUMABLE,
+            &format!("finish cell {}", cell.id),
+            format!("interrupted with {} of {n_folds} folds saved; run it again to resume", all.len()),
+        ));
+    }
+    let eval = eval_runner::assemble(&inputs, vec![(c.replicate, all)], started.elapsed().as_secs_f64()).map_err(invalid)?;
+    let record = CellRecord {
+        schema_version: CELL_RECORD_SCHEMA_VERSION,
+        kind: "dpwear-cell".into(),
+        campaign: m.campaign.clone(),
+        index: cell.index,
+        cell_id: cell.id.clone(),
+        config: c.clone(),
+        ranks: ranks.size(),
+        host: hostname(),
+        finished_unix: now_unix(),
+        eval,
+    };
+    let path = dir.cell_record(&cell.id);
+    crate::atomic_file::write_json(&path, &record)
+        .map_err(|e| CliError::new(exit::OUTPUT_FAILED, &format!("write {}", path.display()), e))?;
+    let _ = std::fs::remove_file(dir.cell_failure(&cell.id));
+    let _ = std::fs::remove_dir_all(dir.cells().join(&cell.id));
+    let s = &record.eval.replicates[0].average;
+    println!(
+        "cell {} (index {}) done in {:.1} s on {} rank(s): macro-F1 {:.4}, stress F1 {:.4}",
+        cell.id,
+        cell.index,
+        started.elapsed().as_secs_f64(),
+        ranks.size(),
+        s.macro_f1,
+        s.positive_f1
+    );
+    Ok(())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}

@@ -1,0 +1,162 @@
+//! `dpwear run x.toml`: plan, run the unfinished cells locally (bounded parallelism, one
+//! `dpwear run-cell` subprocess per cell, a progress bar), then collect and print the table.
+//! A finished cell is never recomputed unless `--force`; `--only <id>` reruns one cell;
+//! `--failed` reruns only the failed and interrupted ones. Ctrl-C stops after the running
+//! cells' current folds and keeps everything finished.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+
+use super::super::{exit, CliError};
+use super::{collect_cmd, plan_cmd};
+use crate::orchestration::local::{run_cells, LocalJob, LocalOptions};
+use crate::orchestration::{cell_state, CellState};
+use crate::reporting::progress::Progress;
+
+/// Options of `dpwear run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The experiment file.
+    pub experiment: PathBuf,
+    /// Folder that holds the campaign folders.
+    #[arg(long, default_value = "results")]
+    pub results: PathBuf,
+    /// Cells at once (default: the experiment's local.parallel).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    /// libtorch threads per cell (default: model.threads, else cores / jobs).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Recompute finished cells too.
+    #[arg(long)]
+    pub force: bool,
+    /// Run only this cell (id or index); it is recomputed even when finished.
+    #[arg(long)]
+    pub only: Option<String>,
+    /// Run only the cells whose last attempt failed or was interrupted.
+    #[arg(long, conflicts_with = "only")]
+    pub failed: bool,
+    /// Do not collect the tables afterwards.
+    #[arg(long)]
+    pub no_collect: bool,
+}
+
+/// Runs `dpwear run`.
+pub fn run(a: RunArgs) -> Result<(), CliError> {
+    crate::interrupt::install();
+    let (m, dir) = plan_cmd::build_manifest(&a.experiment, &a.results)?;
+    plan_cmd::write_manifest(&m, &dir)?;
+    let mut jobs: Vec<LocalJob> = Vec::new();
+    let mut skipped_done = 0;
+    let mut skipped_failed = 0;
+    for c in &m.cells {
+        if let Some(only) = &a.only {
+            if &c.id != only && &c.index.to_string() != only {
+                continue;
+            }
+        }
+        let state = cell_state(&dir, &c.id);
+        let wanted = match (&state, a.failed) {
+            _ if a.only.is_some() => true,
+            (CellState::Done, _) => a.force,
+            (CellState::Failed { .. } | CellState::Interrupted { .. }, _) => true,
+            (CellState::Pending { .. }, failed_only) => !failed_only,
+        };
+        if wanted {
+            jobs.push(LocalJob {
+                index: c.index,
+                id: c.id.clone(),
+            });
+        } else if state == CellState::Done {
+            skipped_done += 1;
+        } else {
+            skipped_failed += 1;
+        }
+    }
+    if let Some(only) = &a.only {
+        if jobs.is_empty() {
+            return Err(CliError::new(
+                exit::INVALID_PARAMETER,
+                "select the cell",
+                format!("no cell {only:?} in {}", dir.manifest().display()),
+            ));
+        }
+    }
+    let parallel = a.jobs.unwrap_or(m.experiment.local_parallel).max(1);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let threads = a
+        .threads
+        .or(m.experiment.threads)
+        .unwrap_or((cores / parallel).max(1));
+    eprintln!(
+        "campaign {}: {} cell(s) to run, {} already finished{}; {} at a time, {} thread(s) each",
+        m.campaign,
+        jobs.len(),
+        skipped_done,
+        if skipped_failed > 0 {
+            format!(", {skipped_failed} not selected")
+        } else {
+            String::new()
+        },
+        parallel,
+        threads
+    );
+    let binary = std::env::current_exe()
+        .map_err(|e| CliError::new(exit::INTERNAL, "find the dpwear binary", e))?;
+    let opts = LocalOptions {
+        binary,
+        manifest: dir.manifest(),
+        parallel,
+        threads,
+        force: a.force || a.only.is_some(),
+    };
+    let started = Instant::now();
+    let mut progress = Progress::new(jobs.len() as u64, "cells");
+    let outcomes = run_cells(&dir, &jobs, &opts, |o| {
+        if !o.succeeded() {
+            tracing::warn!(cell = %o.id, index = o.index, code = ?o.exit_code, log = %dir.cell_log(&o.id).display(), "cell did not finish");
+        }
+        progress.inc();
+    });
+    progress.finish();
+    let failed: Vec<_> = outcomes.iter().filter(|o| !o.succeeded() && !o.resumable()).collect();
+    let interrupted = crate::interrupt::requested() || outcomes.iter().any(|o| o.resumable());
+    let spawn: f64 = outcomes.iter().map(|o| o.spawn_seconds).sum();
+    eprintln!(
+        "ran {} cell(s) in {:.1} s ({} failed{}); mean spawn overhead {:.1} ms per cell",
+        outcomes.len(),
+        started.elapsed().as_secs_f64(),
+        failed.len(),
+        if interrupted { ", interrupted" } else { "" },
+        1e3 * spawn / outcomes.len().max(1) as f64
+    );
+    for f in &failed {
+        eprintln!(
+            "  failed: cell {} (index {}), exit {:?}; log {}",
+            f.id,
+            f.index,
+            f.exit_code,
+            dir.cell_log(&f.id).display()
+        );
+    }
+    if !a.no_collect && !interrupted {
+        collect_cmd::collect(&dir, true)?;
+    }
+    if interrupted {
+        return Err(CliError::new(
+            exit::INTERRUPTED,
+            "run the campaign",
+            "interrupted; finished cells and fold checkpoints are kept — run again to resume",
+        ));
+    }
+    if !failed.is_empty() {
+        return Err(CliError::new(
+            exit::CELLS_FAILED,
+            "run the campaign",
+            format!("{} cell(s) failed (see their logs; `dpwear run --failed` retries them)", failed.len()),
+        ));
+    }
+    Ok(())
+}

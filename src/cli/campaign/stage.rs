@@ -1,0 +1,153 @@
+//! Staging a campaign's inputs before any cell runs: the real dataset (simulated or read from
+//! its source) becomes one feature store per feature mode under `inputs/`, and every
+//! generator file is checked and hashed. A staged store whose source digest, mode and window
+//! scheme already match is kept.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::super::{data_cmd, exit, CliError};
+use crate::config::grid::DatasetSpec;
+use crate::config::{Experiment, Generator};
+use crate::data::simulator::{simulate, SimulatorConfig};
+use crate::data::{hash, store, Dataset, LabelMap};
+use crate::features::{self, FeatureMode};
+use crate::orchestration::manifest::{RealInput, SyntheticInput};
+use crate::orchestration::CampaignDir;
+
+fn load_dataset(spec: &DatasetSpec) -> Result<Dataset, CliError> {
+    match spec {
+        DatasetSpec::Simulate(s) => simulate(&SimulatorConfig {
+            subjects: s.subjects,
+            seed: s.seed,
+            label_map: LabelMap::Binary,
+            minutes_scale: s.minutes_scale,
+        })
+        .map_err(|e| CliError::data("simulate the campaign's dataset", e)),
+        DatasetSpec::Path(p) => {
+            let action = format!("read the dataset {}", p.display());
+            let is_h5 = p.extension().and_then(|e| e.to_str()) == Some("h5");
+            if is_h5 {
+                let kind = store::file_kind(p).map_err(|e| CliError::data(&action, e))?;
+                if kind != store::KIND {
+                    return Err(CliError::new(
+                        exit::INPUT_MALFORMED,
+                        &action,
+                        format!("it is a {kind} file; [dataset] path needs a dataset store, raw WESAD or the reference's 1 Hz pickle/CSV"),
+                    ));
+                }
+                store::read_dataset(p).map_err(|e| CliError::data(&action, e))
+            } else {
+                data_cmd::read_source(p, data_cmd::SourceFormat::Auto, LabelMap::Binary)
+                    .map_err(|e| CliError::data(&action, e))
+            }
+        }
+    }
+}
+
+/// Feature modes used by the grid.
+fn modes(e: &Experiment) -> Vec<FeatureMode> {
+    let mut v: Vec<FeatureMode> = Vec::new();
+    for p in &e.points {
+        if !v.contains(&p.feature_mode) {
+            v.push(p.feature_mode);
+        }
+    }
+    v
+}
+
+fn staged_matches(path: &Path, sha: &str, mode: FeatureMode, e: &Experiment) -> bool {
+    match features::read_features(path) {
+        Ok(fs) => fs.source_sha256 == sha && fs.mode == mode && fs.scheme == e.windows,
+        Err(_) => false,
+    }
+}
+
+/// Stages the real data; returns its description for the manifest.
+pub fn stage_real(e: &Experiment, dir: &CampaignDir) -> Result<RealInput, CliError> {
+    let ds = load_dataset(&e.dataset)?;
+    let sha = ds.source.sha256.clone();
+    let mut feats = BTreeMap::new();
+    let mut windows = 0;
+    for mode in modes(e) {
+        let rel = format!("inputs/features-{}-{}.h5", mode.as_str(), e.windows.as_str());
+        let path = dir.root.join(&rel);
+        if !staged_matches(&path, &sha, mode, e) {
+            let fs = features::build(&ds, e.windows, mode);
+            if fs.is_empty() {
+                return Err(CliError::new(
+                    exit::INVALID_PARAMETER,
+                    "stage the features",
+                    "the dataset gives no windows (sessions too short?)",
+                ));
+            }
+            features::write_features(&path, &fs)
+                .map_err(|e| CliError::data("write the staged features", e))?;
+            tracing::info!(path = %path.display(), windows = fs.len(), "staged features");
+        }
+        windows = features::read_features(&path)
+            .map(|f| f.len())
+            .unwrap_or(windows);
+        feats.insert(mode.as_str().to_string(), rel);
+    }
+    Ok(RealInput {
+        source: ds.source.path.clone(),
+        sha256: sha,
+        simulated: ds.source.kind.is_simulated(),
+        subjects: ds.subjects.len(),
+        windows,
+        features: feats,
+    })
+}
+
+/// Resolves a generator file against the experiment's folder.
+pub fn resolve_generator_path(experiment_path: &Path, p: &str) -> PathBuf {
+    let raw = PathBuf::from(p);
+    if raw.is_absolute() {
+        raw
+    } else {
+        experiment_path
+            .parent()
+            .map(|d| d.join(&raw))
+            .unwrap_or(raw)
+    }
+}
+
+/// Checks and hashes every generator file of the grid.
+pub fn stage_synthetic(
+    e: &Experiment,
+    experiment_path: &Path,
+) -> Result<BTreeMap<String, SyntheticInput>, CliError> {
+    let mut out = BTreeMap::new();
+    for p in &e.points {
+        if let Generator::File(f) = &p.generator {
+            let label = p.generator.label();
+            if out.contains_key(&label) {
+                continue;
+            }
+            let path = resolve_generator_path(experiment_path, f);
+            if !path.is_file() {
+                return Err(CliError::new(
+                    exit::INPUT_UNREADABLE,
+                    "plan",
+                    format!(
+                        "generator {label}: {} does not exist (relative paths are relative to {})",
+                        path.display(),
+                        experiment_path.display()
+                    ),
+                ));
+            }
+            let sha = hash::sha256_file(&path)
+                .map_err(|e| CliError::data(&format!("hash {}", path.display()), e))?;
+            let abs = std::fs::canonicalize(&path).unwrap_or(path);
+            out.insert(
+                label,
+                SyntheticInput {
+                    path: abs.display().to_string(),
+                    sha256: sha,
+                },
+            );
+        }
+    }
+    Ok(out)
+}

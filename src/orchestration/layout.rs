@@ -1,0 +1,71 @@
+//! Where a campaign's files live, under `results/<campaign>/`:
+//!
+//! ```text
+//! manifest.json            the plan: cells in array order with their ids
+//! inputs/                  staged inputs (features per feature mode)
+//! cells/<id>.json          a finished cell's record (written once, atomically)
+//! cells/<id>.failed.json   why a cell's last attempt failed (removed when it succeeds)
+//! cells/<id>/folds/*.json  fold checkpoints of an unfinished cell (removed when it finishes)
+//! logs/<id>.log            local executor: the cell's stdout and stderr
+//! slurm/                   rendered sbatch scripts, submissions.json, task logs
+//! tables/, figures/        written by `collect`
+//! ```
+
+use std::path::{Path, PathBuf};
+
+/// The folder of one campaign.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CampaignDir {
+    pub root: PathBuf,
+}
+
+impl CampaignDir {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+    /// The campaign folder of a manifest path.
+    pub fn of_manifest(manifest: &Path) -> Self {
+        Self::new(
+            manifest
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from(".")),
+        )
+    }
+    pub fn manifest(&self) -> PathBuf {
+        self.root.join("manifest.json")
+    }
+    pub fn inputs(&self) -> PathBuf {
+        self.root.join("inputs")
+    }
+    pub fn cells(&self) -> PathBuf {
+        self.root.join("cells")
+    }
+    pub fn cell_record(&self, id: &str) -> PathBuf {
+        self.cells().join(format!("{id}.json"))
+    }
+    pub fn cell_failure(&self, id: &str) -> PathBuf {
+        self.cells().join(format!("{id}.failed.json"))
+    }
+    pub fn cell_checkpoints(&self, id: &str) -> PathBuf {
+        self.cells().join(id).join("folds")
+    }
+    pub fn logs(&self) -> PathBuf {
+        self.root.join("logs")
+    }
+    pub fn cell_log(&self, id: &str) -> PathBuf {
+        self.logs().join(format!("{id}.log"))
+    }
+    pub fn slurm(&self) -> PathBuf {
+        self.root.join("slurm")
+    }
+    pub fn submissions(&self) -> PathBuf {
+        self.slurm().join("submissions.json")
+    }
+    pub fn tables(&self) -> PathBuf {
+        self.root.join("tables")
+    }
+    pub fn figures(&self) -> PathBuf {
+        self.root.join("figures")
+    }
+}

@@ -1,0 +1,127 @@
+//! The manifest (`results/<campaign>/manifest.json`): the validated experiment, the staged
+//! inputs with their sha256, and every cell in array order with its content-hash id. `plan`
+//! writes it; `run`, `run-cell`, `submit`, `status` and `collect` read it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{CellConfig, Experiment};
+
+/// Version of the manifest layout.
+pub const MANIFEST_SCHEMA_VERSION: u32 = 1;
+/// The `kind` field of a manifest.
+pub const MANIFEST_KIND: &str = "dpwear-manifest";
+
+/// The real data every cell is evaluated on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RealInput {
+    /// Where it came from (a path, or `simulator`).
+    pub source: String,
+    pub sha256: String,
+    pub simulated: bool,
+    pub subjects: usize,
+    pub windows: usize,
+    /// Feature store per feature mode, relative to the campaign folder.
+    pub features: BTreeMap<String, String>,
+}
+
+/// A precomputed synthetic data file (`generator = "file:…"`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SyntheticInput {
+    /// Absolute path.
+    pub path: String,
+    pub sha256: String,
+}
+
+/// One cell.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ManifestCell {
+    pub index: usize,
+    pub id: String,
+    /// sha256 over the real data's and (if any) the synthetic file's digests.
+    pub inputs_sha256: String,
+    pub config: CellConfig,
+}
+
+/// The whole manifest.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub schema_version: u32,
+    pub kind: String,
+    pub campaign: String,
+    /// The code version that enters cell ids (the crate version).
+    pub code_version: String,
+    pub git_commit: String,
+    pub experiment_path: String,
+    pub experiment_sha256: String,
+    pub experiment: Experiment,
+    pub real: RealInput,
+    /// By generator label (`file:…`).
+    pub synthetic: BTreeMap<String, SyntheticInput>,
+    pub cells: Vec<ManifestCell>,
+}
+
+/// Why a manifest cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("read {path}: {source}")]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a dpwear manifest of schema_version {MANIFEST_SCHEMA_VERSION}: {reason}")]
+    Malformed { path: PathBuf, reason: String },
+}
+
+impl Manifest {
+    /// Reads and checks a manifest.
+    pub fn read(path: &Path) -> Result<Self, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let m: Manifest = serde_json::from_str(&text).map_err(|e| ManifestError::Malformed {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        if m.kind != MANIFEST_KIND || m.schema_version != MANIFEST_SCHEMA_VERSION {
+            return Err(ManifestError::Malformed {
+                path: path.to_path_buf(),
+                reason: format!("kind {:?}, schema_version {}", m.kind, m.schema_version),
+            });
+        }
+        if m.cells.iter().enumerate().any(|(i, c)| c.index != i) {
+            return Err(ManifestError::Malformed {
+                path: path.to_path_buf(),
+                reason: "cells are not in index order".into(),
+            });
+        }
+        Ok(m)
+    }
+
+    /// Writes the manifest atomically.
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        crate::atomic_file::write_json(path, self)
+    }
+
+    /// The cell with this id.
+    pub fn cell_by_id(&self, id: &str) -> Option<&ManifestCell> {
+        self.cells.iter().find(|c| c.id == id)
+    }
+}
+
+/// sha256 over the digests a cell reads.
+pub fn inputs_sha256(real: &str, synthetic: Option<&str>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"real:");
+    h.update(real.as_bytes());
+    if let Some(s) = synthetic {
+        h.update(b"\nsynthetic:");
+        h.update(s.as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
