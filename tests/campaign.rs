@@ -111,7 +111,10 @@ fn plan_run_collect_and_a_second_run_does_no_work() {
         .output()
         .unwrap());
     let text = String::from_utf8_lossy(&plan.stdout);
-    assert!(text.contains("3 grid point(s) × 2 replicate(s) = 6 cell(s)"), "{text}");
+    assert!(
+        text.contains("3 grid point(s) × 2 replicate(s) = 6 cell(s)"),
+        "{text}"
+    );
     assert!(text.contains("[SIMULATED]"), "{text}");
     let m = manifest(&results);
     let ids = cell_ids(&m);
@@ -120,7 +123,10 @@ fn plan_run_collect_and_a_second_run_does_no_work() {
     let first = ok(run_campaign(&toml, &results, &[]));
     let table = String::from_utf8_lossy(&first.stdout);
     assert!(table.contains("real"), "{table}");
-    assert!(table.contains("augment") && table.contains("tstr"), "{table}");
+    assert!(
+        table.contains("augment") && table.contains("tstr"),
+        "{table}"
+    );
     for id in &ids {
         let rec: serde_json::Value = serde_json::from_slice(
             &std::fs::read(results.join(format!("tiny/cells/{id}.json"))).unwrap(),
@@ -128,9 +134,16 @@ fn plan_run_collect_and_a_second_run_does_no_work() {
         .unwrap();
         assert_eq!(rec["kind"], "dpwear-cell");
         assert_eq!(rec["cell_id"], id.as_str());
-        assert!(!results.join(format!("tiny/cells/{id}")).exists(), "checkpoints removed");
+        assert!(
+            !results.join(format!("tiny/cells/{id}")).exists(),
+            "checkpoints removed"
+        );
     }
-    for f in ["table-1-macro_f1.md", "table-1-macro_f1.csv", "table-1-macro_f1.tex"] {
+    for f in [
+        "table-1-macro_f1.md",
+        "table-1-macro_f1.csv",
+        "table-1-macro_f1.tex",
+    ] {
         assert!(results.join("tiny/tables").join(f).is_file(), "{f}");
     }
     // the same plan: same ids
@@ -141,7 +154,10 @@ fn plan_run_collect_and_a_second_run_does_no_work() {
     let before = mtime(&rec0);
     let second = ok(run_campaign(&toml, &results, &[]));
     let err = String::from_utf8_lossy(&second.stderr);
-    assert!(err.contains("0 cell(s) to run, 6 already finished"), "{err}");
+    assert!(
+        err.contains("0 cell(s) to run, 6 already finished"),
+        "{err}"
+    );
     assert_eq!(mtime(&rec0), before);
 
     // --only reruns exactly that cell
@@ -165,7 +181,9 @@ fn plan_run_collect_and_a_second_run_does_no_work() {
     let err = String::from_utf8_lossy(&fourth.stderr);
     assert!(err.contains("1 cell(s) to run"), "{err}");
     assert!(!failure.exists());
-    assert!(results.join(format!("tiny/cells/{}.json", ids[2])).is_file());
+    assert!(results
+        .join(format!("tiny/cells/{}.json", ids[2]))
+        .is_file());
 }
 
 #[test]
@@ -190,7 +208,12 @@ fn run_cell_refuses_a_cell_whose_hash_does_not_match() {
         .args(["--index", "0"])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(7), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("hash does not match"), "{err}");
     // an index outside the manifest

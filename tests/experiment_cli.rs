@@ -16,7 +16,11 @@ fn plan(text: &str) -> (Option<i32>, String, tempfile::TempDir) {
         .arg(dir.path().join("results"))
         .output()
         .unwrap();
-    (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned(), dir)
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+        dir,
+    )
 }
 
 const HEAD: &str = "schema_version = 1\ncampaign = \"c\"\nreplicates = 1\n[dataset]\nsimulate = { subjects = 2, minutes_scale = 0.2 }\n";
@@ -47,7 +51,10 @@ fn impossible_combinations_are_refused_with_line_and_column() {
 
     let (code, err, _d) = plan(&format!("{HEAD}[[grid]]\nepsilon = [0]\n"));
     assert_eq!(code, Some(5), "{err}");
-    assert!(err.contains("x.toml:7:11") && err.contains("positive"), "{err}");
+    assert!(
+        err.contains("x.toml:7:11") && err.contains("positive"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -56,7 +63,10 @@ fn a_missing_generator_file_is_named() {
         "{HEAD}[[grid]]\nstrategy = [\"tstr\"]\ngenerator = [\"file:nope.csv\"]\n"
     ));
     assert_eq!(code, Some(3), "{err}");
-    assert!(err.contains("nope.csv") && err.contains("does not exist"), "{err}");
+    assert!(
+        err.contains("nope.csv") && err.contains("does not exist"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -64,10 +74,9 @@ fn plan_writes_a_manifest_with_stable_ids() {
     let text = format!("{HEAD}[[grid]]\nclassifier = [\"cnn\", \"transformer\"]\n");
     let (code, err, dir) = plan(&text);
     assert_eq!(code, Some(0), "{err}");
-    let m: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(dir.path().join("results/c/manifest.json")).unwrap(),
-    )
-    .unwrap();
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("results/c/manifest.json")).unwrap())
+            .unwrap();
     assert_eq!(m["kind"], "dpwear-manifest");
     assert_eq!(m["cells"].as_array().unwrap().len(), 2);
     assert_eq!(m["real"]["simulated"], true);

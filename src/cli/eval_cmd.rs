@@ -277,9 +277,8 @@ fn evaluate(
 
 /// Writes the record atomically (temporary file + rename).
 pub fn write_record(path: &Path, record: &EvalRecord) -> Result<(), CliError> {
-    crate::atomic_file::write_json(path, record).map_err(|e| {
-        CliError::new(exit::OUTPUT_FAILED, &format!("write {}", path.display()), e)
-    })
+    crate::atomic_file::write_json(path, record)
+        .map_err(|e| CliError::new(exit::OUTPUT_FAILED, &format!("write {}", path.display()), e))
 }
 
 /// "mean ± sd" (sample sd, ddof 1) via the evaluation layer's [`Summary`]; the mean alone for

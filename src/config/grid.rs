@@ -363,9 +363,7 @@ impl Validator<'_> {
         let local_parallel = match &f.local.parallel {
             None => 1,
             Some(p) if *p.get_ref() >= 1 && *p.get_ref() <= 1024 => *p.get_ref() as usize,
-            Some(p) => {
-                return Err(self.err(p.span(), "local.parallel must be between 1 and 1024"))
-            }
+            Some(p) => return Err(self.err(p.span(), "local.parallel must be between 1 and 1024")),
         };
         let slurm = self.slurm(&f.slurm, &f)?;
         let report = self.report(&f.report)?;
@@ -704,7 +702,8 @@ impl Validator<'_> {
     }
 
     fn report(&self, r: &ReportSection) -> Result<ReportSpec, ConfigError> {
-        let metric = |m: Option<&str>, span: std::ops::Range<usize>| match m {
+        let metric = |m: Option<&str>, span: std::ops::Range<usize>| {
+            match m {
             None => Ok(None),
             Some(m) => ReportMetric::parse(m).map(Some).ok_or_else(|| {
                 self.err(
@@ -714,6 +713,7 @@ impl Validator<'_> {
                     ),
                 )
             }),
+        }
         };
         let default_metric = metric(
             r.metric.as_ref().map(|m| m.get_ref().as_str()),
@@ -730,17 +730,17 @@ impl Validator<'_> {
                     ));
                 }
                 if !seen.insert(n.as_str()) {
-                    return Err(self.err(
-                        span.clone(),
-                        format!("axis {n:?} is named twice"),
-                    ));
+                    return Err(self.err(span.clone(), format!("axis {n:?} is named twice")));
                 }
             }
             Ok(())
         };
         for t in &r.table {
             let v = t.get_ref();
-            check_axes(&v.rows.iter().chain(&v.columns).collect::<Vec<_>>(), t.span())?;
+            check_axes(
+                &v.rows.iter().chain(&v.columns).collect::<Vec<_>>(),
+                t.span(),
+            )?;
             metric(v.metric.as_deref(), t.span())?;
         }
         for fig in &r.figure {

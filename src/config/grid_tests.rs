@@ -142,7 +142,10 @@ fn impossible_combinations_are_refused_with_line_and_column() {
     let msg = parse_err(&format!(
         "{BASE}\n[[grid]]\nstrategy = [\"real\"]\ngenerator = [\"file:x.h5\"]\n"
     ));
-    assert!(msg.contains("strategy real uses no synthetic data"), "{msg}");
+    assert!(
+        msg.contains("strategy real uses no synthetic data"),
+        "{msg}"
+    );
 
     let msg = parse_err(&format!(
         "{BASE}\n[[grid]]\nclassifier = [\"cnn\"]\n[[grid]]\nclassifier = [\"cnn\"]\n"

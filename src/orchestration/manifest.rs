@@ -72,7 +72,9 @@ pub enum ManifestError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path} is not a dpwear manifest of schema_version {MANIFEST_SCHEMA_VERSION}: {reason}")]
+    #[error(
+        "{path} is not a dpwear manifest of schema_version {MANIFEST_SCHEMA_VERSION}: {reason}"
+    )]
     Malformed { path: PathBuf, reason: String },
 }
 

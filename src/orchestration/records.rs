@@ -45,7 +45,13 @@ pub struct CellFailure {
 }
 
 impl CellFailure {
-    pub fn new(cell_id: &str, index: usize, exit_code: i32, message: String, resumable: bool) -> Self {
+    pub fn new(
+        cell_id: &str,
+        index: usize,
+        exit_code: i32,
+        message: String,
+        resumable: bool,
+    ) -> Self {
         Self {
             schema_version: CELL_RECORD_SCHEMA_VERSION,
             kind: "dpwear-cell-failure".into(),
@@ -72,11 +78,18 @@ pub fn now_unix() -> u64 {
 pub enum CellState {
     Done,
     /// The last attempt failed (not resumable).
-    Failed { exit_code: i32, message: String },
+    Failed {
+        exit_code: i32,
+        message: String,
+    },
     /// The last attempt was interrupted; `folds` checkpoints are kept.
-    Interrupted { folds: usize },
+    Interrupted {
+        folds: usize,
+    },
     /// Never finished, no failure note; `folds` checkpoints exist (0 = not started).
-    Pending { folds: usize },
+    Pending {
+        folds: usize,
+    },
 }
 
 impl CellState {
@@ -122,6 +135,7 @@ pub fn cell_state(dir: &CampaignDir, id: &str) -> CellState {
 
 /// Reads a finished cell's record.
 pub fn read_cell_record(path: &Path) -> Result<CellRecord, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("read {}: {e}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("read {}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: not a cell record: {e}", path.display()))
 }

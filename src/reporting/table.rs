@@ -21,7 +21,7 @@
 use serde::Serialize;
 
 use super::error::ReportError;
-use super::points::{AxisOrder, Entry, Grid, PointResult};
+use super::points::{AxisOrder, Entry, EntryStatus, Grid, PointResult};
 
 /// What a table shows: rows and columns are axis names; the remaining axes are fixed per table.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -113,6 +113,34 @@ impl Table {
     /// `entries()[row][column]`.
     pub fn entries(&self) -> &[Vec<Entry>] {
         &self.entries
+    }
+
+    /// The table without the rows and columns whose every entry is "not planned" (the
+    /// combinations outside every block of a grid that is a union of products); entries
+    /// that are planned but missing stay. A table with nothing planned is returned as is.
+    pub fn without_unplanned(mut self) -> Table {
+        let planned = |e: &Entry| e.status != EntryStatus::NotPlanned;
+        let keep_rows: Vec<bool> = self.entries.iter().map(|l| l.iter().any(planned)).collect();
+        let keep_cols: Vec<bool> = (0..self.column_keys.len())
+            .map(|c| self.entries.iter().any(|l| planned(&l[c])))
+            .collect();
+        if !keep_rows.iter().any(|&k| k) {
+            return self;
+        }
+        let mut it = keep_rows.iter();
+        self.row_keys
+            .retain(|_| *it.next().expect("one flag per row"));
+        let mut it = keep_rows.iter();
+        self.entries
+            .retain(|_| *it.next().expect("one flag per row"));
+        let mut it = keep_cols.iter();
+        self.column_keys
+            .retain(|_| *it.next().expect("one flag per column"));
+        for line in &mut self.entries {
+            let mut it = keep_cols.iter();
+            line.retain(|_| *it.next().expect("one flag per column"));
+        }
+        self
     }
 
     /// The entry at (row, column), `None` out of range.
@@ -404,5 +432,51 @@ pub(crate) mod tests {
         .unwrap();
         assert_eq!(t.columns(), &[Vec::<String>::new()]);
         assert_eq!(t.rows().len(), 12);
+    }
+}
+
+#[cfg(test)]
+mod prune_tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn unplanned_rows_are_dropped_and_missing_ones_kept() {
+        let axes = vec![
+            AxisOrder {
+                name: "s".into(),
+                label: "s".into(),
+                values: vec!["real".into(), "tstr".into()],
+            },
+            AxisOrder {
+                name: "k".into(),
+                label: "k".into(),
+                values: vec!["all".into(), "2".into()],
+            },
+        ];
+        let p = |s: &str, k: &str, v: Vec<f64>| PointResult {
+            axes: BTreeMap::from([("s".into(), s.into()), ("k".into(), k.into())]),
+            values: v,
+            expected: 2,
+        };
+        let pts = vec![p("real", "all", vec![0.5, 0.7]), p("tstr", "2", vec![])];
+        let spec = TableSpec {
+            title: "t".into(),
+            rows: vec!["s".into(), "k".into()],
+            columns: vec![],
+            metric: "m".into(),
+        };
+        let t = build_table(&pts, &axes, &spec).unwrap();
+        assert_eq!(t.rows().len(), 4);
+        let t = t.without_unplanned();
+        assert_eq!(
+            t.rows(),
+            &[
+                vec!["real".to_string(), "all".into()],
+                vec!["tstr".into(), "2".into()]
+            ]
+        );
+        assert_eq!(t.entries()[1][0].status, EntryStatus::Missing);
     }
 }

@@ -273,8 +273,7 @@ pub fn assemble(
     let mut timings = Timings::default();
     for (r, mut outcomes) in replicates {
         outcomes.sort_by_key(|o| o.record.fold);
-        if outcomes.len() != n_folds
-            || outcomes.iter().enumerate().any(|(i, o)| o.record.fold != i)
+        if outcomes.len() != n_folds || outcomes.iter().enumerate().any(|(i, o)| o.record.fold != i)
         {
             return Err(EvalError::Invalid(format!(
                 "replicate {r}: {} of {n_folds} folds present",

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::super::{exit, CliError};
-use crate::config::grid::ReportMetric;
 use crate::config::experiment::{FigureSection, TableSection};
+use crate::config::grid::ReportMetric;
 use crate::evaluation::aggregate::MeanMetrics;
 use crate::orchestration::records::read_cell_record;
 use crate::orchestration::{cell_state, CampaignDir, CellState, Manifest};
@@ -166,9 +166,8 @@ fn write(path: &Path, text: &str) -> Result<(), CliError> {
 
 /// Writes the tables and figures of the campaign in `dir`; prints the Markdown when `print`.
 pub fn collect(dir: &CampaignDir, print: bool) -> Result<(), CliError> {
-    let m = Manifest::read(&dir.manifest()).map_err(|e| {
-        CliError::new(exit::INPUT_UNREADABLE, "read the campaign's manifest", e)
-    })?;
+    let m = Manifest::read(&dir.manifest())
+        .map_err(|e| CliError::new(exit::INPUT_UNREADABLE, "read the campaign's manifest", e))?;
     let axes = axes(&m);
     let default_metric = m.experiment.report.metric;
     let mut written = Vec::new();
@@ -185,7 +184,11 @@ pub fn collect(dir: &CampaignDir, print: bool) -> Result<(), CliError> {
         let (pts, _) = points(&m, dir, metric)?;
         done = pts.iter().map(|p| p.values.len()).sum();
         let title = t.title.clone().unwrap_or_else(|| {
-            format!("{}: {} (LOSO mean over test subjects)", m.campaign, metric.label())
+            format!(
+                "{}: {} (LOSO mean over test subjects)",
+                m.campaign,
+                metric.label()
+            )
         });
         let spec = TableSpec {
             title,
@@ -193,10 +196,22 @@ pub fn collect(dir: &CampaignDir, print: bool) -> Result<(), CliError> {
             columns: t.columns.clone(),
             metric: metric.label().into(),
         };
-        let tables = build_tables(&pts, &axes, &spec).map_err(report_err)?;
+        let tables: Vec<_> = build_tables(&pts, &axes, &spec)
+            .map_err(report_err)?
+            .into_iter()
+            .map(|t| t.without_unplanned())
+            .collect();
         let stem = format!("table-{}-{}", i + 1, metric.as_str());
-        let md: String = tables.iter().map(render_markdown).collect::<Vec<_>>().join("\n");
-        let tex: String = tables.iter().map(render_latex).collect::<Vec<_>>().join("\n");
+        let md: String = tables
+            .iter()
+            .map(render_markdown)
+            .collect::<Vec<_>>()
+            .join("\n");
+        let tex: String = tables
+            .iter()
+            .map(render_latex)
+            .collect::<Vec<_>>()
+            .join("\n");
         let csv = render_csv_tables(&tables).map_err(report_err)?;
         for (ext, text) in [("md", &md), ("tex", &tex), ("csv", &csv)] {
             let p = dir.tables().join(format!("{stem}.{ext}"));
@@ -214,15 +229,22 @@ pub fn collect(dir: &CampaignDir, print: bool) -> Result<(), CliError> {
             .and_then(ReportMetric::parse)
             .unwrap_or(default_metric);
         let (pts, _) = points(&m, dir, metric)?;
-        let title = f
-            .title
-            .clone()
-            .unwrap_or_else(|| format!("{}: {} against {}", m.campaign, metric.label(), axis_label(&f.x)));
+        let title = f.title.clone().unwrap_or_else(|| {
+            format!(
+                "{}: {} against {}",
+                m.campaign,
+                metric.label(),
+                axis_label(&f.x)
+            )
+        });
         let svg = render_line_figure(&pts, &axes, &f.x, &f.series, metric.label(), &title)
             .map_err(report_err)?;
-        let p = dir
-            .figures()
-            .join(format!("figure-{}-{}-vs-{}.svg", i + 1, metric.as_str(), f.x));
+        let p = dir.figures().join(format!(
+            "figure-{}-{}-vs-{}.svg",
+            i + 1,
+            metric.as_str(),
+            f.x
+        ));
         write(&p, &svg)?;
         written.push(p);
     }

@@ -2,7 +2,7 @@
 //! `collect` (tables and figures), `submit` and `status` (Slurm).
 pub mod collect_cmd;
 pub mod plan_cmd;
-pub mod run_cmd;
 #[cfg(feature = "torch")]
 pub mod run_cell_cmd;
+pub mod run_cmd;
 pub mod stage;

@@ -38,7 +38,10 @@ pub fn code_version() -> String {
 }
 
 /// Loads the experiment, stages the inputs and returns the manifest (not yet written).
-pub fn build_manifest(experiment: &Path, results: &Path) -> Result<(Manifest, CampaignDir), CliError> {
+pub fn build_manifest(
+    experiment: &Path,
+    results: &Path,
+) -> Result<(Manifest, CampaignDir), CliError> {
     let e = config::load(experiment).map_err(|e| {
         let code = match e {
             config::ConfigError::Unreadable { .. } => exit::INPUT_UNREADABLE,
@@ -92,9 +95,8 @@ pub fn write_manifest(m: &Manifest, dir: &CampaignDir) -> Result<(), CliError> {
     if Manifest::read(&path).ok().as_ref() == Some(m) {
         return Ok(());
     }
-    m.write(&path).map_err(|e| {
-        CliError::new(exit::OUTPUT_FAILED, &format!("write {}", path.display()), e)
-    })
+    m.write(&path)
+        .map_err(|e| CliError::new(exit::OUTPUT_FAILED, &format!("write {}", path.display()), e))
 }
 
 /// The grid as text: a header and one line per cell (all, or the first `limit`).
@@ -118,7 +120,16 @@ pub fn render_grid(m: &Manifest, dir: &CampaignDir, limit: Option<usize>) -> Str
     let _ = writeln!(
         s,
         "{:>5}  {:<16}  {:>3}  {:<12}  {:<8}  {:<7}  {:>4}  {:<11}  {:<9}  {}",
-        "index", "cell", "rep", "strategy", "epsilon", "gen", "K", "classifier", "features", "state"
+        "index",
+        "cell",
+        "rep",
+        "strategy",
+        "epsilon",
+        "gen",
+        "K",
+        "classifier",
+        "features",
+        "state"
     );
     let n = limit.unwrap_or(usize::MAX).min(m.cells.len());
     for c in &m.cells[..n] {
@@ -146,7 +157,12 @@ pub fn render_grid(m: &Manifest, dir: &CampaignDir, limit: Option<usize>) -> Str
         );
     }
     if n < m.cells.len() {
-        let _ = writeln!(s, "… {} more cell(s) (--all, or see {})", m.cells.len() - n, dir.manifest().display());
+        let _ = writeln!(
+            s,
+            "… {} more cell(s) (--all, or see {})",
+            m.cells.len() - n,
+            dir.manifest().display()
+        );
     }
     s
 }
@@ -156,8 +172,15 @@ pub fn run(a: PlanArgs) -> Result<(), CliError> {
     let t = Instant::now();
     let (m, dir) = build_manifest(&a.experiment, &a.results)?;
     write_manifest(&m, &dir)?;
-    tracing::info!(cells = m.cells.len(), seconds = t.elapsed().as_secs_f64(), "planned");
-    print!("{}", render_grid(&m, &dir, if a.all { None } else { Some(40) }));
+    tracing::info!(
+        cells = m.cells.len(),
+        seconds = t.elapsed().as_secs_f64(),
+        "planned"
+    );
+    print!(
+        "{}",
+        render_grid(&m, &dir, if a.all { None } else { Some(40) })
+    );
     eprintln!("wrote {}", dir.manifest().display());
     if a.dry_run {
         // DRY-RUN-HOOK (sbatch scripts; wired with the Slurm backend)

@@ -17,7 +17,9 @@ use crate::evaluation::record::EvalConfig;
 use crate::features::{self, FeatureSet};
 use crate::orchestration::manifest::{Manifest, ManifestCell};
 use crate::orchestration::ranks::{folds_of_rank, Ranks};
-use crate::orchestration::records::{now_unix, CellFailure, CellRecord, CELL_RECORD_SCHEMA_VERSION};
+use crate::orchestration::records::{
+    now_unix, CellFailure, CellRecord, CELL_RECORD_SCHEMA_VERSION,
+};
 use crate::orchestration::CampaignDir;
 use crate::training::eval_runner::{self, EvalInputs, FoldOutcome, Next};
 
@@ -55,10 +57,18 @@ pub fn run(a: RunCellArgs) -> Result<(), CliError> {
         CliError::new(
             exit::INVALID_PARAMETER,
             "run the cell",
-            format!("index {} is outside the manifest's {} cells", a.index, m.cells.len()),
+            format!(
+                "index {} is outside the manifest's {} cells",
+                a.index,
+                m.cells.len()
+            ),
         )
     })?;
-    let expected = cell_id(&cell.config, &cell.inputs_sha256, &super::plan_cmd::code_version());
+    let expected = cell_id(
+        &cell.config,
+        &cell.inputs_sha256,
+        &super::plan_cmd::code_version(),
+    );
     if expected != cell.id {
         return Err(CliError::new(
             exit::STALE_CELL,
@@ -74,14 +84,25 @@ pub fn run(a: RunCellArgs) -> Result<(), CliError> {
     let record_path = dir.cell_record(&cell.id);
     if record_path.is_file() && !a.force {
         if ranks.rank() == 0 {
-            eprintln!("cell {} (index {}) is already finished: {}", cell.id, a.index, record_path.display());
+            eprintln!(
+                "cell {} (index {}) is already finished: {}",
+                cell.id,
+                a.index,
+                record_path.display()
+            );
         }
         return Ok(());
     }
     let result = run_cell(&m, cell, &dir, &ranks, a.threads);
     if ranks.rank() == 0 {
         if let Err(e) = &result {
-            let f = CellFailure::new(&cell.id, cell.index, e.code, e.message.clone(), e.code == exit::RESUMABLE);
+            let f = CellFailure::new(
+                &cell.id,
+                cell.index,
+                e.code,
+                e.message.clone(),
+                e.code == exit::RESUMABLE,
+            );
             if let Err(w) = crate::atomic_file::write_json(&dir.cell_failure(&cell.id), &f) {
                 tracing::error!("cannot write the failure note: {w}");
             }
@@ -93,10 +114,15 @@ pub fn run(a: RunCellArgs) -> Result<(), CliError> {
 fn load_real(m: &Manifest, dir: &CampaignDir, c: &CellConfig) -> Result<FeatureSet, CliError> {
     let mode = c.point.feature_mode.as_str();
     let rel = m.real.features.get(mode).ok_or_else(|| {
-        CliError::new(exit::INPUT_MALFORMED, "run the cell", format!("the manifest stages no {mode} features"))
+        CliError::new(
+            exit::INPUT_MALFORMED,
+            "run the cell",
+            format!("the manifest stages no {mode} features"),
+        )
     })?;
     let path = dir.root.join(rel);
-    let fs = features::read_features(&path).map_err(|e| CliError::data("read the staged features", e))?;
+    let fs = features::read_features(&path)
+        .map_err(|e| CliError::data("read the staged features", e))?;
     if fs.source_sha256 != m.real.sha256 {
         return Err(CliError::new(
             exit::STALE_CELL,
@@ -107,15 +133,24 @@ fn load_real(m: &Manifest, dir: &CampaignDir, c: &CellConfig) -> Result<FeatureS
     Ok(fs)
 }
 
-fn load_synthetic(m: &Manifest, c: &CellConfig, real: &FeatureSet) -> Result<Option<(FeatureSet, String)>, CliError> {
+fn load_synthetic(
+    m: &Manifest,
+    c: &CellConfig,
+    real: &FeatureSet,
+) -> Result<Option<(FeatureSet, String)>, CliError> {
     let Generator::File(_) = &c.point.generator else {
         return Ok(None);
     };
     let input = m.synthetic.get(&c.point.generator.label()).ok_or_else(|| {
-        CliError::new(exit::INPUT_MALFORMED, "run the cell", "the manifest lacks the generator's file")
+        CliError::new(
+            exit::INPUT_MALFORMED,
+            "run the cell",
+            "the manifest lacks the generator's file",
+        )
     })?;
     let path = PathBuf::from(&input.path);
-    let sha = crate::data::hash::sha256_file(&path).map_err(|e| CliError::data("hash the synthetic data", e))?;
+    let sha = crate::data::hash::sha256_file(&path)
+        .map_err(|e| CliError::data("hash the synthetic data", e))?;
     if sha != input.sha256 {
         return Err(CliError::new(
             exit::STALE_CELL,
@@ -125,16 +160,24 @@ fn load_synthetic(m: &Manifest, c: &CellConfig, real: &FeatureSet) -> Result<Opt
     }
     let is_csv = path.extension().and_then(|e| e.to_str()) == Some("csv");
     let k = c.point.synthetic_subjects;
-    let fs = eval_cmd::load_synthetic(&path, real.mode, c.model.head, if is_csv { k } else { None })?;
+    let fs = eval_cmd::load_synthetic(
+        &path,
+        real.mode,
+        c.model.head,
+        if is_csv { k } else { None },
+    )?;
     let fs = match (k, is_csv) {
-        (Some(k), false) => fs.first_subjects(k).map_err(|e| CliError::data("select the synthetic subjects", e))?,
+        (Some(k), false) => fs
+            .first_subjects(k)
+            .map_err(|e| CliError::data("select the synthetic subjects", e))?,
         _ => fs,
     };
     Ok(Some((fs, path.display().to_string())))
 }
 
 fn checkpoint_path(dir: &CampaignDir, id: &str, fold: usize) -> PathBuf {
-    dir.cell_checkpoints(id).join(format!("fold-{fold:03}.json"))
+    dir.cell_checkpoints(id)
+        .join(format!("fold-{fold:03}.json"))
 }
 
 fn run_cell(
@@ -148,7 +191,11 @@ fn run_cell(
     let c = &cell.config;
     let threads = threads
         .or(m.experiment.threads)
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
         .max(1);
     tch::set_num_threads(threads as i32);
     let real = load_real(m, dir, c)?;
@@ -184,7 +231,8 @@ fn run_cell(
         synthetic: synthetic.as_ref().map(|(s, p)| (s, p.clone())),
         device: tch::Device::Cpu,
     };
-    let invalid = |e: eval_runner::EvalError| CliError::new(exit::INVALID_PARAMETER, "run the cell", e);
+    let invalid =
+        |e: eval_runner::EvalError| CliError::new(exit::INVALID_PARAMETER, "run the cell", e);
     let n_folds = eval_runner::plan_folds(&inputs).map_err(invalid)?.len();
     // TSTR trains one model for all test subjects: rank 0 does it all.
     let mine: Vec<usize> = match protocol {
@@ -196,7 +244,10 @@ fn run_cell(
     let mut todo = Vec::new();
     for &f in &mine {
         let p = checkpoint_path(dir, &cell.id, f);
-        match std::fs::read_to_string(&p).ok().and_then(|t| serde_json::from_str::<FoldOutcome>(&t).ok()) {
+        match std::fs::read_to_string(&p)
+            .ok()
+            .and_then(|t| serde_json::from_str::<FoldOutcome>(&t).ok())
+        {
             Some(o) if protocol == Protocol::Loso => outcomes.push(o),
             _ => todo.push(f),
         }
@@ -223,32 +274,50 @@ fn run_cell(
         .map_err(invalid)?
     };
     if let Some(e) = write_err {
-        return Err(CliError::new(exit::OUTPUT_FAILED, "write a fold checkpoint", e));
+        return Err(CliError::new(
+            exit::OUTPUT_FAILED,
+            "write a fold checkpoint",
+            e,
+        ));
     }
     outcomes.extend(fresh);
-    let mine_bytes = serde_json::to_vec(&outcomes).map_err(|e| CliError::new(exit::INTERNAL, "serialise folds", e))?;
+    let mine_bytes = serde_json::to_vec(&outcomes)
+        .map_err(|e| CliError::new(exit::INTERNAL, "serialise folds", e))?;
     let gathered = ranks.gather(mine_bytes);
     let Some(parts) = gathered else {
         // Not rank 0: done once our folds are in.
         return if crate::interrupt::requested() && outcomes.len() < mine.len() {
-            Err(CliError::new(exit::RESUMABLE, "finish the cell's folds", "interrupted; the finished folds are saved"))
+            Err(CliError::new(
+                exit::RESUMABLE,
+                "finish the cell's folds",
+                "interrupted; the finished folds are saved",
+            ))
         } else {
             Ok(())
         };
     };
     let mut all: Vec<FoldOutcome> = Vec::with_capacity(n_folds);
     for p in parts {
-        let v: Vec<FoldOutcome> = serde_json::from_slice(&p).map_err(|e| CliError::new(exit::INTERNAL, "decode a rank's folds", e))?;
+        let v: Vec<FoldOutcome> = serde_json::from_slice(&p)
+            .map_err(|e| CliError::new(exit::INTERNAL, "decode a rank's folds", e))?;
         all.extend(v);
     }
     if all.len() < n_folds {
         return Err(CliError::new(
             exit::RESUMABLE,
             &format!("finish cell {}", cell.id),
-            format!("interrupted with {} of {n_folds} folds saved; run it again to resume", all.len()),
+            format!(
+                "interrupted with {} of {n_folds} folds saved; run it again to resume",
+                all.len()
+            ),
         ));
     }
-    let eval = eval_runner::assemble(&inputs, vec![(c.replicate, all)], started.elapsed().as_secs_f64()).map_err(invalid)?;
+    let eval = eval_runner::assemble(
+        &inputs,
+        vec![(c.replicate, all)],
+        started.elapsed().as_secs_f64(),
+    )
+    .map_err(invalid)?;
     let record = CellRecord {
         schema_version: CELL_RECORD_SCHEMA_VERSION,
         kind: "dpwear-cell".into(),

@@ -85,7 +85,9 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
         }
     }
     let parallel = a.jobs.unwrap_or(m.experiment.local_parallel).max(1);
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let threads = a
         .threads
         .or(m.experiment.threads)
@@ -121,7 +123,10 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
         progress.inc();
     });
     progress.finish();
-    let failed: Vec<_> = outcomes.iter().filter(|o| !o.succeeded() && !o.resumable()).collect();
+    let failed: Vec<_> = outcomes
+        .iter()
+        .filter(|o| !o.succeeded() && !o.resumable())
+        .collect();
     let interrupted = crate::interrupt::requested() || outcomes.iter().any(|o| o.resumable());
     let spawn: f64 = outcomes.iter().map(|o| o.spawn_seconds).sum();
     eprintln!(
@@ -155,7 +160,10 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
         return Err(CliError::new(
             exit::CELLS_FAILED,
             "run the campaign",
-            format!("{} cell(s) failed (see their logs; `dpwear run --failed` retries them)", failed.len()),
+            format!(
+                "{} cell(s) failed (see their logs; `dpwear run --failed` retries them)",
+                failed.len()
+            ),
         ));
     }
     Ok(())

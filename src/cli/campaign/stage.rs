@@ -70,7 +70,11 @@ pub fn stage_real(e: &Experiment, dir: &CampaignDir) -> Result<RealInput, CliErr
     let mut feats = BTreeMap::new();
     let mut windows = 0;
     for mode in modes(e) {
-        let rel = format!("inputs/features-{}-{}.h5", mode.as_str(), e.windows.as_str());
+        let rel = format!(
+            "inputs/features-{}-{}.h5",
+            mode.as_str(),
+            e.windows.as_str()
+        );
         let path = dir.root.join(&rel);
         if !staged_matches(&path, &sha, mode, e) {
             let fs = features::build(&ds, e.windows, mode);
