@@ -37,7 +37,9 @@ pub struct SbatchProfile {
     pub ranks_per_cell: u32,
     /// At most this many array tasks run at once (`--array=…%K`).
     pub array_throttle: Option<u32>,
-    /// Shell lines run before the task, e.g. `module load openmpi` or `export X=1`.
+    /// Shell lines run before the task, e.g. `module load openmpi` or `export X=1`. They run
+    /// after `set -euo pipefail`; a module system that reads unset variables needs
+    /// `set +u; module load …; set -u`.
     pub setup: Vec<String>,
     /// USR1 is sent to the job steps (the `dpwear run-cell` ranks) this many seconds before the
     /// time limit.
@@ -295,7 +297,9 @@ fn setup_lines(out: &mut String, p: &SbatchProfile) {
 /// Renders the batch script of one array chunk: each array task runs one cell, as
 /// `srun --mpi=pmix --ntasks=R --cpus-per-task=C dpwear run-cell --manifest M --index
 /// $((offset + SLURM_ARRAY_TASK_ID))`. `--cpus-per-task` is repeated on the srun line because
-/// srun 22.05 no longer inherits it from the allocation. Call [`ArrayScript::validate`] first.
+/// srun of Slurm 22.05 does not read `SLURM_CPUS_PER_TASK` from the allocation (22.05 release
+/// notes; 23.11 reads it again); it is harmless where srun would inherit it. Call
+/// [`ArrayScript::validate`] first.
 pub fn render_array_script(s: &ArrayScript) -> String {
     let p = s.profile;
     let mut out = String::new();
