@@ -1,1 +1,35 @@
-//! The Slurm backend (being built).
+//! The Slurm backend: campaigns as sbatch array jobs, one array task per cell, plus a collect
+//! job that runs after them (`--dependency=afterany:…`).
+//!
+//! Layout, from pure to impure:
+//! - [`render`]: sbatch scripts, dependency options, array specs and chunks under the site's
+//!   `MaxArraySize` — pure functions, snapshot-tested;
+//! - [`parse`]: parsers of sbatch, squeue, scontrol, sacct and jobcomp output into
+//!   [`TaskState`]s, and their merge — pure, tested on output captured from a real Slurm
+//!   22.05.8 (`tests/fixtures/slurm/captured/`, `scripts/capture-slurm-fixtures.sh`);
+//! - [`commands`]: the one file that runs Slurm commands ([`SlurmClient`]);
+//! - [`env`]: the one file that reads `SLURM_*` variables ([`SlurmTaskEnv`]).
+//!
+//! May depend on: std, serde, thiserror, tracing. Must never use tch, mpi or models: cells run
+//! as `dpwear run-cell` subprocesses under `srun`.
+//!
+//! A throw-away single-node cluster for trying this out: `scripts/slurm-test-up.sh DIR
+//! [--with-dbd]` and `scripts/slurm-test-down.sh DIR`.
+
+pub mod commands;
+pub mod env;
+pub mod parse;
+pub mod render;
+
+pub use commands::{SlurmClient, SlurmError, DEFAULT_MAX_ARRAY_SIZE};
+pub use env::{SlurmEnvError, SlurmTaskEnv};
+pub use parse::{
+    merge_task_states, parse_jobcomp, parse_jobcomp_location, parse_max_array_size, parse_sacct,
+    parse_sbatch_parsable, parse_scontrol_config, parse_scontrol_jobs, parse_squeue, JobState,
+    ParseError, Parsed, SkippedLine, TaskKey, TaskState, SACCT_FORMAT, SQUEUE_FORMAT,
+};
+pub use render::{
+    dependency_args, format_array_spec, render_array_script, render_collect_script, sbatch_quote,
+    shell_quote, split_into_chunks, ArrayChunk, ArrayScript, CollectScript, RenderError,
+    SbatchProfile,
+};
