@@ -55,6 +55,10 @@ pub enum Command {
     RunCell(campaign::run_cell_cmd::RunCellArgs),
     /// Write a campaign's tables (Markdown, CSV, LaTeX) and figures (SVG).
     Collect(campaign::collect_cmd::CollectArgs),
+    /// Plan, then send the unfinished cells to Slurm as array jobs plus a collect job.
+    Submit(campaign::submit_cmd::SubmitArgs),
+    /// Each cell's state, from its files and the scheduler.
+    Status(campaign::status_cmd::StatusArgs),
 }
 
 /// A failure with the exit code it maps to; printed as one line `dpwear: failed to …: …`.
@@ -93,6 +97,8 @@ pub fn run(cli: Cli) -> i32 {
         #[cfg(feature = "torch")]
         Command::RunCell(a) => campaign::run_cell_cmd::run(a),
         Command::Collect(a) => campaign::collect_cmd::run(a),
+        Command::Submit(a) => campaign::submit_cmd::run(a),
+        Command::Status(a) => campaign::status_cmd::run(a),
     };
     match result {
         Ok(()) => exit::OK,

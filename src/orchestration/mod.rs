@@ -12,6 +12,7 @@ pub mod manifest;
 pub mod ranks;
 pub mod records;
 pub mod slurm;
+pub mod submissions;
 
 pub use layout::CampaignDir;
 pub use manifest::{Manifest, ManifestCell};

@@ -6,3 +6,5 @@ pub mod plan_cmd;
 pub mod run_cell_cmd;
 pub mod run_cmd;
 pub mod stage;
+pub mod status_cmd;
+pub mod submit_cmd;

@@ -119,17 +119,8 @@ pub fn render_grid(m: &Manifest, dir: &CampaignDir, limit: Option<usize>) -> Str
     );
     let _ = writeln!(
         s,
-        "{:>5}  {:<16}  {:>3}  {:<12}  {:<8}  {:<7}  {:>4}  {:<11}  {:<9}  {}",
-        "index",
-        "cell",
-        "rep",
-        "strategy",
-        "epsilon",
-        "gen",
-        "K",
-        "classifier",
-        "features",
-        "state"
+        "{:>5}  {:<16}  {:>3}  {:<12}  {:<8}  {:<7}  {:>4}  {:<11}  {:<9}  state",
+        "index", "cell", "rep", "strategy", "epsilon", "gen", "K", "classifier", "features",
     );
     let n = limit.unwrap_or(usize::MAX).min(m.cells.len());
     for c in &m.cells[..n] {
@@ -183,7 +174,7 @@ pub fn run(a: PlanArgs) -> Result<(), CliError> {
     );
     eprintln!("wrote {}", dir.manifest().display());
     if a.dry_run {
-        // DRY-RUN-HOOK (sbatch scripts; wired with the Slurm backend)
+        print!("{}", super::submit_cmd::dry_run_text(&m, &dir)?);
     }
     Ok(())
 }
