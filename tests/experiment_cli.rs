@@ -87,3 +87,14 @@ fn plan_writes_a_manifest_with_stable_ids() {
     .unwrap();
     assert_eq!(m["cells"], m2["cells"]);
 }
+
+#[test]
+fn the_shipped_experiments_are_valid() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("experiments");
+    let q = dpwear::config::load(&root.join("quickstart.toml")).unwrap();
+    assert_eq!(q.cell_count(), 10);
+    let r = dpwear::config::load(&root.join("reference-s1-s2-s4.toml")).unwrap();
+    // scenario 1: 3 classifiers; scenario 2: 3 GANs × 3; scenario 4: 7 K × 3; × 10 replicates
+    assert_eq!(r.points.len(), 3 + 9 + 21);
+    assert_eq!(r.cell_count(), 330);
+}

@@ -124,7 +124,7 @@ replicates = 1
 simulate = { subjects = 3, seed = 5, minutes_scale = 0.3 }
 
 [model]
-epochs = 40
+epochs = 20
 batch_size = 8
 threads = 1
 

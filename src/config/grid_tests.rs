@@ -206,3 +206,58 @@ fn slurm_time_syntax() {
         assert!(!is_slurm_time(bad), "{bad}");
     }
 }
+
+/// Property: for random grids, cells = product of axis sizes × replicates, ids are unique,
+/// and the same text gives the same ids.
+#[test]
+fn random_grids_have_product_cell_counts_and_unique_stable_ids() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2026);
+    for _ in 0..200 {
+        let pick = |rng: &mut rand_chacha::ChaCha8Rng, all: &[&str]| -> Vec<String> {
+            let n = rng.random_range(1..=all.len());
+            let mut v: Vec<String> = all.iter().map(|s| s.to_string()).collect();
+            for i in (1..v.len()).rev() {
+                v.swap(i, rng.random_range(0..=i));
+            }
+            v.truncate(n);
+            v
+        };
+        let gens = pick(&mut rng, &["file:a.h5", "file:b.csv", "file:c.h5"]);
+        let strats = pick(&mut rng, &["augment", "tstr"]);
+        let clfs = pick(&mut rng, &["cnn", "cnn-lstm", "transformer"]);
+        let modes = pick(&mut rng, &["reference", "corrected"]);
+        let nk = rng.random_range(1..=8usize);
+        let ks: Vec<String> = (1..=nk).map(|k| (k * 3).to_string()).collect();
+        let reps = rng.random_range(1..=4usize);
+        let q = |v: &[String]| {
+            v.iter()
+                .map(|s| format!("\"{s}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let text = format!(
+            "schema_version = 1\ncampaign = \"p\"\nreplicates = {reps}\n[dataset]\nsimulate = {{ subjects = 2 }}\n\
+             [[grid]]\nstrategy = [\"real\"]\nclassifier = [{}]\n\
+             [[grid]]\ngenerator = [{}]\nstrategy = [{}]\nclassifier = [{}]\nfeature_mode = [{}]\nsynthetic_subjects = [{}]\n",
+            q(&clfs),
+            q(&gens),
+            q(&strats),
+            q(&clfs),
+            q(&modes),
+            ks.join(", ")
+        );
+        let e = parse(&text, Path::new("p.toml")).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let points = clfs.len() + gens.len() * strats.len() * clfs.len() * modes.len() * nk;
+        assert_eq!(e.points.len(), points, "{text}");
+        let cells = expand(&e);
+        assert_eq!(cells.len(), points * reps);
+        let ids: Vec<String> = cells.iter().map(|c| cell_id(c, "d", "v")).collect();
+        assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len());
+        let again: Vec<String> = expand(&parse(&text, Path::new("p.toml")).unwrap())
+            .iter()
+            .map(|c| cell_id(c, "d", "v"))
+            .collect();
+        assert_eq!(ids, again);
+    }
+}
