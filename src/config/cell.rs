@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::grid::{Experiment, GridPoint, ModelSpec};
+use super::grid::{Experiment, GridPoint, ModelSpec, PrivacyPolicy};
 use super::seeds;
 use crate::features::WindowScheme;
 
@@ -25,6 +25,10 @@ pub struct CellConfig {
     pub replicate_seed: u64,
     pub model: ModelSpec,
     pub windows: WindowScheme,
+    /// DP-SGD settings; present only when the cell's ε is finite (so that the ids of
+    /// non-private cells do not depend on `[privacy]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<PrivacyPolicy>,
 }
 
 /// The cells of an experiment in array order.
@@ -39,6 +43,7 @@ pub fn expand(e: &Experiment) -> Vec<CellConfig> {
                 replicate_seed: seeds::replicate_seed(e.master_seed, r as u64, false),
                 model: e.model.clone(),
                 windows: e.windows,
+                privacy: p.epsilon.is_private().then(|| e.privacy.clone()),
             });
         }
     }

@@ -57,6 +57,9 @@ pub struct ExperimentFile {
     pub model: ModelSection,
     /// One or more products of axes; the grid is their union.
     pub grid: Spanned<Vec<GridBlock>>,
+    /// How cells with a finite ε train their classifier.
+    #[serde(default)]
+    pub privacy: PrivacySection,
     #[serde(default)]
     pub local: LocalSection,
     #[serde(default)]
@@ -139,6 +142,24 @@ pub enum EpsilonValue {
     Number(f64),
     Integer(i64),
     Text(String),
+}
+
+/// DP-SGD settings for the cells with a finite ε (the ε itself is a grid axis).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacySection {
+    /// `example` (per-example DP-SGD, Poisson sampling; default) or `reference-batch` (the
+    /// reference's batch-level clipping; not example-level DP).
+    pub mode: Option<Spanned<String>>,
+    /// `rdp` (default) or `pld`.
+    pub accountant: Option<Spanned<String>>,
+    /// Fixed δ; default 1/n^1.1 with n the fold's privacy units (reference-batch: the
+    /// reference's 10^-digits(n)).
+    pub delta: Option<Spanned<f64>>,
+    /// `window` (default) or `subject`.
+    pub unit: Option<Spanned<String>>,
+    /// Per-example (per-unit) clipping norm C [1.0].
+    pub clip_norm: Option<Spanned<f64>>,
 }
 
 /// Local executor settings.

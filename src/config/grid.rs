@@ -4,8 +4,8 @@
 //! Rules beyond the schema:
 //! - `tstr` and `augment` need a generator other than `none`; `real` takes `generator = none`
 //!   and no `synthetic_subjects` (put the real baseline in its own `[[grid]]` block);
-//! - ε must be positive (`inf` = non-private); a finite ε is refused until DP-SGD training of
-//!   the classifier is wired into the job body;
+//! - ε must be positive (`inf` = non-private); a finite ε trains the classifier with DP-SGD
+//!   as `[privacy]` says, and is refused with `tstr` (private TSTR training is not offered);
 //! - a grid point may appear only once across the `[[grid]]` blocks;
 //! - report tables and figures may only name axes, each at most once.
 
@@ -208,6 +208,18 @@ impl ReportMetric {
     }
 }
 
+/// How a private cell trains (from `[privacy]`); part of a private cell's identity.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PrivacyPolicy {
+    /// `example` or `reference-batch`.
+    pub mode: String,
+    pub accountant: crate::privacy::accounting::ledger::AccountantKind,
+    /// Fixed δ, or `None` for the mode's rule.
+    pub delta: Option<f64>,
+    pub unit: crate::privacy::accounting::ledger::PrivacyUnit,
+    pub clip_norm: f64,
+}
+
 /// Validated report settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReportSpec {
@@ -231,6 +243,8 @@ pub struct Experiment {
     pub points: Vec<GridPoint>,
     pub axes: Vec<Axis>,
     pub local_parallel: usize,
+    /// DP-SGD settings of the private cells.
+    pub privacy: PrivacyPolicy,
     pub slurm: SlurmSection,
     pub report: ReportSpec,
 }
@@ -365,6 +379,7 @@ impl Validator<'_> {
             Some(p) if *p.get_ref() >= 1 && *p.get_ref() <= 1024 => *p.get_ref() as usize,
             Some(p) => return Err(self.err(p.span(), "local.parallel must be between 1 and 1024")),
         };
+        let privacy = self.privacy(&f.privacy)?;
         let slurm = self.slurm(&f.slurm, &f)?;
         let report = self.report(&f.report)?;
         Ok(Experiment {
@@ -378,6 +393,7 @@ impl Validator<'_> {
             points,
             axes,
             local_parallel,
+            privacy,
             slurm,
             report,
         })
@@ -542,14 +558,6 @@ impl Validator<'_> {
                             format!("epsilon must be positive (inf = non-private), got {e}"),
                         ));
                     }
-                    if e.is_finite() {
-                        return Err(self.err(
-                            s.span(),
-                            format!(
-                                "epsilon = {e}: private classifier training (DP-SGD) is not part of the cell job yet; only inf is accepted"
-                            ),
-                        ));
-                    }
                     Ok(Epsilon(e))
                 })
                 .collect::<Result<Vec<_>, _>>()?,
@@ -639,6 +647,12 @@ impl Validator<'_> {
                     _ => {}
                 }
             }
+            if *s == Strategy::Tstr && epsilons.iter().any(|e| e.is_private()) {
+                return Err(self.err(
+                    b.epsilon.as_ref().map(|x| x.span()).unwrap_or(strat_span.clone()),
+                    "a finite epsilon trains the classifier with DP-SGD on real windows; strategy tstr trains on synthetic data only (private TSTR is not offered): put tstr in a block with epsilon = [inf]",
+                ));
+            }
             if *s == Strategy::Real && b.synthetic_subjects.is_some() {
                 return Err(self.err(
                     b.synthetic_subjects.as_ref().map(|x| x.span()).unwrap_or(strat_span.clone()),
@@ -699,6 +713,80 @@ impl Validator<'_> {
             }
         }
         Ok(s.clone())
+    }
+
+    fn privacy(&self, p: &PrivacySection) -> Result<PrivacyPolicy, ConfigError> {
+        use crate::privacy::accounting::ledger::{AccountantKind, PrivacyUnit};
+        let mode = match &p.mode {
+            None => "example".to_string(),
+            Some(m) if m.get_ref() == "example" || m.get_ref() == "reference-batch" => {
+                m.get_ref().clone()
+            }
+            Some(m) => {
+                return Err(self.err(
+                    m.span(),
+                    format!(
+                        "unknown privacy.mode {:?} (example, reference-batch)",
+                        m.get_ref()
+                    ),
+                ))
+            }
+        };
+        let accountant = match &p.accountant {
+            None => AccountantKind::Rdp,
+            Some(a) => AccountantKind::from_name(a.get_ref()).ok_or_else(|| {
+                self.err(
+                    a.span(),
+                    format!("unknown privacy.accountant {:?} (rdp, pld)", a.get_ref()),
+                )
+            })?,
+        };
+        let delta = match &p.delta {
+            None => None,
+            Some(d) if *d.get_ref() > 0.0 && *d.get_ref() < 1.0 => Some(*d.get_ref()),
+            Some(d) => {
+                return Err(self.err(
+                    d.span(),
+                    format!("privacy.delta must lie in (0, 1), got {}", d.get_ref()),
+                ))
+            }
+        };
+        let unit = match &p.unit {
+            None => PrivacyUnit::Window,
+            Some(u) => match u.get_ref().as_str() {
+                "window" => PrivacyUnit::Window,
+                "subject" => PrivacyUnit::Subject,
+                other => {
+                    return Err(self.err(
+                        u.span(),
+                        format!("unknown privacy.unit {other:?} (window, subject)"),
+                    ))
+                }
+            },
+        };
+        if mode == "reference-batch" && unit == PrivacyUnit::Subject {
+            return Err(self.err(
+                p.unit.as_ref().map(|u| u.span()).unwrap_or(0..0),
+                "privacy.unit = subject needs privacy.mode = example",
+            ));
+        }
+        let clip_norm = match &p.clip_norm {
+            None => 1.0,
+            Some(c) if c.get_ref().is_finite() && *c.get_ref() > 0.0 => *c.get_ref(),
+            Some(c) => {
+                return Err(self.err(
+                    c.span(),
+                    format!("privacy.clip_norm must be positive, got {}", c.get_ref()),
+                ))
+            }
+        };
+        Ok(PrivacyPolicy {
+            mode,
+            accountant,
+            delta,
+            unit,
+            clip_norm,
+        })
     }
 
     fn report(&self, r: &ReportSection) -> Result<ReportSpec, ConfigError> {

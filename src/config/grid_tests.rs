@@ -157,9 +157,26 @@ fn impossible_combinations_are_refused_with_line_and_column() {
 }
 
 #[test]
-fn finite_epsilon_is_refused_until_dp_training_lands() {
-    let msg = parse_err(&format!("{BASE}\n[[grid]]\nepsilon = [\"inf\", 1]\n"));
-    assert!(msg.contains("DP-SGD"), "{msg}");
+fn epsilon_axis_and_privacy_policy() {
+    let e = parse_ok("[[grid]]\nepsilon = [\"inf\", 10, 0.1]\n[privacy]\naccountant = \"pld\"\n");
+    assert_eq!(e.points.len(), 3);
+    let cells = expand(&e);
+    assert!(cells[0].privacy.is_none());
+    let p = cells[1].privacy.as_ref().unwrap();
+    assert_eq!(p.mode, "example");
+    assert_eq!(p.clip_norm, 1.0);
+    // [privacy] does not change the ids of non-private cells
+    let other =
+        parse_ok("[[grid]]\nepsilon = [\"inf\", 10, 0.1]\n[privacy]\naccountant = \"rdp\"\n");
+    let o = expand(&other);
+    assert_eq!(cell_id(&cells[0], "d", "v"), cell_id(&o[0], "d", "v"));
+    assert_ne!(cell_id(&cells[1], "d", "v"), cell_id(&o[1], "d", "v"));
+    let msg = parse_err(&format!(
+        "{BASE}\n[[grid]]\nstrategy = [\"tstr\"]\ngenerator = [\"file:x.h5\"]\nepsilon = [1]\n"
+    ));
+    assert!(msg.contains("private TSTR"), "{msg}");
+    let msg = parse_err(&format!("{BASE}\n[[grid]]\n[privacy]\ndelta = 1.5\n"));
+    assert!(msg.contains("privacy.delta"), "{msg}");
     let e = parse_ok("[[grid]]\nepsilon = [inf]\n");
     assert_eq!(e.points[0].epsilon.label(), "inf");
     let e = parse_ok("[[grid]]\nepsilon = [\"inf\"]\n");

@@ -198,6 +198,16 @@ fn run_cell(
         })
         .max(1);
     tch::set_num_threads(threads as i32);
+    if c.privacy.is_some() {
+        return Err(CliError::new(
+            exit::INVALID_PARAMETER,
+            "run the cell",
+            format!(
+                "epsilon = {}: DP-SGD training is not wired into the cell job in this build",
+                c.point.epsilon.label()
+            ),
+        ));
+    }
     let real = load_real(m, dir, c)?;
     let synthetic = load_synthetic(m, c, &real)?;
     let protocol = match c.point.strategy {
