@@ -493,7 +493,7 @@ fn reference_step(
     let value = loss.double_value(&[]);
     tick(&mut profile.forward);
     let grads = Tensor::run_backward(&[loss], params, false, false);
-    let clipped = tch::no_grad(|| {
+    let (noisy, clipped) = tch::no_grad(|| {
         let sq: f64 = grads
             .iter()
             .map(|g| g.square().sum(Kind::Double).double_value(&[]))
@@ -505,9 +505,10 @@ fn reference_step(
             1.0
         };
         let scaled: Vec<Tensor> = grads.iter().map(|g| g * factor).collect();
-        write_grads(params, &noisy_mean(&scaled, cfg, seed));
-        norm > cfg.clip_norm
+        (noisy_mean(&scaled, cfg, seed), norm > cfg.clip_norm)
     });
+    // Outside no_grad: the first write creates `.grad` through autograd.
+    write_grads(params, &noisy);
     tick(&mut profile.backward);
     (value, clipped)
 }
@@ -658,7 +659,7 @@ mod tests {
         let vs = nn::VarStore::new(Device::Cpu);
         let (model, _) = build_dp(ClassifierKind::Cnn, vs.root());
         let base = Tensor::rand([4, 6, 210], (Kind::Float, Device::Cpu));
-        let mut huge = base.copy();
+        let huge = base.copy();
         let _ = huge.get(3).g_mul_scalar_(1e4);
         let y = Tensor::from_slice(&[0i64, 1, 0, 1]);
         let idx = [0i64, 1, 2, 3];
