@@ -1,6 +1,7 @@
 //! `dpwear eval loso|tstr`: train and score the stress classifiers with the LOSO or TSTR
 //! protocol over replicates, print a per-subject table (or the JSON record) and write the
-//! versioned result record.
+//! versioned result record. `--epsilon` trains the LOSO classifiers with DP-SGD (see
+//! `training::dp`); every ε printed names its accountant, δ, sampling and privacy unit.
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +13,9 @@ use crate::evaluation::protocol::Protocol;
 use crate::evaluation::record::{EvalConfig, EvalRecord};
 use crate::features::synthetic::{read_reference_synthetic_csv, SyntheticWindows};
 use crate::features::{self, FeatureMode, FeatureSet, WindowScheme};
-use crate::models::{ClassifierKind, HeadMode, TrainHyper};
+use crate::models::{ClassifierKind, DpMode, DpTraining, HeadMode, TrainHyper};
+use crate::privacy::accounting::ledger::AccountantKind;
+use crate::privacy::accounting::PrivacyUnit;
 use crate::reporting::progress::Progress;
 
 #[derive(Debug, Subcommand)]
@@ -44,6 +47,92 @@ pub enum DeviceArg {
     Auto,
     Cpu,
     Cuda,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DpAccountantArg {
+    /// Rényi DP (dp_accounting's orders, improved conversion).
+    Rdp,
+    /// Privacy loss distributions (add/remove, pessimistic, interval 1e-4).
+    Pld,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DpModeArg {
+    /// Standard DP-SGD: Poisson batches, per-example clipping, noise / expected batch size.
+    Example,
+    /// The reference's private rows: batch-mean gradient clipped, shuffled batches, tf-privacy
+    /// 0.8.5 σ (NOT example-level DP; for reproduction only).
+    ReferenceBatch,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DpUnitArg {
+    /// One window is one record.
+    Window,
+    /// All windows of one subject are one record.
+    Subject,
+}
+
+/// Private training (LOSO).
+#[derive(Debug, Args)]
+pub struct DpArgs {
+    /// Train each fold's classifier with DP-SGD for this target ε (per model). Without it
+    /// training is non-private.
+    #[arg(long, allow_negative_numbers = true)]
+    pub epsilon: Option<f64>,
+    /// δ (default: 1/n^1.1 with n the fold's privacy units; reference-batch: 10^-digits(n)
+    /// with the reference's n).
+    #[arg(long, requires = "epsilon", allow_negative_numbers = true)]
+    pub delta: Option<f64>,
+    /// Accountant for σ calibration and the spent ε (default rdp; reference-batch always uses
+    /// tf-privacy 0.8.5's RDP accountant).
+    #[arg(long, value_enum, requires = "epsilon")]
+    pub accountant: Option<DpAccountantArg>,
+    /// DP-SGD variant (default example).
+    #[arg(long, value_enum, requires = "epsilon")]
+    pub dp_mode: Option<DpModeArg>,
+    /// Clipping norm C (default 1).
+    #[arg(long, requires = "epsilon", allow_negative_numbers = true)]
+    pub clip_norm: Option<f64>,
+    /// Privacy unit (default window).
+    #[arg(long, value_enum, requires = "epsilon")]
+    pub privacy_unit: Option<DpUnitArg>,
+}
+
+impl DpArgs {
+    /// The DP request, or None without --epsilon; impossible values are exit-5 errors.
+    pub fn resolve(&self) -> Result<Option<DpTraining>, CliError> {
+        let Some(eps) = self.epsilon else {
+            return Ok(None);
+        };
+        let mode = match self.dp_mode.unwrap_or(DpModeArg::Example) {
+            DpModeArg::Example => DpMode::Example,
+            DpModeArg::ReferenceBatch => DpMode::ReferenceBatch,
+        };
+        let bad = |msg: String| CliError::new(exit::INVALID_PARAMETER, "evaluate", msg);
+        if mode == DpMode::ReferenceBatch && self.accountant == Some(DpAccountantArg::Pld) {
+            return Err(bad(
+                "--dp-mode reference-batch calibrates sigma with tf-privacy 0.8.5's RDP accountant (the reference's); --accountant pld applies to --dp-mode example only".into(),
+            ));
+        }
+        let dp = DpTraining {
+            mode,
+            target_epsilon: eps,
+            delta: self.delta,
+            accountant: match self.accountant.unwrap_or(DpAccountantArg::Rdp) {
+                DpAccountantArg::Rdp => AccountantKind::Rdp,
+                DpAccountantArg::Pld => AccountantKind::Pld,
+            },
+            clip_norm: self.clip_norm.unwrap_or(1.0),
+            unit: match self.privacy_unit.unwrap_or(DpUnitArg::Window) {
+                DpUnitArg::Window => PrivacyUnit::Window,
+                DpUnitArg::Subject => PrivacyUnit::Subject,
+            },
+        };
+        dp.validate().map_err(bad)?;
+        Ok(Some(dp))
+    }
 }
 
 /// Options shared by both protocols.
@@ -92,6 +181,8 @@ pub struct CommonArgs {
     /// Replace an existing --out file.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub dp: DpArgs,
 }
 
 #[derive(Debug, Args)]
@@ -174,7 +265,16 @@ fn evaluate(
         HeadArg::Default => HeadMode::Default,
         HeadArg::Reference => HeadMode::Reference,
     };
+    let dp = a.dp.resolve()?;
+    if dp.is_some() && protocol == Protocol::Tstr {
+        return Err(CliError::new(
+            exit::INVALID_PARAMETER,
+            "evaluate",
+            "--epsilon is supported for `eval loso` only: the reference never trained a private TSTR classifier, and TSTR's privacy comes from the generator",
+        ));
+    }
     let mut hyper: TrainHyper = kind.reference_hyper();
+    hyper.dp = dp;
     if let Some(e) = a.epochs {
         hyper.epochs = e as usize;
     }
@@ -293,6 +393,65 @@ fn mean_sd(v: &[f64]) -> String {
     }
 }
 
+/// "a" or "a–b" for the range of `v` with `fmt`.
+fn range(v: &[f64], fmt: impl Fn(f64) -> String) -> String {
+    let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if v.is_empty() {
+        "-".into()
+    } else if fmt(lo) == fmt(hi) {
+        fmt(lo)
+    } else {
+        format!("{}–{}", fmt(lo), fmt(hi))
+    }
+}
+
+/// The privacy line(s) of a private run: DP level, target and spent ε with accountant, δ,
+/// sampling and unit (ranges over folds, whose training sets differ).
+pub fn privacy_summary(r: &EvalRecord) -> Option<String> {
+    let folds: Vec<&crate::evaluation::record::FoldPrivacy> = r
+        .replicates
+        .iter()
+        .flat_map(|rep| rep.folds.iter().filter_map(|f| f.privacy.as_ref()))
+        .collect();
+    let first = folds.first()?;
+    let col = |g: fn(&crate::evaluation::record::FoldPrivacy) -> f64| -> Vec<f64> {
+        folds.iter().map(|p| g(p)).collect()
+    };
+    let steps = |g: fn(&crate::evaluation::record::FoldPrivacy) -> u64| -> String {
+        range(
+            &folds.iter().map(|p| g(p) as f64).collect::<Vec<_>>(),
+            |x| format!("{x:.0}"),
+        )
+    };
+    let mut s = format!(
+        "privacy: {}{}; target ε = {} per {}; spent ε = {} at δ = {} ({}) [{} accountant, {}; sampling: {}; σ = {}, q = {}, C = {}, steps {} planned / {} realised]",
+        if first.dp_level == crate::privacy::accounting::DpLevel::ReferenceBatchLevel {
+            "NOT example-level DP: "
+        } else {
+            ""
+        },
+        first.dp_level.as_str(),
+        first.epsilon_target,
+        first.unit.as_str(),
+        range(&col(|p| p.epsilon_spent), |x| format!("{x:.4}")),
+        range(&col(|p| p.delta), |x| format!("{x:.3e}")),
+        first.delta_rule,
+        first.accountant.as_str(),
+        first.conversion,
+        first.sampling.as_str(),
+        range(&col(|p| p.sigma), |x| format!("{x:.4}")),
+        range(&col(|p| p.sample_rate), |x| format!("{x:.4}")),
+        first.clip_norm,
+        steps(|p| p.steps_planned),
+        steps(|p| p.steps_realised),
+    );
+    if let Some(note) = &first.dp_architecture_note {
+        s.push_str(&format!("\narchitecture: {note}"));
+    }
+    Some(s)
+}
+
 /// The per-subject table: mean ± sd over replicates of each subject's scores.
 pub fn render_table(r: &EvalRecord) -> String {
     use std::fmt::Write;
@@ -319,6 +478,9 @@ pub fn render_table(r: &EvalRecord) -> String {
         r.data.path,
         if r.data.simulated { " [SIMULATED]" } else { "" }
     );
+    if let Some(line) = privacy_summary(r) {
+        let _ = writeln!(s, "{line}");
+    }
     let _ = writeln!(
         s,
         "{:<8} {:>5}  {:<17} {:<17} {:<17} {:<17}",

@@ -9,6 +9,8 @@ use super::aggregate::{MeanMetrics, ReplicateSummary};
 use super::metrics::MetricSet;
 use super::protocol::Protocol;
 use crate::models::{ClassifierKind, HeadMode, TrainHyper};
+use crate::privacy::accounting::ledger::AccountantKind;
+use crate::privacy::accounting::{DpLevel, PrivacyUnit, Sampling};
 
 /// Version of this record layout.
 pub const RECORD_SCHEMA_VERSION: u32 = 1;
@@ -54,6 +56,65 @@ pub struct FoldRecord {
     /// Training loss of the last epoch (mean over its batches).
     pub final_loss: f64,
     pub metrics: MetricSet,
+    /// The privacy guarantee of this fold's model (private training only; absent and not
+    /// serialised for non-private training).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<FoldPrivacy>,
+}
+
+/// What one privately trained model spent, and under which assumptions. σ, q, δ and the
+/// steps are per fold because they depend on the fold's training set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FoldPrivacy {
+    /// `example-level DP-SGD`, or the reference-compatible batch-level label that says "not
+    /// example-level DP".
+    pub dp_level: DpLevel,
+    /// `example` or `reference-batch`.
+    pub mode: String,
+    pub accountant: AccountantKind,
+    /// The accountant's (ε, δ) conversion (and order list for the reference's accountant).
+    pub conversion: String,
+    pub epsilon_target: f64,
+    /// ε of the steps actually taken, from the accountant (≤ the target up to calibration
+    /// tolerance).
+    pub epsilon_spent: f64,
+    pub delta: f64,
+    /// How δ was chosen: `1/n^1.1`, `fixed (--delta)` or the reference's `10^-digits(n)`.
+    pub delta_rule: String,
+    /// Noise multiplier σ (noise std σ·C).
+    pub sigma: f64,
+    /// Sampling rate q the accountant assumes.
+    pub sample_rate: f64,
+    /// Divisor of the noisy clipped sum (q·n; 1 in reference-batch mode, where the noise is
+    /// added to a clipped mean).
+    pub expected_batch_size: f64,
+    /// Steps the calibration assumed.
+    pub steps_planned: u64,
+    /// Steps actually taken (empty Poisson batches count: they are pure-noise steps).
+    pub steps_realised: u64,
+    /// Realised steps whose Poisson batch was empty.
+    pub empty_batches: u64,
+    pub sampling: Sampling,
+    pub unit: PrivacyUnit,
+    /// n: the number of privacy units the accountant counts.
+    pub units: usize,
+    /// What n is (e.g. "training windows of the fold").
+    pub units_rule: String,
+    /// Clipping norm C.
+    pub clip_norm: f64,
+    /// Mean over non-empty steps of the fraction of units whose gradient norm exceeded C
+    /// (a training diagnostic; like the training loss it is not covered by the guarantee).
+    pub mean_clipped_fraction: f64,
+    /// The guarantee in words: ε, δ, unit, accountant and conversion, σ, q, steps, sampling,
+    /// DP level.
+    pub statement: String,
+    /// Architecture change made for DP (e.g. BatchNorm → LayerNorm in the CNN-LSTM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dp_architecture_note: Option<String>,
+    /// Other deliberate differences from non-private training (loss, class weights,
+    /// preprocessing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// One replicate.

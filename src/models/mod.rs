@@ -9,4 +9,4 @@ pub mod classifiers;
 #[cfg(feature = "torch")]
 pub mod layers;
 
-pub use spec::{ClassifierKind, HeadMode, TrainHyper};
+pub use spec::{ClassifierKind, DpMode, DpTraining, HeadMode, TrainHyper};

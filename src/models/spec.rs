@@ -1,7 +1,11 @@
-//! What a stress classifier is, without libtorch: its kind, its head/loss mode and the
-//! reference's training hyper-parameters (spec §4.2).
+//! What a stress classifier is, without libtorch: its kind, its head/loss mode, the
+//! reference's training hyper-parameters (spec §4.2) and the optional DP-SGD request
+//! ([`DpTraining`]).
 
 use serde::{Deserialize, Serialize};
+
+use crate::privacy::accounting::ledger::AccountantKind;
+use crate::privacy::accounting::PrivacyUnit;
 
 /// The three stress classifiers of the reference (spec §4.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -46,16 +50,19 @@ impl ClassifierKind {
                 epochs: 10,
                 batch_size: 50,
                 learning_rate: 1e-3,
+                dp: None,
             },
             ClassifierKind::CnnLstm => TrainHyper {
                 epochs: 20,
                 batch_size: 50,
                 learning_rate: 1e-3,
+                dp: None,
             },
             ClassifierKind::Transformer => TrainHyper {
                 epochs: 110,
                 batch_size: 50,
                 learning_rate: 1e-4,
+                dp: None,
             },
         }
     }
@@ -84,10 +91,104 @@ impl HeadMode {
     }
 }
 
-/// Epochs, batch size and Adam learning rate.
+/// Epochs, batch size and Adam learning rate, and whether the Adam steps are DP-SGD steps.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainHyper {
     pub epochs: usize,
     pub batch_size: usize,
     pub learning_rate: f64,
+    /// DP-SGD instead of plain mini-batch Adam (absent: non-private training; the field is
+    /// then not serialised, so non-private records are unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dp: Option<DpTraining>,
+}
+
+/// How the classifier is trained privately.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DpMode {
+    /// Standard DP-SGD: Poisson sampling with rate q = batch / n, per-example (or per-unit)
+    /// clipping to C, N(0, σ²C²) noise on the clipped sum, division by the expected batch
+    /// size; σ calibrated for the target ε with the chosen accountant.
+    Example,
+    /// The reference implementation's private rows (spec §4.3): shuffled fixed-size batches,
+    /// the batch-mean gradient clipped to C with N(0, σ²C²) added (one "microbatch"), σ from
+    /// tf-privacy 0.8.5's `compute_noise` with the reference's n, δ and steps. NOT
+    /// example-level DP.
+    ReferenceBatch,
+}
+
+impl DpMode {
+    /// Stable name (`example`, `reference-batch`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DpMode::Example => "example",
+            DpMode::ReferenceBatch => "reference-batch",
+        }
+    }
+}
+
+/// A DP-SGD request for classifier training: the target ε and how to reach it. σ, q, δ and
+/// the number of steps are derived per fold (they depend on the fold's training set) and
+/// recorded in the fold's privacy block.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DpTraining {
+    pub mode: DpMode,
+    /// Target ε (> 0) for the whole training run of one model.
+    pub target_epsilon: f64,
+    /// Fixed δ ∈ (0, 1); absent: 1/n^1.1 with n the fold's privacy units (example mode) or
+    /// 10^−digits(n) with the reference's n (reference-batch mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<f64>,
+    /// Accountant for σ calibration and the spent ε (example mode; reference-batch mode
+    /// always uses tf-privacy 0.8.5's RDP accountant).
+    pub accountant: AccountantKind,
+    /// Clipping norm C (> 0).
+    pub clip_norm: f64,
+    /// Privacy unit: window (default) or subject.
+    pub unit: PrivacyUnit,
+}
+
+impl DpTraining {
+    /// Window-level example DP-SGD with the RDP accountant, C = 1 and the default δ rule.
+    pub fn example(target_epsilon: f64) -> Self {
+        DpTraining {
+            mode: DpMode::Example,
+            target_epsilon,
+            delta: None,
+            accountant: AccountantKind::Rdp,
+            clip_norm: 1.0,
+            unit: PrivacyUnit::Window,
+        }
+    }
+
+    /// Checks ε > 0, δ ∈ (0, 1), C > 0 (all finite) and the mode/unit combination; the error
+    /// names the parameter.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.target_epsilon.is_finite() && self.target_epsilon > 0.0) {
+            return Err(format!(
+                "--epsilon {} must be finite and > 0",
+                self.target_epsilon
+            ));
+        }
+        if let Some(d) = self.delta {
+            if !(d > 0.0 && d < 1.0) {
+                return Err(format!("--delta {d} must lie in (0, 1)"));
+            }
+        }
+        if !(self.clip_norm.is_finite() && self.clip_norm > 0.0) {
+            return Err(format!(
+                "--clip-norm {} must be finite and > 0",
+                self.clip_norm
+            ));
+        }
+        if self.mode == DpMode::ReferenceBatch && self.unit != PrivacyUnit::Window {
+            return Err(
+                "--dp-mode reference-batch clips batch-mean gradients of shuffled windows; \
+                 --privacy-unit subject needs --dp-mode example"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
 }

@@ -4,6 +4,9 @@
 //! tensor and every batch is an `index_select` of it; there is no per-sample loop in Rust.
 //! Shuffling per epoch comes from the fold's seeded ChaCha stream, initialisation and dropout
 //! from `tch::manual_seed` with derived seeds.
+//!
+//! With [`TrainSpec::privacy`] set, the model is trained with DP-SGD instead (see
+//! [`super::dp`]); without it, training is exactly the non-private loop below.
 
 use std::time::Instant;
 
@@ -11,8 +14,10 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha20Rng;
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
+use super::dp::{self, DpPlan};
+use crate::evaluation::record::FoldPrivacy;
 use crate::models::classifiers;
-use crate::models::{ClassifierKind, HeadMode, TrainHyper};
+use crate::models::{ClassifierKind, DpMode, HeadMode, TrainHyper};
 
 /// Inputs of one training run.
 pub struct TrainSpec<'a> {
@@ -30,6 +35,18 @@ pub struct TrainSpec<'a> {
     pub dropout_seed: i64,
     /// Shuffling stream.
     pub shuffle: ChaCha20Rng,
+    /// Private training (None: non-private).
+    pub privacy: Option<PrivateTraining<'a>>,
+}
+
+/// What private training needs beyond the non-private inputs.
+pub struct PrivateTraining<'a> {
+    /// The fold's plan (σ calibrated before training).
+    pub plan: DpPlan,
+    /// Subject of each training window (for the subject unit).
+    pub subjects: &'a [u32],
+    /// The fold's `Purpose::Privacy` stream (batches and noise).
+    pub rng: ChaCha20Rng,
 }
 
 /// A trained classifier ready to predict.
@@ -44,6 +61,8 @@ pub struct Trained {
     pub train_seconds: f64,
     /// Where the training time went.
     pub profile: TrainProfile,
+    /// The privacy record of private training.
+    pub privacy: Option<FoldPrivacy>,
 }
 
 /// Seconds spent in each part of training (CPU ops are synchronous, so wall time is exact;
@@ -88,8 +107,29 @@ pub fn class_weights(y: &[u8], head: HeadMode) -> Vec<f64> {
     }
 }
 
-/// Trains a classifier on the spec's data.
-pub fn train(mut spec: TrainSpec<'_>) -> Trained {
+/// Keras' Adam defaults: β1 0.9, β2 0.999, ε 1e-7.
+fn keras_adam(vs: &nn::VarStore, lr: f64) -> nn::Optimizer {
+    nn::Adam {
+        beta1: 0.9,
+        beta2: 0.999,
+        wd: 0.0,
+        eps: 1e-7,
+        amsgrad: false,
+    }
+    .build(vs, lr)
+    .expect("Adam over a fresh VarStore")
+}
+
+/// Trains a classifier on the spec's data (privately when `spec.privacy` is set; the error
+/// then says why private training cannot run).
+pub fn train(mut spec: TrainSpec<'_>) -> Result<Trained, String> {
+    if let Some(p) = spec.privacy.take() {
+        return train_private(spec, p);
+    }
+    Ok(train_plain(spec))
+}
+
+fn train_plain(mut spec: TrainSpec<'_>) -> Trained {
     let started = Instant::now();
     let n = spec.y.len();
     tch::manual_seed(spec.init_seed);
@@ -111,16 +151,7 @@ pub fn train(mut spec: TrainSpec<'_>) -> Trained {
     let w_table = Tensor::from_slice(&weights.iter().map(|&w| w as f32).collect::<Vec<_>>())
         .to_device(spec.device);
 
-    // Keras Adam defaults: β1 0.9, β2 0.999, ε 1e-7.
-    let mut opt = nn::Adam {
-        beta1: 0.9,
-        beta2: 0.999,
-        wd: 0.0,
-        eps: 1e-7,
-        amsgrad: false,
-    }
-    .build(&vs, spec.hyper.learning_rate)
-    .expect("Adam over a fresh VarStore");
+    let mut opt = keras_adam(&vs, spec.hyper.learning_rate);
     let mut order: Vec<i64> = (0..n as i64).collect();
     let mut final_loss = f64::NAN;
     let mut profile = TrainProfile {
@@ -167,12 +198,108 @@ pub fn train(mut spec: TrainSpec<'_>) -> Trained {
         final_loss,
         train_seconds: started.elapsed().as_secs_f64(),
         profile,
+        privacy: None,
     }
+}
+
+/// DP-SGD training (see [`super::dp`]): example mode builds the DP variant of the model,
+/// trains with an unweighted loss on unstandardised features, and records the plan with the
+/// realised steps; reference-batch mode keeps the reference's model, weights and inputs.
+fn train_private(spec: TrainSpec<'_>, p: PrivateTraining<'_>) -> Result<Trained, String> {
+    let started = Instant::now();
+    let mode = p.plan.request.mode;
+    tch::manual_seed(spec.init_seed);
+    let vs = nn::VarStore::new(spec.device);
+    let (model, arch_note) = match mode {
+        DpMode::Example => classifiers::build_dp(spec.kind, vs.root()),
+        DpMode::ReferenceBatch => (classifiers::build(spec.kind, vs.root()), None),
+    };
+    tch::manual_seed(spec.dropout_seed);
+    let (scaler, weights) = match mode {
+        DpMode::Example => (None, vec![1.0, 1.0]),
+        DpMode::ReferenceBatch => (
+            match spec.head {
+                HeadMode::Default => Some(fit_scaler(spec.x)),
+                HeadMode::Reference => None,
+            },
+            class_weights(spec.y, spec.head),
+        ),
+    };
+    let x_train = match &scaler {
+        Some(s) => apply_scaler(spec.x, s),
+        None => spec.x.shallow_clone(),
+    };
+    let y_all = Tensor::from_slice(&spec.y.iter().map(|&l| l as i64).collect::<Vec<_>>())
+        .to_device(spec.device);
+    let mut opt = keras_adam(&vs, spec.hyper.learning_rate);
+    let mut profile = TrainProfile::default();
+    let (final_loss, mut stats) = match mode {
+        DpMode::Example => {
+            crate::privacy::dpsgd::check_dp_compatible(&model.layer_kinds())
+                .map_err(|e| e.to_string())?;
+            let params = dp::tape_params(model.as_ref(), &x_train);
+            dp::check_all_recorded(&vs, &params)?;
+            profile.setup = started.elapsed().as_secs_f64();
+            let (loss, mut stats) = dp::train_example(
+                model.as_ref(),
+                &mut opt,
+                &params,
+                spec.head,
+                &x_train,
+                &y_all,
+                p.subjects,
+                &p.plan,
+                p.rng,
+                &mut profile,
+            );
+            stats.notes.push(dp::EXAMPLE_PREPROCESSING_NOTE.into());
+            (loss, stats)
+        }
+        DpMode::ReferenceBatch => {
+            let params = vs.trainable_variables();
+            let w_table =
+                Tensor::from_slice(&weights.iter().map(|&w| w as f32).collect::<Vec<_>>())
+                    .to_device(spec.device);
+            profile.setup = started.elapsed().as_secs_f64();
+            let (loss, mut stats) = dp::train_reference_batch(
+                model.as_ref(),
+                &mut opt,
+                &params,
+                spec.head,
+                &spec.hyper,
+                &x_train,
+                &y_all,
+                &w_table,
+                &p.plan,
+                spec.shuffle,
+                p.rng,
+                &mut profile,
+            );
+            stats.notes.push(dp::REFERENCE_BATCH_NOTE.into());
+            if spec.head == HeadMode::Reference {
+                stats.notes.push(dp::REFERENCE_LOSS_BUG_NOTE.into());
+            }
+            (loss, stats)
+        }
+    };
+    stats.dp_architecture_note = arch_note;
+    let privacy = p.plan.finish(stats)?;
+    Ok(Trained {
+        _vs: vs,
+        model,
+        head: spec.head,
+        scaler,
+        class_weights: weights,
+        final_loss,
+        train_seconds: started.elapsed().as_secs_f64(),
+        profile,
+        privacy: Some(privacy),
+    })
 }
 
 /// Per-sample loss: the reference's binary cross-entropy averaged over the two one-hot
 /// columns (two independent sigmoids), or softmax cross-entropy for the default head.
-fn per_sample_loss(logits: &Tensor, y: &Tensor, head: HeadMode) -> Tensor {
+pub(crate) fn per_sample_loss(logits: &Tensor, y: &Tensor, head: HeadMode) -> Tensor {
     match head {
         HeadMode::Reference => {
             let target = y.one_hot(2).to_kind(Kind::Float);

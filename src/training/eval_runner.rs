@@ -1,12 +1,17 @@
 //! Runs the LOSO and TSTR protocols (plans in `evaluation::protocol`) over replicates and
 //! folds, trains a fresh classifier per fold (per replicate for TSTR), scores every test
 //! subject and assembles the versioned result record.
+//!
+//! Private training (`config.hyper.dp`, LOSO only): before any model is trained, σ is
+//! calibrated for every requested fold ([`super::dp::plan`]), so a bad or unreachable privacy
+//! request fails before work starts; each fold's record then carries its privacy block.
 
 use std::time::Instant;
 
 use tch::Device;
 
-use super::classifier::{features_tensor, train, TrainSpec};
+use super::classifier::{features_tensor, train, PrivateTraining, TrainSpec};
+use super::dp::{self, DpPlan, DpSizes};
 use crate::config::seeds::{self, Purpose, SeedKey};
 use crate::data::LabelMap;
 use crate::evaluation::aggregate::{
@@ -106,7 +111,79 @@ fn validate(inp: &EvalInputs<'_>) -> Result<(), EvalError> {
             "TSTR needs synthetic training data (--train)".into(),
         ));
     }
+    if let Some(dp) = &c.hyper.dp {
+        if c.protocol == Protocol::Tstr {
+            return Err(EvalError::Invalid(
+                "private training (--epsilon) is implemented for LOSO only: TSTR trains on synthetic windows, whose privacy comes from the generator (the reference never trained a private TSTR classifier either)".into(),
+            ));
+        }
+        dp.validate().map_err(EvalError::Invalid)?;
+    }
     Ok(())
+}
+
+/// Subject ids of synthetic windows are kept apart from real ones (the top bit set), so that
+/// a synthetic subject never merges with a real subject of the same number.
+const SYNTHETIC_SUBJECT_FLAG: u32 = 1 << 31;
+
+/// Calibrates the privacy plan of every fold in `wanted` (before any training).
+fn privacy_plans(
+    inp: &EvalInputs<'_>,
+    folds: &[Fold],
+    wanted: &[usize],
+) -> Result<Vec<Option<DpPlan>>, EvalError> {
+    let Some(req) = &inp.config.hyper.dp else {
+        return Ok(vec![None; wanted.len()]);
+    };
+    let syn = inp.synthetic.as_ref().map(|(s, _)| *s);
+    let mut cache: Vec<(DpSizes, DpPlan)> = Vec::new();
+    let mut out = Vec::with_capacity(wanted.len());
+    for &fi in wanted {
+        let Some(f) = folds.get(fi) else {
+            return Err(EvalError::Invalid(format!(
+                "fold {fi} does not exist ({} folds)",
+                folds.len()
+            )));
+        };
+        let mut subjects: Vec<u32> = f.train_real.iter().map(|&i| inp.real.subject[i]).collect();
+        let mut windows = f.train_real.len();
+        if let (Some(s), true) = (syn, f.use_synthetic) {
+            windows += s.len();
+            subjects.extend(s.subject.iter().map(|&id| id | SYNTHETIC_SUBJECT_FLAG));
+        }
+        subjects.sort_unstable();
+        subjects.dedup();
+        let sizes = DpSizes {
+            train_windows: windows,
+            train_subjects: subjects.len(),
+            all_real_windows: inp.real.len(),
+        };
+        let plan = match cache.iter().find(|(k, _)| *k == sizes) {
+            Some((_, p)) => p.clone(),
+            None => {
+                let p = dp::plan(req, &inp.config.hyper, sizes).map_err(|e| {
+                    EvalError::Invalid(format!("fold {fi} (test subject S{}): {e}", f.test_subject))
+                })?;
+                tracing::info!(
+                    fold = fi,
+                    sigma = p.sigma,
+                    q = p.sample_rate,
+                    steps = p.steps_planned,
+                    delta = p.delta,
+                    epsilon_planned = p.epsilon_planned,
+                    accountant = p.accountant.as_str(),
+                    sampling = p.sampling.as_str(),
+                    unit = p.request.unit.as_str(),
+                    dp_level = p.dp_level.as_str(),
+                    "privacy plan"
+                );
+                cache.push((sizes, p.clone()));
+                p
+            }
+        };
+        out.push(Some(plan));
+    }
+    Ok(out)
 }
 
 /// One scored fold of one replicate, with its timings: the unit of checkpoints and of the
@@ -151,6 +228,7 @@ pub fn run_folds(
     let folds = plan_folds(inp)?;
     let c = &inp.config;
     let real = inp.real;
+    let plans = privacy_plans(inp, &folds, wanted)?;
     let scope = match c.protocol {
         Protocol::Loso => "loso",
         Protocol::Tstr => "tstr",
@@ -172,13 +250,18 @@ pub fn run_folds(
     let base = seeds::replicate_seed(c.master_seed, r as u64, c.same_seed);
     // With --same-seed every replicate draws the very same streams, as the reference did.
     let key_rep = if c.same_seed { 0 } else { r as u64 };
-    let train_fold = |fold: usize, x: &tch::Tensor, y: &[u8]| {
+    let train_fold = |fold: usize, x: &tch::Tensor, y: &[u8], private: Option<(DpPlan, &[u32])>| {
         let key = |purpose| SeedKey {
             scope,
             replicate: key_rep,
             fold: fold as u64,
             purpose,
         };
+        let privacy = private.map(|(plan, subjects)| PrivateTraining {
+            plan,
+            subjects,
+            rng: seeds::rng(base, &key(Purpose::Privacy)),
+        });
         train(TrainSpec {
             kind: c.classifier,
             head: c.head,
@@ -189,13 +272,15 @@ pub fn run_folds(
             init_seed: seeds::torch_seed(seeds::derive(base, &key(Purpose::Init))),
             dropout_seed: seeds::torch_seed(seeds::derive(base, &key(Purpose::Dropout))),
             shuffle: seeds::rng(base, &key(Purpose::Shuffle)),
+            privacy,
         })
+        .map_err(|e| EvalError::Invalid(format!("train fold {fold} privately: {e}")))
     };
     // TSTR trains one model per replicate on the synthetic windows only.
     let tstr_model = match c.protocol {
         Protocol::Tstr if !wanted.is_empty() => {
             let x = syn_x.as_ref().expect("validated");
-            Some(train_fold(0, x, &syn_y))
+            Some(train_fold(0, x, &syn_y, None)?)
         }
         _ => None,
     };
@@ -210,14 +295,21 @@ pub fn run_folds(
             None => {
                 let real_x = features_tensor(&real.x, &f.train_real, inp.device);
                 let mut y: Vec<u8> = f.train_real.iter().map(|&i| real.y[i]).collect();
+                let mut subjects: Vec<u32> =
+                    f.train_real.iter().map(|&i| real.subject[i]).collect();
                 let x = match (&syn_x, f.use_synthetic) {
                     (Some(sx), true) => {
                         y.extend_from_slice(&syn_y);
+                        if let Some((s, _)) = &inp.synthetic {
+                            subjects
+                                .extend(s.subject.iter().map(|&id| id | SYNTHETIC_SUBJECT_FLAG));
+                        }
                         tch::Tensor::cat(&[real_x, sx.shallow_clone()], 0)
                     }
                     _ => real_x,
                 };
-                fold_model = train_fold(f.index, &x, &y);
+                let private = plans[k].clone().map(|p| (p, subjects.as_slice()));
+                fold_model = train_fold(f.index, &x, &y, private)?;
                 &fold_model
             }
         };
@@ -249,6 +341,7 @@ pub fn run_folds(
                 class_weights: model.class_weights.clone(),
                 final_loss: model.final_loss,
                 metrics,
+                privacy: model.privacy.clone(),
             },
         };
         let next = on_fold(&outcome);

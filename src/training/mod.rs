@@ -1,8 +1,10 @@
 //! Training loops (tch): the one place that owns epochs, batches, seeding and timing.
 //! `classifier` trains one stress classifier and predicts; `eval_runner` runs the LOSO and
-//! TSTR protocols over replicates and folds and builds the result record.
+//! TSTR protocols over replicates and folds and builds the result record; `dp` trains
+//! privately (DP-SGD, σ calibrated per fold) and records the guarantee.
 //!
-//! May depend on: tch, models, evaluation, config (seeds), features. Must never use
+//! May depend on: tch, models, evaluation, config (seeds), features, privacy. Must never use
 //! orchestration.
 pub mod classifier;
+pub mod dp;
 pub mod eval_runner;

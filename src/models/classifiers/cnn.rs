@@ -6,6 +6,7 @@ use tch::{nn, Tensor};
 use super::conv_stack::{ConvStack, FILTERS};
 use super::Classifier;
 use crate::models::layers::Dense;
+use crate::privacy::dpsgd::{LayerKind, Tape};
 
 const DROPOUT: f64 = 0.3;
 
@@ -34,5 +35,20 @@ impl Classifier for Cnn {
         let h = self.fc1.forward(&h).relu().dropout(DROPOUT, train);
         let h = self.fc2.forward(&h).relu().dropout(DROPOUT, train);
         self.out.forward(&h)
+    }
+
+    fn forward_tape(&self, tape: &mut Tape, x: &Tensor, train: bool) -> Tensor {
+        let h = self.convs.forward_tape(tape, x, train).flatten(1, -1);
+        let h = tape.dense(&self.fc1, &h).relu().dropout(DROPOUT, train);
+        let h = tape.dense(&self.fc2, &h).relu().dropout(DROPOUT, train);
+        tape.dense(&self.out, &h)
+    }
+
+    fn layer_kinds(&self) -> Vec<LayerKind> {
+        vec![
+            LayerKind::ConvRow,
+            LayerKind::Dense,
+            LayerKind::ParameterFree,
+        ]
     }
 }

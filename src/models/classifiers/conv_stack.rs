@@ -6,6 +6,7 @@
 use tch::{nn, Tensor};
 
 use crate::models::layers::ConvRow;
+use crate::privacy::dpsgd::Tape;
 
 /// Filters per conv layer.
 pub const FILTERS: i64 = 64;
@@ -38,6 +39,18 @@ impl ConvStack {
         let x = self.convs[1].forward(&x).relu().dropout(d, train);
         let x = pool(self.convs[2].forward(&x).relu()).dropout(d, train);
         let x = self.convs[3].forward(&x).relu().dropout(d, train);
+        pool(x).dropout(d, train)
+    }
+
+    /// [`ConvStack::forward_t`] with every convolution recorded on `tape` (same operations).
+    pub fn forward_tape(&self, tape: &mut Tape, x: &Tensor, train: bool) -> Tensor {
+        let pool = |t: Tensor| t.max_pool2d([1, 2], [1, 2], [0, 0], [1, 1], false);
+        let d = self.dropout;
+        let x = x.unsqueeze(1);
+        let x = tape.conv_row(&self.convs[0], &x).relu().dropout(d, train);
+        let x = tape.conv_row(&self.convs[1], &x).relu().dropout(d, train);
+        let x = pool(tape.conv_row(&self.convs[2], &x).relu()).dropout(d, train);
+        let x = tape.conv_row(&self.convs[3], &x).relu().dropout(d, train);
         pool(x).dropout(d, train)
     }
 }

@@ -1,6 +1,12 @@
 //! The reference's three stress classifiers (spec §4.1), layer by layer, over (batch, 6, 210)
 //! feature tensors. Each returns two logits per window: the reference head applies a sigmoid to
 //! each (two independent outputs), the default head a softmax over both.
+//!
+//! Every classifier also has a recorded forward pass ([`Classifier::forward_tape`]) through a
+//! DP-SGD [`Tape`], which gives exact batched per-example gradients. Models for example-level
+//! DP-SGD are built with [`build_dp`]: the CNN and the Transformer are unchanged (no layer mixes
+//! examples: dropout, max-pooling, LayerNorm and attention act within a window), the CNN-LSTM
+//! swaps its BatchNorm for a LayerNorm and says so (`cnn_lstm::DP_ARCHITECTURE_NOTE`).
 
 pub mod cnn;
 pub mod cnn_lstm;
@@ -10,12 +16,21 @@ pub mod transformer;
 use tch::{nn, Tensor};
 
 use super::spec::ClassifierKind;
+use crate::privacy::dpsgd::{LayerKind, Tape};
 
 /// A classifier network.
 pub trait Classifier: Send {
     /// Logits (batch, 2) for features (batch, 6, 210); `train` enables dropout and batch-norm
     /// statistics updates.
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor;
+
+    /// The same forward pass with every parameterised layer recorded on `tape`, for exact
+    /// per-example gradients. Panics for a model with BatchNorm (check [`Self::layer_kinds`]
+    /// with `dpsgd::check_dp_compatible` first).
+    fn forward_tape(&self, tape: &mut Tape, x: &Tensor, train: bool) -> Tensor;
+
+    /// The kinds of layer the model contains (for `dpsgd::check_dp_compatible`).
+    fn layer_kinds(&self) -> Vec<LayerKind>;
 }
 
 /// Builds a classifier's variables under `p` (Keras-style initialisation).
@@ -24,6 +39,20 @@ pub fn build(kind: ClassifierKind, p: nn::Path) -> Box<dyn Classifier> {
         ClassifierKind::Cnn => Box::new(cnn::Cnn::new(p)),
         ClassifierKind::CnnLstm => Box::new(cnn_lstm::CnnLstm::new(p)),
         ClassifierKind::Transformer => Box::new(transformer::Transformer::new(p)),
+    }
+}
+
+/// Builds a classifier for example-level DP-SGD under `p`: the model and, when the
+/// architecture differs from the reference's, a note saying how (the CNN-LSTM's BatchNorm
+/// becomes a LayerNorm).
+pub fn build_dp(kind: ClassifierKind, p: nn::Path) -> (Box<dyn Classifier>, Option<String>) {
+    match kind {
+        ClassifierKind::Cnn => (Box::new(cnn::Cnn::new(p)), None),
+        ClassifierKind::CnnLstm => (
+            Box::new(cnn_lstm::CnnLstm::new_dp(p)),
+            Some(cnn_lstm::DP_ARCHITECTURE_NOTE.to_string()),
+        ),
+        ClassifierKind::Transformer => (Box::new(transformer::Transformer::new(p)), None),
     }
 }
 
@@ -53,6 +82,38 @@ mod tests {
         assert_eq!(count(ClassifierKind::Cnn), 2_601_730);
         assert_eq!(count(ClassifierKind::CnnLstm), 1_873_666);
         assert_eq!(count(ClassifierKind::Transformer), 6_930_562);
+    }
+
+    #[test]
+    fn dp_models_have_no_batchnorm_and_tape_forward_equals_forward() {
+        use crate::privacy::dpsgd::check_dp_compatible;
+        for kind in ClassifierKind::ALL {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let (m, note) = build_dp(kind, vs.root());
+            check_dp_compatible(&m.layer_kinds()).unwrap();
+            assert_eq!(note.is_some(), kind == ClassifierKind::CnnLstm, "{kind:?}");
+            let x = Tensor::rand([3, 6, 210], (Kind::Float, Device::Cpu));
+            let mut tape = Tape::new();
+            let a = m.forward_tape(&mut tape, &x, false);
+            let b = m.forward_t(&x, false);
+            let diff = (a - b).abs().max().double_value(&[]);
+            assert!(diff < 1e-5, "{kind:?}: tape forward differs by {diff}");
+            // Every trainable variable is recorded exactly once.
+            let recorded: i64 = tape.params().iter().map(|p| p.numel() as i64).sum();
+            let trainable: i64 = vs
+                .trainable_variables()
+                .iter()
+                .map(|p| p.numel() as i64)
+                .sum();
+            assert_eq!(recorded, trainable, "{kind:?}");
+        }
+        // The reference CNN-LSTM (BatchNorm) is refused.
+        let vs = nn::VarStore::new(Device::Cpu);
+        let m = build(ClassifierKind::CnnLstm, vs.root());
+        assert!(check_dp_compatible(&m.layer_kinds()).is_err());
+        let vs = nn::VarStore::new(Device::Cpu);
+        let _ = build_dp(ClassifierKind::CnnLstm, vs.root());
+        assert_eq!(parameter_count(&vs), 1_873_666 - 256 + 128);
     }
 
     #[test]

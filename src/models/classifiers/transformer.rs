@@ -9,6 +9,7 @@ use tch::{nn, Tensor};
 
 use super::Classifier;
 use crate::models::layers::{Dense, LayerNorm, MultiHeadAttention};
+use crate::privacy::dpsgd::{LayerKind, Tape};
 
 const D_MODEL: i64 = 210;
 const HEADS: i64 = 4;
@@ -50,6 +51,18 @@ impl EncoderBlock {
             .dropout(DROPOUT, train);
         self.ff2.forward(&h) + res
     }
+
+    /// [`EncoderBlock::forward_t`] with every parameterised layer recorded on `tape`.
+    fn forward_tape(&self, tape: &mut Tape, x: &Tensor, train: bool) -> Tensor {
+        let h = tape.layer_norm(&self.ln1, x);
+        let h = tape
+            .attention(&self.attn, &h, train)
+            .dropout(DROPOUT, train);
+        let res = h + x;
+        let h = tape.layer_norm(&self.ln2, &res);
+        let h = tape.dense(&self.ff1, &h).relu().dropout(DROPOUT, train);
+        tape.dense(&self.ff2, &h) + res
+    }
 }
 
 #[derive(Debug)]
@@ -80,5 +93,24 @@ impl Classifier for Transformer {
         let pooled = h.mean_dim([2i64].as_slice(), false, h.kind()); // (b, 6)
         let h = self.fc.forward(&pooled).relu().dropout(DROPOUT, train);
         self.out.forward(&h)
+    }
+
+    fn forward_tape(&self, tape: &mut Tape, x: &Tensor, train: bool) -> Tensor {
+        let mut h = x.shallow_clone();
+        for b in &self.blocks {
+            h = b.forward_tape(tape, &h, train);
+        }
+        let pooled = h.mean_dim([2i64].as_slice(), false, h.kind()); // (b, 6)
+        let h = tape.dense(&self.fc, &pooled).relu().dropout(DROPOUT, train);
+        tape.dense(&self.out, &h)
+    }
+
+    fn layer_kinds(&self) -> Vec<LayerKind> {
+        vec![
+            LayerKind::LayerNorm,
+            LayerKind::MultiHeadAttention,
+            LayerKind::Dense,
+            LayerKind::ParameterFree,
+        ]
     }
 }

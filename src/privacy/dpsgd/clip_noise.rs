@@ -137,6 +137,23 @@ pub fn dp_step(tape: &Tape, loss_sum: &Tensor, cfg: &DpStepConfig, seed: i64) ->
     report(&norms, cfg.clip_norm)
 }
 
+/// Full DP gradient with one privacy unit per group (subject-level DP): example b belongs to
+/// unit `group[b]` (int64 in 0..n_groups); every unit's summed gradient is clipped to C, the
+/// clipped sum gets N(0, σ²C²) noise and is divided by the expected number of units per batch
+/// (`cfg.expected_batch_size`). The report counts units, not examples.
+pub fn dp_step_grouped(
+    tape: &Tape,
+    loss_sum: &Tensor,
+    group: &Tensor,
+    n_groups: i64,
+    cfg: &DpStepConfig,
+    seed: i64,
+) -> DpStepReport {
+    let (sum, norms) = tape.clipped_sum_grouped(loss_sum, group, n_groups, cfg.clip_norm);
+    write_grads(&tape.params(), &noisy_mean(&sum, cfg, seed));
+    report(&norms, cfg.clip_norm)
+}
+
 /// Empty batch: the gradient is pure noise N(0, σ²C²)/(q·N); no forward pass is needed.
 pub fn pure_noise_step(params: &[Tensor], cfg: &DpStepConfig, seed: i64) -> DpStepReport {
     let zeros: Vec<Tensor> = params.iter().map(|p| p.detach().zeros_like()).collect();

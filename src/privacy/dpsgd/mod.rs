@@ -9,8 +9,9 @@
 //!    of per-example losses, then `dp_step(&tape, &loss_sum, &cfg, seed)`.
 //! 3. `optimizer.step()`.
 //!
-//! For subject-level privacy: `tape.per_example_grads(..).sum_by_group(..)`, then
-//! `dp_step_from_grads`.
+//! For subject-level privacy: `dp_step_grouped(&tape, &loss_sum, &group, n_units, ..)` (per-unit
+//! gradients contracted directly for Linear/LSTM weights), or, for small models,
+//! `tape.per_example_grads(..).sum_by_group(..)` then `dp_step_from_grads`.
 //!
 //! May depend on: tch, rand, rand_chacha, rand_distr, thiserror, `crate::models::layers`,
 //! `crate::privacy::accounting`. Must not depend on orchestration, training or IO.
@@ -22,8 +23,8 @@ pub mod sampling;
 mod tests;
 
 pub use clip_noise::{
-    clip_factors, clipped_sum, dp_step, dp_step_from_grads, noisy_mean, pure_noise_step,
-    write_grads, DpStepConfig, DpStepReport,
+    clip_factors, clipped_sum, dp_step, dp_step_from_grads, dp_step_grouped, noisy_mean,
+    pure_noise_step, write_grads, DpStepConfig, DpStepReport,
 };
 pub use per_example::{PerExampleGrads, Tape};
 pub use sampling::{poisson_sample, shuffle_batches, SamplingPlan, SubjectIndex};

@@ -173,44 +173,123 @@ impl Record {
         }
     }
 
-    /// Ghost squared norms (B,) for Linear records when cheaper than materialising.
+    /// Ghost squared norms (B,) for Linear and LSTM records when cheaper than materialising:
+    /// a gradient Σ_s g_s ⊗ a_s has squared norm Σ_{s,t} (a_s·a_t)(g_s·g_t).
     fn ghost_sq_norm(&self, gz: &Tensor) -> Option<Tensor> {
-        let Record::Linear {
-            weight, bias, a, ..
-        } = self
-        else {
-            return None;
-        };
-        let (out, inp) = weight.size2().ok()?;
-        let a = as_bsd(a);
-        let g = as_bsd(gz);
-        let s = a.size()[1];
-        if s * s > out * inp {
-            return None;
+        match self {
+            Record::Linear {
+                weight, bias, a, ..
+            } => {
+                let (out, inp) = weight.size2().ok()?;
+                let a = as_bsd(a);
+                let g = as_bsd(gz);
+                let s = a.size()[1];
+                if s * s > out * inp {
+                    return None;
+                }
+                let mut sq = gram_sq_norm(&a, &g);
+                if bias.is_some() {
+                    let gb = g.sum_dim_intlist(&[1i64][..], false, None);
+                    sq += gb.square().sum_dim_intlist(&[1i64][..], false, None);
+                }
+                Some(sq)
+            }
+            Record::Lstm {
+                kernel,
+                recurrent,
+                x,
+                hprev,
+                ..
+            } => {
+                let (d_in, g4) = kernel.size2().ok()?;
+                let u = recurrent.size()[0];
+                let t = x.size()[1];
+                if t * t > u * g4 || t * t > d_in * g4 {
+                    return None;
+                }
+                let gb = gz.sum_dim_intlist(&[1i64][..], false, None);
+                Some(
+                    gram_sq_norm(x, gz)
+                        + gram_sq_norm(hprev, gz)
+                        + gb.square().sum_dim_intlist(&[1i64][..], false, None),
+                )
+            }
+            _ => None,
         }
-        let ga = Tensor::einsum("bsi,bti->bst", &[&a, &a], None::<i64>);
-        let gg = Tensor::einsum("bso,bto->bst", &[&g, &g], None::<i64>);
-        let mut sq = (ga * gg).sum_dim_intlist(&[1i64, 2][..], false, None);
-        if bias.is_some() {
-            let gb = g.sum_dim_intlist(&[1i64][..], false, None);
-            sq += gb.square().sum_dim_intlist(&[1i64][..], false, None);
-        }
-        Some(sq)
     }
 
-    /// Σ_b factor_b · grad_b for a Linear record without materialising (B, out, in).
-    fn linear_weighted_sum(&self, gz: &Tensor, factor: &Tensor) -> Option<Vec<Tensor>> {
-        let Record::Linear { bias, a, .. } = self else {
-            return None;
-        };
-        let a = as_bsd(a);
-        let g = as_bsd(gz) * factor.view([-1, 1, 1]);
-        let mut v = vec![Tensor::einsum("bso,bsi->oi", &[&g, &a], None::<i64>)];
-        if bias.is_some() {
-            v.push(g.sum_dim_intlist(&[0i64, 1][..], false, None));
+    /// Σ_b factor_b · grad_b for a Linear or LSTM record without materialising per-example
+    /// gradients (`params()` order).
+    fn ghost_weighted_sum(&self, gz: &Tensor, factor: &Tensor) -> Option<Vec<Tensor>> {
+        match self {
+            Record::Linear { bias, a, .. } => {
+                let a = as_bsd(a);
+                let g = as_bsd(gz) * factor.view([-1, 1, 1]);
+                let mut v = vec![Tensor::einsum("bso,bsi->oi", &[&g, &a], None::<i64>)];
+                if bias.is_some() {
+                    v.push(g.sum_dim_intlist(&[0i64, 1][..], false, None));
+                }
+                Some(v)
+            }
+            Record::Lstm { x, hprev, .. } => {
+                let g = gz * factor.view([-1, 1, 1]);
+                Some(vec![
+                    Tensor::einsum("bti,btg->ig", &[x, &g], None::<i64>),
+                    Tensor::einsum("btu,btg->ug", &[hprev, &g], None::<i64>),
+                    g.sum_dim_intlist(&[0i64, 1][..], false, None),
+                ])
+            }
+            _ => None,
         }
-        Some(v)
     }
+
+    /// Per-group gradients (G, *param_shape) for `onehot` (G, B): Σ_b onehot[g, b] · grad_b.
+    /// Linear and LSTM weights are contracted directly (no (B, out, in) tensor); other layers
+    /// materialise their (small) per-example gradients first.
+    fn per_group(&self, gz: &Tensor, onehot: &Tensor) -> Vec<Tensor> {
+        let groups = onehot.size()[0];
+        // Σ_b M[g,b] Σ_s g_bs ⊗ a_bs as (G, out, in): weight the backprops per group, then
+        // contract (b, s) in one matmul.
+        let outer = |g: &Tensor, a: &Tensor| -> Tensor {
+            let (b, s, o) = g.size3().expect("(B, S, out)");
+            let i = a.size()[2];
+            let gm =
+                (onehot.reshape([groups, b, 1, 1]) * g.unsqueeze(0)).reshape([groups, b * s, o]);
+            gm.transpose(1, 2).matmul(&a.reshape([b * s, i]))
+        };
+        match self {
+            Record::Linear { bias, a, .. } => {
+                let a = as_bsd(a);
+                let g = as_bsd(gz);
+                let mut v = vec![outer(&g, &a)];
+                if bias.is_some() {
+                    v.push(onehot.matmul(&g.sum_dim_intlist(&[1i64][..], false, None)));
+                }
+                v
+            }
+            Record::Lstm { x, hprev, .. } => vec![
+                outer(gz, x).transpose(1, 2),
+                outer(gz, hprev).transpose(1, 2),
+                onehot.matmul(&gz.sum_dim_intlist(&[1i64][..], false, None)),
+            ],
+            _ => self
+                .per_example(gz)
+                .into_iter()
+                .map(|pe| {
+                    let mut shape = pe.size();
+                    shape[0] = groups;
+                    onehot.matmul(&pe.flatten(1, -1)).reshape(shape.as_slice())
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Σ_{s,t} (a_s·a_t)(g_s·g_t) per example: the squared norm of Σ_s g_s ⊗ a_s, shape (B,).
+fn gram_sq_norm(a: &Tensor, g: &Tensor) -> Tensor {
+    let ga = Tensor::einsum("bsi,bti->bst", &[a, a], None::<i64>);
+    let gg = Tensor::einsum("bso,bto->bst", &[g, g], None::<i64>);
+    (ga * gg).sum_dim_intlist(&[1i64, 2][..], false, None)
 }
 
 /// Per-example gradients of a list of parameters: `grads[i]` has shape (B, *params[i].shape).
@@ -493,12 +572,49 @@ impl Tape {
                         .weighted_sum(&factor),
                     ),
                     None => out.extend(
-                        r.linear_weighted_sum(g, &factor)
-                            .expect("ghost norms are only taken for Linear records"),
+                        r.ghost_weighted_sum(g, &factor)
+                            .expect("ghost norms are only taken for Linear and LSTM records"),
                     ),
                 }
             }
             (out, norms)
+        })
+    }
+
+    /// Clipping per privacy unit (subject-level DP): example b belongs to unit `group[b]`
+    /// (int64 in 0..n_groups); each unit's gradient Σ_{b ∈ unit} g_b is clipped to `clip`
+    /// as one record. Returns the clipped sum over units (one tensor per parameter, `params()`
+    /// order) and the unclipped per-unit norms (n_groups,). Linear and LSTM weights are
+    /// contracted per unit directly, so no (B, out, in) tensor is built.
+    pub fn clipped_sum_grouped(
+        &self,
+        loss_sum: &Tensor,
+        group: &Tensor,
+        n_groups: i64,
+        clip: f64,
+    ) -> (Vec<Tensor>, Tensor) {
+        let gz = self.backprops(loss_sum);
+        tch::no_grad(|| {
+            let kind = gz.first().map_or(Kind::Float, |g| g.kind());
+            let device = gz.first().map_or(tch::Device::Cpu, |g| g.device());
+            let onehot = group
+                .to_device(device)
+                .one_hot(n_groups)
+                .to_kind(kind)
+                .tr()
+                .contiguous();
+            let per_unit = PerExampleGrads {
+                params: Vec::new(),
+                grads: self
+                    .records
+                    .iter()
+                    .zip(&gz)
+                    .flat_map(|(r, g)| r.per_group(g, &onehot))
+                    .collect(),
+            };
+            let norms = per_unit.norms();
+            let factor = super::clip_noise::clip_factors(&norms, clip);
+            (per_unit.weighted_sum(&factor), norms)
         })
     }
 }

@@ -245,6 +245,102 @@ fn ghost_clipping_matches_materialised() {
     }
 }
 
+/// Conv → LayerNorm → LSTM → Dense (the DP CNN-LSTM's layer kinds), per-example loss (B,).
+struct SeqModel {
+    conv: ConvRow,
+    ln: LayerNorm,
+    lstm: KerasLstm,
+    d: Dense,
+}
+
+impl SeqModel {
+    fn new(vs: &mut nn::VarStore) -> Self {
+        let m = Self {
+            conv: ConvRow::new(vs.root() / "conv", 1, 2, 3),
+            ln: LayerNorm::new(vs.root() / "ln", 2, 1e-3),
+            lstm: KerasLstm::new(vs.root() / "lstm", 8, 3),
+            d: Dense::new(vs.root() / "d", 3, 2),
+        };
+        vs.double();
+        m
+    }
+
+    /// x (B, 3, 4) → conv (B, 2, 3, 4) → (B, 3, 4, 2) → LN over 2 → (B, 3, 8) → LSTM → Dense.
+    fn loss(&self, t: &mut Tape, x: &Tensor) -> Tensor {
+        let b = x.size()[0];
+        let h = t.conv_row(&self.conv, &x.unsqueeze(1)).tanh();
+        let h = t.layer_norm(&self.ln, &h.permute([0, 2, 3, 1]).contiguous());
+        let (_, last) = t.lstm(&self.lstm, &h.view([b, 3, 8]));
+        per_example_loss(&t.dense(&self.d, &last))
+    }
+}
+
+#[test]
+fn lstm_ghost_clipping_matches_materialised() {
+    let clip = 0.02;
+    let mut vs = store();
+    let m = SeqModel::new(&mut vs);
+    let x = randn(&[B, 3, 4]);
+    let pe = check_against_loop(|t, x| m.loss(t, x), &x);
+    let mut t = Tape::new();
+    let l = m.loss(&mut t, &x).sum(Kind::Double);
+    let (ghost_sum, ghost_norms) = t.clipped_sum(&l, clip);
+    assert!(max_abs(&ghost_norms, &pe.norms()) < 1e-9);
+    for (a, b) in ghost_sum.iter().zip(clipped_sum(&pe, clip)) {
+        assert!(max_abs(a, &b) < 1e-9);
+    }
+}
+
+#[test]
+fn grouped_clipping_matches_sum_by_group() {
+    let clip = 0.05;
+    let group_ids = [1i64, 0, 2, 1, 0];
+    for attention in [false, true] {
+        let mut vs = store();
+        let seq = SeqModel::new(&mut vs);
+        let mut vs2 = store();
+        let attn = AttnModel::new(&mut vs2);
+        let x = if attention {
+            randn(&[B, 5, 4])
+        } else {
+            randn(&[B, 3, 4])
+        };
+        let loss = |t: &mut Tape| {
+            if attention {
+                attn.loss(t, &x)
+            } else {
+                seq.loss(t, &x)
+            }
+        };
+        let group = Tensor::from_slice(&group_ids);
+        let mut t1 = Tape::new();
+        let l = loss(&mut t1).sum(Kind::Double);
+        let per_unit = t1.per_example_grads(&l).sum_by_group(&group, 3);
+        let want_norms = per_unit.norms();
+        let want = clipped_sum(&per_unit, clip);
+        let mut t2 = Tape::new();
+        let l = loss(&mut t2).sum(Kind::Double);
+        let (got, norms) = t2.clipped_sum_grouped(&l, &group, 3, clip);
+        assert!(max_abs(&norms, &want_norms) < 1e-9);
+        for (a, b) in got.iter().zip(&want) {
+            assert!(max_abs(a, b) < 1e-9);
+        }
+        // dp_step_grouped with zero noise writes clipped_sum / E into .grad.
+        let cfg = DpStepConfig {
+            clip_norm: clip,
+            noise_multiplier: 0.0,
+            expected_batch_size: 1.5,
+        };
+        let mut t3 = Tape::new();
+        let l = loss(&mut t3).sum(Kind::Double);
+        let rep = dp_step_grouped(&t3, &l, &group, 3, &cfg, 1);
+        assert_eq!(rep.batch_size, 3);
+        for (p, w) in t3.params().iter().zip(&want) {
+            assert!(max_abs(&p.grad(), &(w / 1.5)) < 1e-12);
+        }
+    }
+}
+
 #[test]
 fn clipping_bounds_norms() {
     let mut vs = store();
