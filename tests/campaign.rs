@@ -331,3 +331,81 @@ fn two_mpi_ranks_give_the_same_cell_record_as_one() {
     // every fold's metrics identical: the folds' seeds do not depend on which rank ran them
     assert_eq!(one["eval"]["replicates"], two["eval"]["replicates"]);
 }
+
+#[test]
+fn a_private_cell_has_a_ledger_before_it_runs_and_a_privacy_block_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("p.toml");
+    std::fs::write(
+        &toml,
+        r#"
+schema_version = 1
+campaign = "tiny"
+replicates = 1
+[dataset]
+simulate = { subjects = 3, seed = 5, minutes_scale = 0.3 }
+[model]
+epochs = 1
+batch_size = 8
+threads = 1
+[[grid]]
+epsilon = ["inf", 2]
+[privacy]
+accountant = "rdp"
+delta = 1e-3
+"#,
+    )
+    .unwrap();
+    let results = dir.path().join("results");
+    let plan = ok(dpwear()
+        .arg("plan")
+        .arg(&toml)
+        .arg("--results")
+        .arg(&results)
+        .output()
+        .unwrap());
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert!(text.contains("privacy ledger"), "{text}");
+    assert!(
+        text.contains("rdp accountant") && text.contains("poisson sampling"),
+        "{text}"
+    );
+    assert!(text.contains("unit window"), "{text}");
+    let m = manifest(&results);
+    assert!(m["cells"][0]["ledger"].is_null());
+    let l = &m["cells"][1]["ledger"];
+    assert_eq!(l["epsilon_target"], 2.0);
+    assert!(l["epsilon_planned_max"].as_f64().unwrap() <= 2.0 + 1e-9);
+    assert_eq!(l["delta"][0], 1e-3);
+    let (s_lo, s_hi) = (
+        l["sigma"][0].as_f64().unwrap(),
+        l["sigma"][1].as_f64().unwrap(),
+    );
+    assert!(s_lo > 0.0 && s_lo <= s_hi);
+
+    ok(run_campaign(&toml, &results, &[]));
+    let id = cell_ids(&m)[1].clone();
+    let rec: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(results.join(format!("tiny/cells/{id}.json"))).unwrap(),
+    )
+    .unwrap();
+    for fold in rec["eval"]["replicates"][0]["folds"].as_array().unwrap() {
+        let p = &fold["privacy"];
+        assert_eq!(p["accountant"], "rdp");
+        assert_eq!(p["unit"], "window");
+        assert!(p["epsilon_spent"].as_f64().unwrap() <= 2.0 * (1.0 + 1e-6));
+        let sigma = p["sigma"].as_f64().unwrap();
+        assert!(
+            (s_lo..=s_hi).contains(&sigma),
+            "σ {sigma} outside the ledger's [{s_lo}, {s_hi}]"
+        );
+        assert!(p["steps_realised"].as_u64().unwrap() > 0);
+    }
+    // the non-private cell has no privacy block
+    let id0 = cell_ids(&m)[0].clone();
+    let rec0: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(results.join(format!("tiny/cells/{id0}.json"))).unwrap(),
+    )
+    .unwrap();
+    assert!(rec0["eval"]["replicates"][0]["folds"][0]["privacy"].is_null());
+}

@@ -43,6 +43,32 @@ pub struct ManifestCell {
     /// sha256 over the real data's and (if any) the synthetic file's digests.
     pub inputs_sha256: String,
     pub config: CellConfig,
+    /// The privacy ledger of a private cell, computed by `plan` before anything runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<CellLedger>,
+}
+
+/// A private cell's planned guarantee over its folds (σ is calibrated per fold because each
+/// fold's training set differs): ranges over the folds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CellLedger {
+    pub epsilon_target: f64,
+    /// Largest ε the calibration reached over the folds (≤ target).
+    pub epsilon_planned_max: f64,
+    pub dp_level: String,
+    pub mode: String,
+    pub accountant: String,
+    pub conversion: String,
+    pub sampling: String,
+    pub unit: String,
+    pub delta_rule: String,
+    pub delta: [f64; 2],
+    pub sigma: [f64; 2],
+    pub sample_rate: [f64; 2],
+    pub steps: [u64; 2],
+    pub units: [usize; 2],
+    pub clip_norm: f64,
+    pub folds: usize,
 }
 
 /// The whole manifest.

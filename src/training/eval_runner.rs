@@ -126,6 +126,14 @@ fn validate(inp: &EvalInputs<'_>) -> Result<(), EvalError> {
 /// a synthetic subject never merges with a real subject of the same number.
 const SYNTHETIC_SUBJECT_FLAG: u32 = 1 << 31;
 
+/// The privacy plan of every fold (`None` for non-private training): what `dpwear plan`
+/// shows in its ledger before anything runs.
+pub fn fold_privacy_plans(inp: &EvalInputs<'_>) -> Result<Vec<Option<DpPlan>>, EvalError> {
+    let folds = plan_folds(inp)?;
+    let all: Vec<usize> = (0..folds.len()).collect();
+    privacy_plans(inp, &folds, &all)
+}
+
 /// Calibrates the privacy plan of every fold in `wanted` (before any training).
 fn privacy_plans(
     inp: &EvalInputs<'_>,

@@ -48,6 +48,25 @@ fn metric_value(m: &MeanMetrics, metric: ReportMetric) -> f64 {
     }
 }
 
+/// The ε axis label states what the ε means: accountant, δ rule, sampling and unit.
+fn epsilon_label(m: &Manifest) -> String {
+    let p = &m.experiment.privacy;
+    let delta = match p.delta {
+        Some(d) => format!("δ = {d:e}"),
+        None if p.mode == "reference-batch" => "δ = 10^-digits(n)".into(),
+        None => "δ = 1/n^1.1".into(),
+    };
+    if p.mode == "reference-batch" {
+        format!("ε (reference-batch: nominal, NOT example-level DP; tf-privacy RDP, {delta}; inf = non-private)")
+    } else {
+        format!(
+            "ε ({} accountant, {delta}, Poisson sampling, per {}; inf = non-private)",
+            p.accountant.as_str(),
+            p.unit.as_str()
+        )
+    }
+}
+
 fn axis_label(name: &str) -> String {
     match name {
         "epsilon" => "ε (inf = non-private)".into(),
@@ -101,7 +120,11 @@ fn axes(m: &Manifest) -> Vec<AxisOrder> {
         .iter()
         .map(|a| AxisOrder {
             name: a.name.clone(),
-            label: axis_label(&a.name),
+            label: if a.name == "epsilon" && a.values.iter().any(|v| v != "inf") {
+                epsilon_label(m)
+            } else {
+                axis_label(&a.name)
+            },
             values: a.values.clone(),
         })
         .collect()

@@ -68,12 +68,13 @@ pub fn build_manifest(
                 id: cell_id(&c, &inputs, &code),
                 inputs_sha256: inputs,
                 config: c,
+                ledger: None,
             }
         })
         .collect();
     let experiment_sha256 = hash::sha256_file(experiment)
         .map_err(|err| CliError::data("hash the experiment file", err))?;
-    let m = Manifest {
+    let mut m = Manifest {
         schema_version: MANIFEST_SCHEMA_VERSION,
         kind: MANIFEST_KIND.into(),
         campaign: e.campaign.clone(),
@@ -86,6 +87,7 @@ pub fn build_manifest(
         synthetic,
         cells,
     };
+    super::ledger::fill(&mut m, &dir)?;
     Ok((m, dir))
 }
 
@@ -147,6 +149,56 @@ pub fn render_grid(m: &Manifest, dir: &CampaignDir, limit: Option<usize>) -> Str
             cell_state(dir, &c.id).label()
         );
     }
+    let private: Vec<_> = m
+        .cells
+        .iter()
+        .filter(|c| c.config.replicate == 0 && c.config.privacy.is_some())
+        .collect();
+    if !private.is_empty() {
+        let _ = writeln!(
+            s,
+            "privacy ledger (planned before anything runs; ranges over the LOSO folds):"
+        );
+        for c in private {
+            match &c.ledger {
+                Some(l) => {
+                    let _ = writeln!(
+                        s,
+                        "  point {:>4} ({} {} {}): ε ≤ {:.4} (target {}) at δ = {} [{}], {} accountant ({}), {} sampling, q = {:.4}–{:.4}, {}–{} steps, σ = {:.4}–{:.4}, C = {}, unit {} ({}–{}); {}",
+                        c.index,
+                        c.config.point.strategy.as_str(),
+                        c.config.point.classifier.as_str(),
+                        c.config.point.axis_value("synthetic_subjects").unwrap_or_default(),
+                        l.epsilon_planned_max,
+                        l.epsilon_target,
+                        fmt_range(l.delta),
+                        l.delta_rule,
+                        l.accountant,
+                        l.conversion,
+                        l.sampling,
+                        l.sample_rate[0],
+                        l.sample_rate[1],
+                        l.steps[0],
+                        l.steps[1],
+                        l.sigma[0],
+                        l.sigma[1],
+                        l.clip_norm,
+                        l.unit,
+                        l.units[0],
+                        l.units[1],
+                        l.dp_level
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        s,
+                        "  point {:>4}: no ledger (this build has no DP training)",
+                        c.index
+                    );
+                }
+            }
+        }
+    }
     if n < m.cells.len() {
         let _ = writeln!(
             s,
@@ -156,6 +208,14 @@ pub fn render_grid(m: &Manifest, dir: &CampaignDir, limit: Option<usize>) -> Str
         );
     }
     s
+}
+
+fn fmt_range(r: [f64; 2]) -> String {
+    if r[0] == r[1] {
+        format!("{:.3e}", r[0])
+    } else {
+        format!("{:.3e}–{:.3e}", r[0], r[1])
+    }
 }
 
 /// Runs `dpwear plan`.

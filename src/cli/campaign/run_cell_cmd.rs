@@ -15,6 +15,7 @@ use crate::config::{cell_id, CellConfig, Generator, Strategy};
 use crate::evaluation::protocol::Protocol;
 use crate::evaluation::record::EvalConfig;
 use crate::features::{self, FeatureSet};
+use crate::models::{DpMode, DpTraining};
 use crate::orchestration::manifest::{Manifest, ManifestCell};
 use crate::orchestration::ranks::{folds_of_rank, Ranks};
 use crate::orchestration::records::{
@@ -111,7 +112,7 @@ pub fn run(a: RunCellArgs) -> Result<(), CliError> {
     result
 }
 
-fn load_real(m: &Manifest, dir: &CampaignDir, c: &CellConfig) -> Result<FeatureSet, CliError> {
+pub fn load_real(m: &Manifest, dir: &CampaignDir, c: &CellConfig) -> Result<FeatureSet, CliError> {
     let mode = c.point.feature_mode.as_str();
     let rel = m.real.features.get(mode).ok_or_else(|| {
         CliError::new(
@@ -133,7 +134,7 @@ fn load_real(m: &Manifest, dir: &CampaignDir, c: &CellConfig) -> Result<FeatureS
     Ok(fs)
 }
 
-fn load_synthetic(
+pub fn load_synthetic(
     m: &Manifest,
     c: &CellConfig,
     real: &FeatureSet,
@@ -175,6 +176,51 @@ fn load_synthetic(
     Ok(Some((fs, path.display().to_string())))
 }
 
+/// The evaluation configuration of a cell: its protocol, classifier, head, hyper-parameters
+/// (with DP-SGD from the cell's privacy policy when its ε is finite) and seeds.
+pub fn eval_inputs_parts(c: &CellConfig, threads: usize) -> (EvalConfig, tch::Device) {
+    let protocol = match c.point.strategy {
+        Strategy::Real | Strategy::Augment => Protocol::Loso,
+        Strategy::Tstr => Protocol::Tstr,
+    };
+    let mut hyper = c.point.classifier.reference_hyper();
+    if let Some(e) = c.model.epochs {
+        hyper.epochs = e;
+    }
+    if let Some(b) = c.model.batch_size {
+        hyper.batch_size = b;
+    }
+    if let Some(lr) = c.model.learning_rate {
+        hyper.learning_rate = lr;
+    }
+    hyper.dp = c.privacy.as_ref().map(|p| DpTraining {
+        mode: if p.mode == "reference-batch" {
+            DpMode::ReferenceBatch
+        } else {
+            DpMode::Example
+        },
+        target_epsilon: c.point.epsilon.0,
+        delta: p.delta,
+        accountant: p.accountant,
+        clip_norm: p.clip_norm,
+        unit: p.unit,
+    });
+    (
+        EvalConfig {
+            protocol,
+            classifier: c.point.classifier,
+            head: c.model.head,
+            hyper,
+            replicates: 1,
+            master_seed: c.master_seed,
+            same_seed: false,
+            threads,
+            device: "Cpu".into(),
+        },
+        tch::Device::Cpu,
+    )
+}
+
 fn checkpoint_path(dir: &CampaignDir, id: &str, fold: usize) -> PathBuf {
     dir.cell_checkpoints(id)
         .join(format!("fold-{fold:03}.json"))
@@ -198,48 +244,16 @@ fn run_cell(
         })
         .max(1);
     tch::set_num_threads(threads as i32);
-    if c.privacy.is_some() {
-        return Err(CliError::new(
-            exit::INVALID_PARAMETER,
-            "run the cell",
-            format!(
-                "epsilon = {}: DP-SGD training is not wired into the cell job in this build",
-                c.point.epsilon.label()
-            ),
-        ));
-    }
     let real = load_real(m, dir, c)?;
     let synthetic = load_synthetic(m, c, &real)?;
-    let protocol = match c.point.strategy {
-        Strategy::Real | Strategy::Augment => Protocol::Loso,
-        Strategy::Tstr => Protocol::Tstr,
-    };
-    let mut hyper = c.point.classifier.reference_hyper();
-    if let Some(e) = c.model.epochs {
-        hyper.epochs = e;
-    }
-    if let Some(b) = c.model.batch_size {
-        hyper.batch_size = b;
-    }
-    if let Some(lr) = c.model.learning_rate {
-        hyper.learning_rate = lr;
-    }
+    let (config, device) = eval_inputs_parts(c, threads);
+    let protocol = config.protocol;
     let inputs = EvalInputs {
-        config: EvalConfig {
-            protocol,
-            classifier: c.point.classifier,
-            head: c.model.head,
-            hyper,
-            replicates: 1,
-            master_seed: c.master_seed,
-            same_seed: false,
-            threads,
-            device: "Cpu".into(),
-        },
+        config,
         real: &real,
         real_path: m.real.source.clone(),
         synthetic: synthetic.as_ref().map(|(s, p)| (s, p.clone())),
-        device: tch::Device::Cpu,
+        device,
     };
     let invalid =
         |e: eval_runner::EvalError| CliError::new(exit::INVALID_PARAMETER, "run the cell", e);
