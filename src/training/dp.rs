@@ -237,6 +237,17 @@ impl DpPlan {
         )
         .map_err(|e| accounting("account for the realised steps", e))?;
         st.conversion = self.conversion.clone();
+        let mut notes = stats.notes;
+        if self.delta >= 1.0 / self.units.max(1) as f64 {
+            let note = format!(
+                "delta = {:e} is not below 1/n = {:e}: a mechanism that publishes a random unit's \
+                 data in the clear meets this delta, so the guarantee is weak",
+                self.delta,
+                1.0 / self.units.max(1) as f64
+            );
+            tracing::warn!("{note}");
+            notes.push(note);
+        }
         Ok(FoldPrivacy {
             dp_level: self.dp_level,
             mode: self.request.mode.as_str().into(),
@@ -260,7 +271,7 @@ impl DpPlan {
             mean_clipped_fraction: stats.mean_clipped_fraction,
             statement: st.to_string(),
             dp_architecture_note: stats.dp_architecture_note,
-            notes: stats.notes,
+            notes,
         })
     }
 }
@@ -645,6 +656,23 @@ mod tests {
             .unwrap();
         assert!(rec.statement.contains("not example-level DP"));
         assert!(rec.epsilon_spent < 1.0);
+        // δ = 1e-3 is below 1/530: no weak-δ note.
+        assert!(rec.notes.is_empty());
+        let weak = plan(
+            &DpTraining {
+                delta: Some(0.01),
+                ..DpTraining::example(1.0)
+            },
+            &hyper(1, 50),
+            SIZES,
+        )
+        .unwrap()
+        .finish(DpRunStats {
+            steps_realised: 10,
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(weak.notes[0].contains("not below 1/n"), "{:?}", weak.notes);
     }
 
     /// The CNN's DP step clips per example: one window with a huge gradient moves the noiseless
