@@ -280,6 +280,21 @@ fn reference_batch_mode_is_labelled_not_example_level() {
     assert!(stdout.contains("NOT example-level DP"), "{stdout}");
 }
 
+/// A record written before private training existed still reads, and writes back unchanged
+/// (the new fields are optional and not serialised when absent).
+#[test]
+fn old_records_read_and_round_trip_unchanged() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("results/benchmarks/loso-cnn-reference/rep-1.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let rec: dpwear::evaluation::record::EvalRecord = serde_json::from_str(&text).unwrap();
+    assert!(rec.config.hyper.dp.is_none());
+    assert!(rec.replicates[0].folds.iter().all(|f| f.privacy.is_none()));
+    let back = serde_json::to_value(&rec).unwrap();
+    let orig: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, orig);
+}
+
 #[test]
 fn bad_privacy_parameters_are_refused_with_one_line() {
     let dir = tempfile::tempdir().unwrap();

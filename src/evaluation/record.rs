@@ -1,7 +1,10 @@
 //! The versioned JSON result record of an evaluation run (`dpwear eval loso|tstr --out r.json`):
 //! configuration, seeds, per-fold metrics, per-replicate averages, the summary across
 //! replicates, code version and data provenance. Timings sit in their own top-level field so
-//! that two runs with the same seed compare equal once it is removed.
+//! that two runs with the same seed compare equal once it is removed. Private training adds
+//! `config.hyper.dp` (the request) and a `privacy` block per fold ([`FoldPrivacy`]: σ, q, δ,
+//! steps planned and realised, ε target and spent, accountant, sampling, unit, DP level);
+//! both are absent from non-private records, which are unchanged.
 
 use serde::{Deserialize, Serialize};
 

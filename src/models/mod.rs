@@ -1,7 +1,9 @@
 //! Neural models. `spec` (pure: names and reference hyper-parameters) builds everywhere; the
 //! networks themselves (`layers`, `classifiers`) need libtorch (feature `torch`).
 //!
-//! May depend on: tch. Must never use orchestration, clap or indicatif.
+//! May depend on: tch, `privacy::dpsgd` (the recording `Tape` of the DP forward passes) and the
+//! pure labels of `privacy::accounting` (in `spec`). Must never use orchestration, clap or
+//! indicatif.
 pub mod spec;
 
 #[cfg(feature = "torch")]
