@@ -142,7 +142,8 @@ pub struct Timings {
     pub predict_seconds: Vec<Vec<f64>>,
     pub mean_fold_seconds: f64,
     /// Per replicate, per trained model: seconds in setup, batching, forward, backward and
-    /// the optimiser step.
+    /// the optimiser step. Absent in records written before the profile existed.
+    #[serde(default)]
     pub train_profile: Vec<Vec<TrainProfileSeconds>>,
 }
 
@@ -170,4 +171,18 @@ pub struct EvalRecord {
     pub replicates: Vec<ReplicateRecord>,
     pub summary: ReplicateSummary,
     pub timings: Timings,
+}
+
+#[cfg(test)]
+mod compat_tests {
+    /// The first benchmark record was written before `timings.train_profile` existed; it must
+    /// still read.
+    #[test]
+    fn records_without_a_train_profile_still_read() {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("results/benchmarks/loso-cnn-reference/rep-0.json");
+        let text = std::fs::read_to_string(&p).unwrap();
+        let r: super::EvalRecord = serde_json::from_str(&text).unwrap();
+        assert!(r.timings.train_profile.is_empty() || !r.timings.train_profile[0].is_empty());
+    }
 }
