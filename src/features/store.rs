@@ -16,7 +16,7 @@
 //!
 //! May depend on: hdf5, ndarray, ndarray-npy, the data types.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ndarray::{Array1, Array3};
 
@@ -203,7 +203,7 @@ fn write_npz(path: &Path, fs: &FeatureSet) -> Result<(), DataError> {
         path: path.to_path_buf(),
         reason,
     };
-    let tmp = tmp_path(path);
+    let tmp = crate::atomic_file::temp_path(path);
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| werr(e.to_string()))?;
     }
@@ -226,14 +226,6 @@ fn write_npz(path: &Path, fs: &FeatureSet) -> Result<(), DataError> {
             Err(werr(reason))
         }
     }
-}
-
-fn tmp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
 /// Reads an HDF5 feature store written by [`write_features`].

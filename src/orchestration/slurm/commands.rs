@@ -187,9 +187,11 @@ impl SlurmClient {
         script_text: &str,
         extra_args: &[String],
     ) -> Result<u64, SlurmError> {
-        write_atomically(script_path, script_text).map_err(|source| SlurmError::WriteScript {
-            path: script_path.to_path_buf(),
-            source,
+        crate::atomic_file::write(script_path, script_text.as_bytes()).map_err(|source| {
+            SlurmError::WriteScript {
+                path: script_path.to_path_buf(),
+                source,
+            }
         })?;
         let mut args = vec!["--parsable".to_string()];
         args.extend(extra_args.iter().cloned());
@@ -352,19 +354,6 @@ impl SlurmClient {
         }
         Ok(())
     }
-}
-
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
-    }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".tmp{}", std::process::id()));
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
 }
 
 #[cfg(all(test, unix))]
