@@ -117,8 +117,11 @@ fn check_example_block(fold: &Value, eps: f64) {
     for needle in ["per window", "rdp accountant", "δ = ", "sampling: poisson"] {
         assert!(st.contains(needle), "{st} lacks {needle}");
     }
-    assert!(p["notes"][0].as_str().unwrap().contains("unweighted loss"));
-    assert_eq!(fold["class_weights"], serde_json::json!([1.0, 1.0]));
+    let note = p["notes"][0].as_str().unwrap();
+    assert!(note.contains("public class weights"), "{note}");
+    assert!(note.contains("ln(1+|x|)"), "{note}");
+    // the public weights, not the fold's label counts
+    assert_eq!(fold["class_weights"], serde_json::json!([1.0, 2.5]));
 }
 
 #[test]
@@ -195,6 +198,22 @@ fn dp_runs_are_deterministic_and_the_noise_matters() {
     let mut args = vec!["--epsilon", "1", "--seed", "7"];
     let c = strip(loso(&f, &dir.path().join("c.json"), "cnn", &args).0);
     assert_ne!(losses(&a), losses(&c));
+    // The public class weights enter training (same σ: they do not change the privacy plan).
+    let unweighted = strip(
+        loso(
+            &f,
+            &dir.path().join("u.json"),
+            "cnn",
+            &["--epsilon", "1", "--dp-class-weights", "1,1"],
+        )
+        .0,
+    );
+    assert_eq!(
+        folds(&unweighted)[0]["class_weights"],
+        serde_json::json!([1.0, 1.0])
+    );
+    assert_eq!(sigma(&unweighted), sigma(&a));
+    assert_ne!(losses(&a), losses(&unweighted));
     // The subject unit and the PLD accountant.
     args = vec![
         "--epsilon",
@@ -308,6 +327,10 @@ fn bad_privacy_parameters_are_refused_with_one_line() {
         (vec!["--epsilon", "1", "--delta", "2.5"], "--delta"),
         (vec!["--epsilon", "1", "--delta", "0"], "--delta"),
         (vec!["--epsilon", "1", "--clip-norm", "0"], "--clip-norm"),
+        (
+            vec!["--epsilon", "1", "--dp-class-weights", "1,0"],
+            "--dp-class-weights",
+        ),
         (
             vec!["--epsilon", "1e-9", "--delta", "1e-10"],
             "cannot be reached",
@@ -460,6 +483,7 @@ fn bench_cnn_dp_step() {
             &y,
             &idx64,
             None,
+            dpwear::models::DpTraining::DEFAULT_CLASS_WEIGHTS.map(|w| w / 2.5),
             &cfg,
             seed,
             &mut prof,

@@ -98,6 +98,16 @@ pub struct DpArgs {
     /// Privacy unit (default window).
     #[arg(long, value_enum, requires = "epsilon")]
     pub privacy_unit: Option<DpUnitArg>,
+    /// Example mode: public class weights NONSTRESS,STRESS fixed before training (default
+    /// 1,2.5, the published reference's n_nonstress/n_stress; never counted from the private
+    /// labels). Each clipped per-example gradient is scaled by w[y]/max(w).
+    #[arg(
+        long,
+        requires = "epsilon",
+        value_delimiter = ',',
+        allow_negative_numbers = true
+    )]
+    pub dp_class_weights: Option<Vec<f64>>,
 }
 
 impl DpArgs {
@@ -128,6 +138,15 @@ impl DpArgs {
             unit: match self.privacy_unit.unwrap_or(DpUnitArg::Window) {
                 DpUnitArg::Window => PrivacyUnit::Window,
                 DpUnitArg::Subject => PrivacyUnit::Subject,
+            },
+            class_weights: match self.dp_class_weights.as_deref() {
+                None => DpTraining::DEFAULT_CLASS_WEIGHTS,
+                Some(&[w0, w1]) => [w0, w1],
+                Some(other) => {
+                    return Err(bad(format!(
+                        "--dp-class-weights takes two values NONSTRESS,STRESS, got {other:?}"
+                    )))
+                }
             },
         };
         dp.validate().map_err(bad)?;

@@ -160,6 +160,9 @@ pub struct PrivacySection {
     pub unit: Option<Spanned<String>>,
     /// Per-example (per-unit) clipping norm C [1.0].
     pub clip_norm: Option<Spanned<f64>>,
+    /// Example mode: public class weights `[non_stress, stress]`, fixed before training
+    /// [[1.0, 2.5]].
+    pub class_weights: Option<Spanned<Vec<f64>>>,
 }
 
 /// Local executor settings.

@@ -218,6 +218,13 @@ pub struct PrivacyPolicy {
     pub delta: Option<f64>,
     pub unit: crate::privacy::accounting::ledger::PrivacyUnit,
     pub clip_norm: f64,
+    /// Example mode's public class weights [non-stress, stress].
+    #[serde(default = "default_class_weights")]
+    pub class_weights: [f64; 2],
+}
+
+fn default_class_weights() -> [f64; 2] {
+    crate::models::DpTraining::DEFAULT_CLASS_WEIGHTS
 }
 
 /// Validated report settings.
@@ -780,12 +787,27 @@ impl Validator<'_> {
                 ))
             }
         };
+        let class_weights = match &p.class_weights {
+            None => crate::models::DpTraining::DEFAULT_CLASS_WEIGHTS,
+            Some(w) => match w.get_ref().as_slice() {
+                &[w0, w1] if [w0, w1].iter().all(|v| v.is_finite() && *v > 0.0) => [w0, w1],
+                other => {
+                    return Err(self.err(
+                        w.span(),
+                        format!(
+                            "privacy.class_weights must be two positive numbers [non_stress, stress], got {other:?}"
+                        ),
+                    ))
+                }
+            },
+        };
         Ok(PrivacyPolicy {
             mode,
             accountant,
             delta,
             unit,
             clip_norm,
+            class_weights,
         })
     }
 

@@ -177,6 +177,22 @@ fn epsilon_axis_and_privacy_policy() {
     assert!(msg.contains("private TSTR"), "{msg}");
     let msg = parse_err(&format!("{BASE}\n[[grid]]\n[privacy]\ndelta = 1.5\n"));
     assert!(msg.contains("privacy.delta"), "{msg}");
+    // public class weights: default, explicit (a different private cell), refused when bad
+    assert_eq!(p.class_weights, [1.0, 2.5]);
+    let w = parse_ok(
+        "[[grid]]\nepsilon = [\"inf\", 10, 0.1]\n[privacy]\naccountant = \"pld\"\nclass_weights = [1, 3]\n",
+    );
+    let wc = expand(&w);
+    assert_eq!(wc[1].privacy.as_ref().unwrap().class_weights, [1.0, 3.0]);
+    assert_ne!(cell_id(&cells[1], "d", "v"), cell_id(&wc[1], "d", "v"));
+    assert_eq!(cell_id(&cells[0], "d", "v"), cell_id(&wc[0], "d", "v"));
+    for bad in ["[1]", "[1, 0]", "[1, 2, 3]", "[-1, 2]"] {
+        let msg = parse_err(&format!(
+            "{BASE}\n[[grid]]\n[privacy]\nclass_weights = {bad}\n"
+        ));
+        assert!(msg.contains("privacy.class_weights"), "{bad}: {msg}");
+        assert!(msg.contains(':'), "{bad}: {msg}");
+    }
     let e = parse_ok("[[grid]]\nepsilon = [inf]\n");
     assert_eq!(e.points[0].epsilon.label(), "inf");
     let e = parse_ok("[[grid]]\nepsilon = [\"inf\"]\n");

@@ -54,8 +54,8 @@ pub struct Trained {
     _vs: nn::VarStore,
     model: Box<dyn classifiers::Classifier>,
     head: HeadMode,
-    /// Feature standardisation (default head): mean and 1/sd per feature, fitted on training.
-    scaler: Option<(Tensor, Tensor)>,
+    /// How features are transformed before the model (training and prediction alike).
+    input: InputTransform,
     pub class_weights: Vec<f64>,
     pub final_loss: f64,
     pub train_seconds: f64,
@@ -137,14 +137,11 @@ fn train_plain(mut spec: TrainSpec<'_>) -> Trained {
     let model = classifiers::build(spec.kind, vs.root());
     tch::manual_seed(spec.dropout_seed);
 
-    let scaler = match spec.head {
-        HeadMode::Default => Some(fit_scaler(spec.x)),
-        HeadMode::Reference => None,
+    let input = match spec.head {
+        HeadMode::Default => InputTransform::fit_standardise(spec.x),
+        HeadMode::Reference => InputTransform::Raw,
     };
-    let x_train = match &scaler {
-        Some(s) => apply_scaler(spec.x, s),
-        None => spec.x.shallow_clone(),
-    };
+    let x_train = input.apply(spec.x);
     let weights = class_weights(spec.y, spec.head);
     let y_all = Tensor::from_slice(&spec.y.iter().map(|&l| l as i64).collect::<Vec<_>>())
         .to_device(spec.device);
@@ -193,7 +190,7 @@ fn train_plain(mut spec: TrainSpec<'_>) -> Trained {
         _vs: vs,
         model,
         head: spec.head,
-        scaler,
+        input,
         class_weights: weights,
         final_loss,
         train_seconds: started.elapsed().as_secs_f64(),
@@ -203,8 +200,10 @@ fn train_plain(mut spec: TrainSpec<'_>) -> Trained {
 }
 
 /// DP-SGD training (see [`super::dp`]): example mode builds the DP variant of the model,
-/// trains with an unweighted loss on unstandardised features, and records the plan with the
-/// realised steps; reference-batch mode keeps the reference's model, weights and inputs.
+/// weights classes with the request's public class weights (after clipping), feeds the default
+/// head log-compressed instead of standardised features (nothing fitted on private windows),
+/// and records the plan with the realised steps; reference-batch mode keeps the reference's
+/// model, weights and inputs.
 fn train_private(spec: TrainSpec<'_>, p: PrivateTraining<'_>) -> Result<Trained, String> {
     let started = Instant::now();
     let mode = p.plan.request.mode;
@@ -215,20 +214,23 @@ fn train_private(spec: TrainSpec<'_>, p: PrivateTraining<'_>) -> Result<Trained,
         DpMode::ReferenceBatch => (classifiers::build(spec.kind, vs.root()), None),
     };
     tch::manual_seed(spec.dropout_seed);
-    let (scaler, weights) = match mode {
-        DpMode::Example => (None, vec![1.0, 1.0]),
-        DpMode::ReferenceBatch => (
-            match spec.head {
-                HeadMode::Default => Some(fit_scaler(spec.x)),
-                HeadMode::Reference => None,
-            },
+    let (input, weights) = match (mode, spec.head) {
+        (DpMode::Example, HeadMode::Default) => (
+            InputTransform::SignedLog1p,
+            p.plan.request.class_weights.to_vec(),
+        ),
+        (DpMode::Example, HeadMode::Reference) => {
+            (InputTransform::Raw, p.plan.request.class_weights.to_vec())
+        }
+        (DpMode::ReferenceBatch, HeadMode::Default) => (
+            InputTransform::fit_standardise(spec.x),
             class_weights(spec.y, spec.head),
         ),
+        (DpMode::ReferenceBatch, HeadMode::Reference) => {
+            (InputTransform::Raw, class_weights(spec.y, spec.head))
+        }
     };
-    let x_train = match &scaler {
-        Some(s) => apply_scaler(spec.x, s),
-        None => spec.x.shallow_clone(),
-    };
+    let x_train = input.apply(spec.x);
     let y_all = Tensor::from_slice(&spec.y.iter().map(|&l| l as i64).collect::<Vec<_>>())
         .to_device(spec.device);
     let mut opt = keras_adam(&vs, spec.hyper.learning_rate);
@@ -288,7 +290,7 @@ fn train_private(spec: TrainSpec<'_>, p: PrivateTraining<'_>) -> Result<Trained,
         _vs: vs,
         model,
         head: spec.head,
-        scaler,
+        input,
         class_weights: weights,
         final_loss,
         train_seconds: started.elapsed().as_secs_f64(),
@@ -319,28 +321,45 @@ pub(crate) fn per_sample_loss(logits: &Tensor, y: &Tensor, head: HeadMode) -> Te
     }
 }
 
-fn fit_scaler(x: &Tensor) -> (Tensor, Tensor) {
-    let flat = x.flatten(1, -1);
-    let mean = flat.mean_dim([0i64].as_slice(), true, Kind::Float);
-    let sd = flat.std_dim([0i64].as_slice(), false, true);
-    // zero-sd features (the zero padding) stay at 0 after centring
-    let inv = sd.gt(1e-12).to_kind(Kind::Float) / sd.clamp_min(1e-12);
-    (mean, inv)
+/// The feature transform in front of the model.
+enum InputTransform {
+    /// Features as stored (the reference head).
+    Raw,
+    /// Standardisation with the training windows' mean and 1/sd per feature (the default head
+    /// without DP; zero-sd features, the zero padding, stay at 0 after centring).
+    Standardise { mean: Tensor, inv_sd: Tensor },
+    /// sign(x)·ln(1 + |x|), fitted on nothing: the default head under example-level DP, where
+    /// statistics of the private windows may not be used (FFT magnitudes up to ≈ 35 become
+    /// ≤ 3.6, and zeros stay zeros).
+    SignedLog1p,
 }
 
-fn apply_scaler(x: &Tensor, (mean, inv): &(Tensor, Tensor)) -> Tensor {
-    let shape = x.size();
-    ((x.flatten(1, -1) - mean) * inv).view(shape.as_slice())
+impl InputTransform {
+    fn fit_standardise(x: &Tensor) -> Self {
+        let flat = x.flatten(1, -1);
+        let mean = flat.mean_dim([0i64].as_slice(), true, Kind::Float);
+        let sd = flat.std_dim([0i64].as_slice(), false, true);
+        let inv_sd = sd.gt(1e-12).to_kind(Kind::Float) / sd.clamp_min(1e-12);
+        InputTransform::Standardise { mean, inv_sd }
+    }
+
+    fn apply(&self, x: &Tensor) -> Tensor {
+        match self {
+            InputTransform::Raw => x.shallow_clone(),
+            InputTransform::Standardise { mean, inv_sd } => {
+                let shape = x.size();
+                ((x.flatten(1, -1) - mean) * inv_sd).view(shape.as_slice())
+            }
+            InputTransform::SignedLog1p => x.sign() * x.abs().log1p(),
+        }
+    }
 }
 
 impl Trained {
     /// Class probabilities (N, 2) for features (N, 6, 210) on the model's device: per-column
     /// sigmoids for the reference head (they need not sum to 1), a softmax for the default.
     pub fn predict(&self, x: &Tensor) -> Vec<[f64; 2]> {
-        let x = match &self.scaler {
-            Some(s) => apply_scaler(x, s),
-            None => x.shallow_clone(),
-        };
+        let x = self.input.apply(x);
         let probs = tch::no_grad(|| {
             let n = x.size()[0];
             let mut outs = Vec::new();

@@ -13,10 +13,13 @@
 //!   per-example gradients; each example's (or subject's summed) gradient is clipped to C,
 //!   N(0, σ²C²) noise is added to the clipped sum, and the result divided by the expected
 //!   batch size q·n goes into `.grad` for Adam.
-//! - Nothing computed from the private windows may steer training outside DP-SGD: the loss is
-//!   unweighted (the class weights n0/n1 are label counts of the training set) and the default
-//!   head's feature standardisation (means and sds of the training windows) is not applied.
-//!   Both are recorded as notes. Dropout stays (it acts within each window).
+//! - Nothing computed from the private windows may steer training outside DP-SGD: classes are
+//!   weighted by the request's public class weights (fixed before training; each clipped
+//!   per-example gradient is scaled by w[y]/max(w) ≤ 1 — a weight on the loss would be undone
+//!   by clipping), not by label counts, and the default head sees sign(x)·ln(1+|x|) features
+//!   instead of standardised ones (whose means and sds are private statistics). Both are
+//!   recorded as a note and the weights in the privacy block. Dropout stays (it acts within
+//!   each window).
 //! - BatchNorm mixes the windows of a batch, so DP models are built with
 //!   `classifiers::build_dp` (the CNN-LSTM gets a LayerNorm; recorded as
 //!   `dp_architecture_note`) and checked with `dpsgd::check_dp_compatible`.
@@ -54,7 +57,7 @@ use crate::privacy::accounting::{
     Sampling, Schedule,
 };
 use crate::privacy::dpsgd::{
-    dp_step, dp_step_grouped, noisy_mean, poisson_sample, pure_noise_step, write_grads,
+    dp_step_grouped, dp_step_scaled, noisy_mean, poisson_sample, pure_noise_step, write_grads,
     DpStepConfig, SubjectIndex, Tape,
 };
 
@@ -277,9 +280,11 @@ impl DpPlan {
 }
 
 /// Note recorded for example-level DP: no data-dependent loss weights or preprocessing.
-pub const EXAMPLE_PREPROCESSING_NOTE: &str = "example-level DP-SGD: unweighted loss (the class \
-weights n0/n1 are counts of the private training labels) and, for the default head, no feature \
-standardisation (its means and sds come from the private training windows)";
+pub const EXAMPLE_PREPROCESSING_NOTE: &str = "example-level DP-SGD: nothing is fitted on the \
+private windows outside DP-SGD: classes are weighted with the request's public class weights \
+(each clipped per-example gradient scaled by w[y]/max(w), so the sensitivity stays C) instead of \
+label counts, and the default head sees sign(x)·ln(1+|x|) features instead of standardised ones \
+(whose means and sds would come from the private windows)";
 
 /// Note recorded for reference-batch mode with the reference head.
 pub const REFERENCE_LOSS_BUG_NOTE: &str = "reference-batch mode reproduces the reference's loss \
@@ -334,7 +339,10 @@ pub fn check_all_recorded(vs: &nn::VarStore, params: &[Tensor]) -> Result<(), St
 /// One example-level DP-SGD step on the windows `idx` (window unit) or the units' windows with
 /// their group ids (subject unit): recorded forward, per-example (per-unit) clipping, noise,
 /// division by the expected batch size, written into `.grad` (the optimiser step is the
-/// caller's). Returns (Σ per-window loss / B, clipped fraction). Public for the benchmark.
+/// caller's). `class_scales[c]` ∈ (0, 1] are the public class weights w[c]/max(w): a window's
+/// clipped gradient is scaled by its class's value (window unit), or its loss is before the
+/// unit's summed gradient is clipped (subject unit). Returns (Σ per-window loss / B, clipped
+/// fraction). Public for the benchmark.
 #[allow(clippy::too_many_arguments)]
 pub fn example_step(
     model: &dyn Classifier,
@@ -343,6 +351,7 @@ pub fn example_step(
     y: &Tensor,
     idx: &[i64],
     group: Option<(&[i64], i64)>,
+    class_scales: [f64; 2],
     cfg: &DpStepConfig,
     seed: i64,
     profile: &mut TrainProfile,
@@ -359,14 +368,16 @@ pub fn example_step(
     let mut tape = Tape::new();
     let logits = model.forward_tape(&mut tape, &xb, true);
     let per = per_sample_loss(&logits, &yb, head);
-    let loss_sum = per.sum(Kind::Float);
-    let mean_loss = loss_sum.double_value(&[]) / idx.len() as f64;
+    let mean_loss = per.sum(Kind::Float).double_value(&[]) / idx.len() as f64;
+    let table = Tensor::from_slice(&class_scales.map(|s| s as f32)).to_device(x.device());
+    let scale = table.index_select(0, &yb);
     tick(&mut profile.forward);
     let rep = match group {
-        None => dp_step(&tape, &loss_sum, cfg, seed),
+        None => dp_step_scaled(&tape, &per.sum(Kind::Float), Some(&scale), cfg, seed),
         Some((g, n_groups)) => {
             let g = Tensor::from_slice(g).to_device(x.device());
-            dp_step_grouped(&tape, &loss_sum, &g, n_groups, cfg, seed)
+            let weighted = (per * scale).sum(Kind::Float);
+            dp_step_grouped(&tape, &weighted, &g, n_groups, cfg, seed)
         }
     };
     tick(&mut profile.backward);
@@ -431,6 +442,7 @@ pub(crate) fn train_example(
                 y,
                 &idx,
                 group.as_deref().map(|g| (g, units.len() as i64)),
+                plan.request.class_scales(),
                 &cfg,
                 seed,
                 profile,
@@ -709,6 +721,7 @@ mod tests {
                 &y,
                 &idx,
                 None,
+                [0.4, 1.0], // public class scales ≤ 1 keep the bounds below
                 &cfg,
                 0,
                 &mut prof,

@@ -204,6 +204,7 @@ pub fn eval_inputs_parts(c: &CellConfig, threads: usize) -> (EvalConfig, tch::De
         accountant: p.accountant,
         clip_norm: p.clip_norm,
         unit: p.unit,
+        class_weights: p.class_weights,
     });
     (
         EvalConfig {

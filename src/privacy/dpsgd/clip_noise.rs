@@ -132,7 +132,19 @@ pub fn dp_step_from_grads(pe: &PerExampleGrads, cfg: &DpStepConfig, seed: i64) -
 /// Full DP gradient from a recorded forward pass (window-level privacy unit), using ghost
 /// clipping for Linear layers. `loss_sum` is the SUM of per-example losses.
 pub fn dp_step(tape: &Tape, loss_sum: &Tensor, cfg: &DpStepConfig, seed: i64) -> DpStepReport {
-    let (sum, norms) = tape.clipped_sum(loss_sum, cfg.clip_norm);
+    dp_step_scaled(tape, loss_sum, None, cfg, seed)
+}
+
+/// [`dp_step`] with public per-example scales in (0, 1] applied after clipping (see
+/// [`Tape::clipped_sum_scaled`]); the sensitivity stays C.
+pub fn dp_step_scaled(
+    tape: &Tape,
+    loss_sum: &Tensor,
+    scale: Option<&Tensor>,
+    cfg: &DpStepConfig,
+    seed: i64,
+) -> DpStepReport {
+    let (sum, norms) = tape.clipped_sum_scaled(loss_sum, cfg.clip_norm, scale);
     write_grads(&tape.params(), &noisy_mean(&sum, cfg, seed));
     report(&norms, cfg.clip_norm)
 }

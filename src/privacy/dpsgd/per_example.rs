@@ -539,6 +539,19 @@ impl Tape {
     /// unclipped per-example norms (B,). Linear layers never build (B, out, in) tensors
     /// (unless a sequence is so long that the Gram matrices would be larger).
     pub fn clipped_sum(&self, loss_sum: &Tensor, clip: f64) -> (Vec<Tensor>, Tensor) {
+        self.clipped_sum_scaled(loss_sum, clip, None)
+    }
+
+    /// [`Self::clipped_sum`] with a public per-example scale sᵦ ∈ (0, 1] applied after
+    /// clipping: Σ_b sᵦ · min(1, C/‖g_b‖) g_b. Every contribution still has norm ≤ C, so the
+    /// sensitivity (and the privacy analysis) is that of plain clipping to C; the scales only
+    /// re-weight examples, e.g. by class with weights fixed before training.
+    pub fn clipped_sum_scaled(
+        &self,
+        loss_sum: &Tensor,
+        clip: f64,
+        scale: Option<&Tensor>,
+    ) -> (Vec<Tensor>, Tensor) {
         let gz = self.backprops(loss_sum);
         tch::no_grad(|| {
             let b = gz.first().map_or(0, |g| g.size()[0]);
@@ -561,6 +574,16 @@ impl Tape {
             }
             let norms = sq.sqrt();
             let factor = super::clip_noise::clip_factors(&norms, clip);
+            let factor = match scale {
+                Some(s) => {
+                    assert!(
+                        s.numel() == 0 || s.to_kind(Kind::Double).max().double_value(&[]) <= 1.0,
+                        "contribution scales must lie in (0, 1]"
+                    );
+                    factor * s.to_kind(kind).to_device(device)
+                }
+                None => factor,
+            };
             let mut out = Vec::new();
             for ((r, g), m) in self.records.iter().zip(&gz).zip(materialised) {
                 match m {

@@ -245,6 +245,55 @@ fn ghost_clipping_matches_materialised() {
     }
 }
 
+/// Public per-example scales after clipping: the ghost path gives Σ_b s_b·min(1, C/‖g_b‖)·g_b
+/// as built by hand from materialised per-example gradients, and no example contributes more
+/// than C (scale ≤ 1), so the sensitivity is unchanged.
+#[test]
+fn scaled_clipping_weights_each_clipped_example() {
+    let clip = 0.05;
+    let mut vs = store();
+    let m = AttnModel::new(&mut vs);
+    let x = randn(&[B, 5, 4]);
+    let mut t1 = Tape::new();
+    let l = m.loss(&mut t1, &x).sum(Kind::Double);
+    let pe = t1.per_example_grads(&l);
+    let scales: Vec<f64> = (0..B).map(|b| if b % 2 == 0 { 0.4 } else { 1.0 }).collect();
+    let s = Tensor::from_slice(&scales);
+    let want = pe.weighted_sum(&(clip_factors(&pe.norms(), clip) * &s));
+    let mut t2 = Tape::new();
+    let l = m.loss(&mut t2, &x).sum(Kind::Double);
+    let (got, _) = t2.clipped_sum_scaled(&l, clip, Some(&s));
+    for (a, b) in got.iter().zip(&want) {
+        assert!(max_abs(a, b) < 1e-9);
+    }
+    // each contribution's norm ≤ s_b · C ≤ C
+    let contributions = clip_factors(&pe.norms(), clip) * &s * pe.norms();
+    assert!(contributions.max().double_value(&[]) <= clip * (1.0 + 1e-9));
+    // scales of 1 are plain clipping
+    let ones = Tensor::ones([B], (Kind::Double, tch::Device::Cpu));
+    let mut t3 = Tape::new();
+    let l = m.loss(&mut t3, &x).sum(Kind::Double);
+    let (plain, _) = t3.clipped_sum_scaled(&l, clip, Some(&ones));
+    for (a, b) in plain.iter().zip(clipped_sum(&pe, clip)) {
+        assert!(max_abs(a, &b) < 1e-9);
+    }
+}
+
+#[test]
+#[should_panic(expected = "contribution scales must lie in (0, 1]")]
+fn scales_above_one_are_refused() {
+    let mut vs = store();
+    let m = AttnModel::new(&mut vs);
+    let x = randn(&[B, 5, 4]);
+    let mut t = Tape::new();
+    let l = m.loss(&mut t, &x).sum(Kind::Double);
+    let _ = t.clipped_sum_scaled(
+        &l,
+        1.0,
+        Some(&Tensor::full([B], 2.0, (Kind::Double, tch::Device::Cpu))),
+    );
+}
+
 /// Conv → LayerNorm → LSTM → Dense (the DP CNN-LSTM's layer kinds), per-example loss (B,).
 struct SeqModel {
     conv: ConvRow,
