@@ -81,6 +81,27 @@ pub struct TrainProfile {
     pub step: f64,
 }
 
+/// A stopwatch that books the time since its previous lap into a [`TrainProfile`] slot.
+pub(crate) struct Lap(Instant);
+
+impl Lap {
+    pub(crate) fn start() -> Self {
+        Lap(Instant::now())
+    }
+
+    /// Adds the time since the previous lap to `slot` and starts the next lap.
+    pub(crate) fn book(&mut self, slot: &mut f64) {
+        *slot += self.0.elapsed().as_secs_f64();
+        self.0 = Instant::now();
+    }
+}
+
+/// The windows `idx` of features `x` and labels `y`, on their device.
+pub(crate) fn gather_batch(x: &Tensor, y: &Tensor, idx: &[i64]) -> (Tensor, Tensor) {
+    let it = Tensor::from_slice(idx).to_device(x.device());
+    (x.index_select(0, &it), y.index_select(0, &it))
+}
+
 /// Class weights: the reference's `{0: 1, 1: n0/n1}` (none when a class is absent), or
 /// scikit-learn's "balanced" `n / (2 · n_c)` for the default head (1 for an absent class).
 pub fn class_weights(y: &[u8], head: HeadMode) -> Vec<f64> {
@@ -155,33 +176,27 @@ fn train_plain(mut spec: TrainSpec<'_>) -> Trained {
         setup: started.elapsed().as_secs_f64(),
         ..Default::default()
     };
-    let mut lap = Instant::now();
-    let mut tick = |slot: &mut f64| {
-        *slot += lap.elapsed().as_secs_f64();
-        lap = Instant::now();
-    };
+    let mut lap = Lap::start();
     for _epoch in 0..spec.hyper.epochs {
         order.shuffle(&mut spec.shuffle);
         let mut loss_sum = 0.0;
         let mut batches = 0usize;
         for chunk in order.chunks(spec.hyper.batch_size.max(1)) {
-            tick(&mut profile.batching);
-            let idx = Tensor::from_slice(chunk).to_device(spec.device);
-            let xb = x_train.index_select(0, &idx);
-            let yb = y_all.index_select(0, &idx);
+            lap.book(&mut profile.batching);
+            let (xb, yb) = gather_batch(&x_train, &y_all, chunk);
             let wb = w_table.index_select(0, &yb);
-            tick(&mut profile.batching);
+            lap.book(&mut profile.batching);
             let logits = model.forward_t(&xb, true);
             let per_sample = per_sample_loss(&logits, &yb, spec.head);
             // Keras "sum over batch size": Σ wᵢ lᵢ / B
             let loss = (per_sample * wb).sum(Kind::Float) / chunk.len() as f64;
             loss_sum += loss.double_value(&[]);
-            tick(&mut profile.forward);
+            lap.book(&mut profile.forward);
             opt.zero_grad();
             loss.backward();
-            tick(&mut profile.backward);
+            lap.book(&mut profile.backward);
             opt.step();
-            tick(&mut profile.step);
+            lap.book(&mut profile.step);
             batches += 1;
         }
         final_loss = loss_sum / batches.max(1) as f64;

@@ -46,7 +46,7 @@ use rand::RngCore;
 use rand_chacha::ChaCha20Rng;
 use tch::{nn, Kind, Tensor};
 
-use super::classifier::{per_sample_loss, TrainProfile};
+use super::classifier::{gather_batch, per_sample_loss, Lap, TrainProfile};
 use crate::evaluation::record::FoldPrivacy;
 use crate::models::classifiers::Classifier;
 use crate::models::{DpMode, DpTraining, HeadMode, TrainHyper};
@@ -356,22 +356,16 @@ pub fn example_step(
     seed: i64,
     profile: &mut TrainProfile,
 ) -> (f64, f64) {
-    let mut lap = Instant::now();
-    let mut tick = |slot: &mut f64| {
-        *slot += lap.elapsed().as_secs_f64();
-        lap = Instant::now();
-    };
-    let it = Tensor::from_slice(idx).to_device(x.device());
-    let xb = x.index_select(0, &it);
-    let yb = y.index_select(0, &it);
-    tick(&mut profile.batching);
+    let mut lap = Lap::start();
+    let (xb, yb) = gather_batch(x, y, idx);
+    lap.book(&mut profile.batching);
     let mut tape = Tape::new();
     let logits = model.forward_tape(&mut tape, &xb, true);
     let per = per_sample_loss(&logits, &yb, head);
     let mean_loss = per.sum(Kind::Float).double_value(&[]) / idx.len() as f64;
     let table = Tensor::from_slice(&class_scales.map(|s| s as f32)).to_device(x.device());
     let scale = table.index_select(0, &yb);
-    tick(&mut profile.forward);
+    lap.book(&mut profile.forward);
     let rep = match group {
         None => dp_step_scaled(&tape, &per.sum(Kind::Float), Some(&scale), cfg, seed),
         Some((g, n_groups)) => {
@@ -380,7 +374,7 @@ pub fn example_step(
             dp_step_grouped(&tape, &weighted, &g, n_groups, cfg, seed)
         }
     };
-    tick(&mut profile.backward);
+    lap.book(&mut profile.backward);
     (mean_loss, rep.clipped_fraction)
 }
 
@@ -497,16 +491,10 @@ fn reference_step(
     seed: i64,
     profile: &mut TrainProfile,
 ) -> (f64, bool) {
-    let mut lap = Instant::now();
-    let mut tick = |slot: &mut f64| {
-        *slot += lap.elapsed().as_secs_f64();
-        lap = Instant::now();
-    };
-    let it = Tensor::from_slice(idx).to_device(x.device());
-    let xb = x.index_select(0, &it);
-    let yb = y.index_select(0, &it);
+    let mut lap = Lap::start();
+    let (xb, yb) = gather_batch(x, y, idx);
     let wb = w_table.index_select(0, &yb);
-    tick(&mut profile.batching);
+    lap.book(&mut profile.batching);
     let logits = model.forward_t(&xb, true);
     let per = match head {
         HeadMode::Reference => reference_bug_loss(&logits, &yb),
@@ -514,7 +502,7 @@ fn reference_step(
     };
     let loss = (per * wb).sum(Kind::Float) / idx.len() as f64;
     let value = loss.double_value(&[]);
-    tick(&mut profile.forward);
+    lap.book(&mut profile.forward);
     let grads = Tensor::run_backward(&[loss], params, false, false);
     let (noisy, clipped) = tch::no_grad(|| {
         let sq: f64 = grads
@@ -532,7 +520,7 @@ fn reference_step(
     });
     // Outside no_grad: the first write creates `.grad` through autograd.
     write_grads(params, &noisy);
-    tick(&mut profile.backward);
+    lap.book(&mut profile.backward);
     (value, clipped)
 }
 

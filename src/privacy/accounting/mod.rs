@@ -44,6 +44,28 @@ pub struct Schedule {
 }
 
 impl Schedule {
+    /// `epsilon` when finite, else [`AccountingError::NoFiniteEpsilon`] for this schedule
+    /// (the one place accountants turn an infinite ε into an error).
+    pub(crate) fn finite_epsilon(
+        &self,
+        epsilon: f64,
+        accountant: &'static str,
+        sigma: f64,
+        reason: &str,
+    ) -> Result<f64> {
+        if epsilon.is_finite() {
+            return Ok(epsilon);
+        }
+        Err(AccountingError::NoFiniteEpsilon {
+            accountant,
+            sigma,
+            sample_rate: self.sample_rate,
+            steps: self.steps,
+            delta: self.delta,
+            reason: reason.into(),
+        })
+    }
+
     /// A validated schedule.
     pub fn new(sample_rate: f64, steps: u64, delta: f64) -> Result<Self> {
         let s = Schedule {

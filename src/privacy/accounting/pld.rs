@@ -465,17 +465,12 @@ impl PldAccountant {
 impl Accountant for PldAccountant {
     fn epsilon(&self, sched: &Schedule, sigma: f64) -> Result<f64> {
         let eps = self.epsilon_raw(sched, sigma)?;
-        if !eps.is_finite() {
-            return Err(AccountingError::NoFiniteEpsilon {
-                accountant: self.name(),
-                sigma,
-                sample_rate: sched.sample_rate,
-                steps: sched.steps,
-                delta: sched.delta,
-                reason: "the PLD mass at +infinity (truncated tails) exceeds delta".into(),
-            });
-        }
-        Ok(eps)
+        sched.finite_epsilon(
+            eps,
+            self.name(),
+            sigma,
+            "the PLD mass at +infinity (truncated tails) exceeds delta",
+        )
     }
 
     fn delta(&self, sched: &Schedule, sigma: f64, epsilon: f64) -> Result<f64> {

@@ -259,14 +259,8 @@ fn checked_rdp(a: f64, r: f64) -> Result<f64> {
     Ok(r)
 }
 
-/// ε(δ) from an RDP curve: `(ε, optimal order)`, minimised over the orders (first minimum
-/// wins, as numpy's `argmin`), clipped at 0. ε may be +∞ (every order infinite).
-pub fn epsilon_from_rdp(
-    orders: &[f64],
-    rdp: &[f64],
-    delta: f64,
-    conversion: RdpConversion,
-) -> Result<(f64, f64)> {
+/// An RDP curve needs one value per order and at least one order.
+fn check_curve(orders: &[f64], rdp: &[f64]) -> Result<()> {
     if orders.len() != rdp.len() || orders.is_empty() {
         return Err(invalid(
             "orders",
@@ -277,6 +271,18 @@ pub fn epsilon_from_rdp(
             ),
         ));
     }
+    Ok(())
+}
+
+/// ε(δ) from an RDP curve: `(ε, optimal order)`, minimised over the orders (first minimum
+/// wins, as numpy's `argmin`), clipped at 0. ε may be +∞ (every order infinite).
+pub fn epsilon_from_rdp(
+    orders: &[f64],
+    rdp: &[f64],
+    delta: f64,
+    conversion: RdpConversion,
+) -> Result<(f64, f64)> {
+    check_curve(orders, rdp)?;
     if !(delta > 0.0 && delta < 1.0) {
         return Err(invalid("delta", delta, "must lie in (0, 1)"));
     }
@@ -310,13 +316,7 @@ pub fn delta_from_rdp(
     epsilon: f64,
     conversion: RdpConversion,
 ) -> Result<(f64, f64)> {
-    if orders.len() != rdp.len() || orders.is_empty() {
-        return Err(invalid(
-            "orders",
-            orders.len() as f64,
-            "need a non-empty order list as long as the RDP list",
-        ));
-    }
+    check_curve(orders, rdp)?;
     if !(epsilon.is_finite() && epsilon >= 0.0) {
         return Err(invalid("epsilon", epsilon, "must be finite and >= 0"));
     }
@@ -445,17 +445,12 @@ pub(crate) fn validate_sigma(sigma: f64) -> Result<()> {
 impl Accountant for RdpAccountant {
     fn epsilon(&self, sched: &Schedule, sigma: f64) -> Result<f64> {
         let (eps, _) = self.epsilon_and_order(sched, sigma)?;
-        if !eps.is_finite() {
-            return Err(AccountingError::NoFiniteEpsilon {
-                accountant: self.name(),
-                sigma,
-                sample_rate: sched.sample_rate,
-                steps: sched.steps,
-                delta: sched.delta,
-                reason: "every RDP order gives an infinite epsilon".into(),
-            });
-        }
-        Ok(eps)
+        sched.finite_epsilon(
+            eps,
+            self.name(),
+            sigma,
+            "every RDP order gives an infinite epsilon",
+        )
     }
 
     fn delta(&self, sched: &Schedule, sigma: f64, epsilon: f64) -> Result<f64> {
