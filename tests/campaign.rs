@@ -9,18 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::dpwear;
-
-fn ok(o: Output) -> Output {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
+use common::{dpwear, ok};
 
 /// A tiny experiment in `dir`: 3 simulated subjects (short sessions), 1 epoch, the real
 /// baseline plus augment and TSTR with a simulated "synthetic" store; 2 replicates → 6 cells.
@@ -80,6 +69,17 @@ fn run_campaign(toml: &Path, results: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `dpwear plan TOML --results RESULTS`, which must succeed.
+fn plan(toml: &Path, results: &Path) -> Output {
+    ok(dpwear()
+        .arg("plan")
+        .arg(toml)
+        .arg("--results")
+        .arg(results)
+        .output()
+        .unwrap())
+}
+
 fn manifest(results: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(results.join("tiny/manifest.json")).unwrap()).unwrap()
 }
@@ -103,14 +103,8 @@ fn plan_run_collect_and_a_second_run_does_no_work() {
     let toml = tiny_experiment(dir.path());
     let results = dir.path().join("results");
 
-    let plan = ok(dpwear()
-        .arg("plan")
-        .arg(&toml)
-        .arg("--results")
-        .arg(&results)
-        .output()
-        .unwrap());
-    let text = String::from_utf8_lossy(&plan.stdout);
+    let planned = plan(&toml, &results);
+    let text = String::from_utf8_lossy(&planned.stdout);
     assert!(
         text.contains("3 grid point(s) × 2 replicate(s) = 6 cell(s)"),
         "{text}"
@@ -191,13 +185,7 @@ fn run_cell_refuses_a_cell_whose_hash_does_not_match() {
     let dir = tempfile::tempdir().unwrap();
     let toml = tiny_experiment(dir.path());
     let results = dir.path().join("results");
-    ok(dpwear()
-        .arg("plan")
-        .arg(&toml)
-        .arg("--results")
-        .arg(&results)
-        .output()
-        .unwrap());
+    plan(&toml, &results);
     let path = results.join("tiny/manifest.json");
     let mut m = manifest(&results);
     m["cells"][0]["config"]["replicate"] = serde_json::json!(5);
@@ -231,13 +219,7 @@ fn an_interrupted_cell_keeps_its_folds_and_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let toml = tiny_experiment(dir.path());
     let results = dir.path().join("results");
-    ok(dpwear()
-        .arg("plan")
-        .arg(&toml)
-        .arg("--results")
-        .arg(&results)
-        .output()
-        .unwrap());
+    plan(&toml, &results);
     let m = manifest(&results);
     let id = cell_ids(&m)[0].clone();
     let path = results.join("tiny/manifest.json");
@@ -262,13 +244,7 @@ fn an_interrupted_cell_keeps_its_folds_and_resumes() {
     let record = results.join(format!("tiny/cells/{id}.json"));
     if status.code() == Some(75) {
         assert!(!record.exists());
-        let state = ok(dpwear()
-            .arg("plan")
-            .arg(&toml)
-            .arg("--results")
-            .arg(&results)
-            .output()
-            .unwrap());
+        let state = plan(&toml, &results);
         assert!(String::from_utf8_lossy(&state.stdout).contains("interrupted"));
         let resumed = ok(dpwear()
             .args(["run-cell", "--manifest"])
@@ -299,13 +275,7 @@ fn two_mpi_ranks_give_the_same_cell_record_as_one() {
     let dir = tempfile::tempdir().unwrap();
     let toml = tiny_experiment(dir.path());
     let results = dir.path().join("results");
-    ok(dpwear()
-        .arg("plan")
-        .arg(&toml)
-        .arg("--results")
-        .arg(&results)
-        .output()
-        .unwrap());
+    plan(&toml, &results);
     let path = results.join("tiny/manifest.json");
     let id = cell_ids(&manifest(&results))[0].clone();
     let record = results.join(format!("tiny/cells/{id}.json"));
@@ -357,14 +327,8 @@ delta = 1e-3
     )
     .unwrap();
     let results = dir.path().join("results");
-    let plan = ok(dpwear()
-        .arg("plan")
-        .arg(&toml)
-        .arg("--results")
-        .arg(&results)
-        .output()
-        .unwrap());
-    let text = String::from_utf8_lossy(&plan.stdout);
+    let planned = plan(&toml, &results);
+    let text = String::from_utf8_lossy(&planned.stdout);
     assert!(text.contains("privacy ledger"), "{text}");
     assert!(
         text.contains("rdp accountant") && text.contains("poisson sampling"),

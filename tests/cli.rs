@@ -8,11 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::Output;
 
-use common::{dpwear, wesad_ref};
-
-fn run(args: &[&str]) -> Output {
-    dpwear().args(args).output().expect("run dpwear")
-}
+use common::{run, wesad_ref};
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

@@ -5,49 +5,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
-
-use common::dpwear;
-
-fn run(args: &[&str]) -> Output {
-    dpwear().args(args).output().expect("run dpwear")
-}
-
-fn ok(o: Output) -> Output {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    o
-}
-
-/// Simulated dataset + reference features in `dir` (4 subjects, short sessions).
-fn small_features(dir: &Path, seed: &str, name: &str) -> PathBuf {
-    let ds = dir.join(format!("{name}-ds.h5"));
-    let f = dir.join(format!("{name}.h5"));
-    ok(run(&[
-        "data",
-        "simulate",
-        "--subjects",
-        "4",
-        "--seed",
-        seed,
-        "--minutes-scale",
-        "0.2",
-        "--out",
-        ds.to_str().unwrap(),
-    ]));
-    ok(run(&[
-        "features",
-        "--dataset",
-        ds.to_str().unwrap(),
-        "--out",
-        f.to_str().unwrap(),
-    ]));
-    f
-}
-
-fn record(path: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
+use common::{ok, read_json as record, run, small_features};
 
 const FAST: [&str; 6] = ["--epochs", "1", "--threads", "1", "--batch-size", "8"];
 

@@ -7,50 +7,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::path::Path;
 
-use common::dpwear;
+use common::{ok, read_json as record, run};
 use serde_json::Value;
-
-fn run(args: &[&str]) -> Output {
-    dpwear().args(args).output().expect("run dpwear")
-}
-
-fn ok(o: Output) -> Output {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    o
-}
-
-/// Simulated dataset + reference features in `dir` (4 subjects, short sessions).
-fn small_features(dir: &Path, seed: &str) -> PathBuf {
-    let ds = dir.join("ds.h5");
-    let f = dir.join("f.h5");
-    ok(run(&[
-        "data",
-        "simulate",
-        "--subjects",
-        "4",
-        "--seed",
-        seed,
-        "--minutes-scale",
-        "0.2",
-        "--out",
-        ds.to_str().unwrap(),
-    ]));
-    ok(run(&[
-        "features",
-        "--dataset",
-        ds.to_str().unwrap(),
-        "--out",
-        f.to_str().unwrap(),
-    ]));
-    f
-}
-
-fn record(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
 
 const FAST: [&str; 8] = [
     "--epochs",
@@ -127,7 +87,7 @@ fn check_example_block(fold: &Value, eps: f64) {
 #[test]
 fn dp_sgd_trains_all_three_classifiers_and_records_the_guarantee() {
     let dir = tempfile::tempdir().unwrap();
-    let f = small_features(dir.path(), "3");
+    let f = common::small_features(dir.path(), "3", "f");
     let out = dir.path().join("r.json");
     for clf in ["cnn", "cnn-lstm", "transformer"] {
         let (r, stdout) = loso(&f, &out, clf, &["--epsilon", "2"]);
@@ -162,7 +122,7 @@ fn dp_sgd_trains_all_three_classifiers_and_records_the_guarantee() {
 #[test]
 fn dp_runs_are_deterministic_and_the_noise_matters() {
     let dir = tempfile::tempdir().unwrap();
-    let f = small_features(dir.path(), "4");
+    let f = common::small_features(dir.path(), "4", "f");
     let strip = |mut r: Value| {
         r.as_object_mut().unwrap().remove("timings");
         r
@@ -242,7 +202,7 @@ fn dp_runs_are_deterministic_and_the_noise_matters() {
 #[test]
 fn reference_batch_mode_is_labelled_not_example_level() {
     let dir = tempfile::tempdir().unwrap();
-    let f = small_features(dir.path(), "5");
+    let f = common::small_features(dir.path(), "5", "f");
     let fs = dpwear::features::read_features(&f).unwrap();
     let n = fs.len() as u64;
     let out = dir.path().join("r.json");
@@ -317,7 +277,7 @@ fn old_records_read_and_round_trip_unchanged() {
 #[test]
 fn bad_privacy_parameters_are_refused_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
-    let f = small_features(dir.path(), "3");
+    let f = common::small_features(dir.path(), "3", "f");
     let fstr = f.to_str().unwrap();
     let base = ["eval", "loso", "--features", fstr, "--classifier", "cnn"];
     for (extra, needle) in [

@@ -1,7 +1,8 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
 /// The shared reference data folder (`../shared/data` beside the repository; CI has it there).
 pub fn shared_data() -> PathBuf {
@@ -39,4 +40,53 @@ pub fn python() -> PathBuf {
         return venv;
     }
     "python3".into()
+}
+
+/// Runs `dpwear ARGS` to completion.
+pub fn run(args: &[&str]) -> Output {
+    dpwear().args(args).output().expect("run dpwear")
+}
+
+/// Asserts success, showing the exit code, stdout and stderr otherwise.
+pub fn ok(o: Output) -> Output {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+/// A JSON file (a result record, a manifest).
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// A simulated dataset and its reference features in `dir` (4 subjects, short sessions):
+/// `NAME-ds.h5` and the returned `NAME.h5`.
+pub fn small_features(dir: &Path, seed: &str, name: &str) -> PathBuf {
+    let ds = dir.join(format!("{name}-ds.h5"));
+    let f = dir.join(format!("{name}.h5"));
+    ok(run(&[
+        "data",
+        "simulate",
+        "--subjects",
+        "4",
+        "--seed",
+        seed,
+        "--minutes-scale",
+        "0.2",
+        "--out",
+        ds.to_str().unwrap(),
+    ]));
+    ok(run(&[
+        "features",
+        "--dataset",
+        ds.to_str().unwrap(),
+        "--out",
+        f.to_str().unwrap(),
+    ]));
+    f
 }
