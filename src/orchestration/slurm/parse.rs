@@ -1004,6 +1004,13 @@ mod captured {
         found[0]
     }
 
+    /// Each key is found exactly once in `tasks`, with the expected state.
+    fn expect(tasks: &[TaskState], want: &[(TaskKey, TaskState)]) {
+        for (key, state) in want {
+            assert_eq!(find(tasks, *key), state, "{key:?}");
+        }
+    }
+
     fn arr(array_job_id: u64, task_id: usize) -> TaskKey {
         TaskKey::Array {
             array_job_id,
@@ -1060,29 +1067,28 @@ mod captured {
     fn squeue_while_running() {
         let t = clean(parse_squeue(&read("squeue_running.txt")));
         assert_eq!(t.len(), 17);
-        assert_eq!(
-            *find(&t, arr(2, 0)),
-            ts(10, Some((2, 0)), Running, None, None)
-        );
-        assert_eq!(
-            *find(&t, arr(2, 1)),
-            ts(11, Some((2, 1)), Running, None, None)
-        );
-        assert_eq!(
-            *find(&t, arr(2, 2)),
-            ts(2, Some((2, 2)), Pending, None, Some("JobArrayTaskLimit"))
-        );
-        assert_eq!(
-            *find(&t, arr(2, 3)),
-            ts(2, Some((2, 3)), Pending, None, Some("JobArrayTaskLimit"))
-        );
-        assert_eq!(
-            *find(&t, TaskKey::Job(3)),
-            ts(3, None, Pending, None, Some("Resources"))
-        );
-        assert_eq!(
-            *find(&t, TaskKey::Job(5)),
-            ts(5, None, Pending, None, Some("Dependency"))
+        expect(
+            &t,
+            &[
+                (arr(2, 0), ts(10, Some((2, 0)), Running, None, None)),
+                (arr(2, 1), ts(11, Some((2, 1)), Running, None, None)),
+                (
+                    arr(2, 2),
+                    ts(2, Some((2, 2)), Pending, None, Some("JobArrayTaskLimit")),
+                ),
+                (
+                    arr(2, 3),
+                    ts(2, Some((2, 3)), Pending, None, Some("JobArrayTaskLimit")),
+                ),
+                (
+                    TaskKey::Job(3),
+                    ts(3, None, Pending, None, Some("Resources")),
+                ),
+                (
+                    TaskKey::Job(5),
+                    ts(5, None, Pending, None, Some("Dependency")),
+                ),
+            ],
         );
         // -t all keeps the finished env-probe (its only task kept the array job id)
         assert_eq!(
@@ -1105,13 +1111,15 @@ mod captured {
         assert_eq!(t2, expanded);
         let a = clean(parse_squeue(&read("squeue_unexpanded_array_cancel.txt")));
         assert_eq!(a.len(), 6);
-        assert_eq!(
-            *find(&a, arr(8, 0)),
-            ts(13, Some((8, 0)), Running, None, None)
-        );
-        assert_eq!(
-            *find(&a, arr(8, 5)),
-            ts(8, Some((8, 5)), Pending, None, Some("JobArrayTaskLimit"))
+        expect(
+            &a,
+            &[
+                (arr(8, 0), ts(13, Some((8, 0)), Running, None, None)),
+                (
+                    arr(8, 5),
+                    ts(8, Some((8, 5)), Pending, None, Some("JobArrayTaskLimit")),
+                ),
+            ],
         );
     }
 
@@ -1119,38 +1127,39 @@ mod captured {
     fn squeue_final() {
         let t = clean(parse_squeue(&read("squeue_final.txt")));
         assert_eq!(t.len(), 17);
-        assert_eq!(
-            *find(&t, arr(2, 2)),
-            ts(12, Some((2, 2)), Failed, None, Some("NonZeroExitCode"))
-        );
-        assert_eq!(
-            *find(&t, arr(2, 3)),
-            ts(2, Some((2, 3)), Completed, None, None)
-        );
-        assert_eq!(
-            *find(&t, TaskKey::Job(3)),
-            ts(3, None, Timeout, None, Some("TimeLimit"))
+        expect(
+            &t,
+            &[
+                (
+                    arr(2, 2),
+                    ts(12, Some((2, 2)), Failed, None, Some("NonZeroExitCode")),
+                ),
+                (arr(2, 3), ts(2, Some((2, 3)), Completed, None, None)),
+                (
+                    TaskKey::Job(3),
+                    ts(3, None, Timeout, None, Some("TimeLimit")),
+                ),
+            ],
         );
         // cancelled while pending: squeue keeps the last pending reason
-        assert_eq!(
-            *find(&t, TaskKey::Job(4)),
-            ts(4, None, Cancelled, None, Some("Priority"))
-        );
-        assert_eq!(
-            *find(&t, TaskKey::Job(6)),
-            ts(6, None, Cancelled, None, Some("DependencyNeverSatisfied"))
-        );
-        assert_eq!(
-            *find(&t, TaskKey::Job(7)),
-            ts(7, None, Cancelled, None, None)
-        );
-        assert_eq!(
-            *find(&t, arr(8, 0)),
-            ts(13, Some((8, 0)), Cancelled, None, None)
-        );
-        assert_eq!(
-            *find(&t, arr(8, 4)),
-            ts(8, Some((8, 4)), Cancelled, None, Some("JobArrayTaskLimit"))
+        expect(
+            &t,
+            &[
+                (
+                    TaskKey::Job(4),
+                    ts(4, None, Cancelled, None, Some("Priority")),
+                ),
+                (
+                    TaskKey::Job(6),
+                    ts(6, None, Cancelled, None, Some("DependencyNeverSatisfied")),
+                ),
+                (TaskKey::Job(7), ts(7, None, Cancelled, None, None)),
+                (arr(8, 0), ts(13, Some((8, 0)), Cancelled, None, None)),
+                (
+                    arr(8, 4),
+                    ts(8, Some((8, 4)), Cancelled, None, Some("JobArrayTaskLimit")),
+                ),
+            ],
         );
         let u = clean(parse_squeue(&read("squeue_unexpanded_final.txt")));
         assert_eq!(u.len(), 17);
@@ -1161,23 +1170,25 @@ mod captured {
         let t = clean(parse_scontrol_jobs(&read("scontrol_show_job_running.txt")));
         // 1 + (2-3 pending rest → 2, plus 0, 1) + 3..7 + 8 (0-5) + 9
         assert_eq!(t.len(), 1 + 4 + 5 + 6 + 1);
-        assert_eq!(
-            *find(&t, arr(2, 3)),
-            ts(
-                2,
-                Some((2, 3)),
-                Pending,
-                Some((0, 0)),
-                Some("JobArrayTaskLimit")
-            )
-        );
-        assert_eq!(
-            *find(&t, arr(2, 0)),
-            ts(10, Some((2, 0)), Running, Some((0, 0)), None)
-        );
-        assert_eq!(
-            *find(&t, TaskKey::Job(6)),
-            ts(6, None, Pending, Some((0, 0)), Some("Dependency"))
+        expect(
+            &t,
+            &[
+                (
+                    arr(2, 3),
+                    ts(
+                        2,
+                        Some((2, 3)),
+                        Pending,
+                        Some((0, 0)),
+                        Some("JobArrayTaskLimit"),
+                    ),
+                ),
+                (arr(2, 0), ts(10, Some((2, 0)), Running, Some((0, 0)), None)),
+                (
+                    TaskKey::Job(6),
+                    ts(6, None, Pending, Some((0, 0)), Some("Dependency")),
+                ),
+            ],
         );
         assert_eq!(find(&t, arr(8, 5)).reason.as_deref(), Some("Priority"));
     }
@@ -1186,56 +1197,60 @@ mod captured {
     fn scontrol_final() {
         let t = clean(parse_scontrol_jobs(&read("scontrol_show_job_final.txt")));
         assert_eq!(t.len(), 1 + 4 + 5 + 6 + 1);
-        assert_eq!(
-            *find(&t, arr(2, 2)),
-            ts(
-                12,
-                Some((2, 2)),
-                Failed,
-                Some((3, 0)),
-                Some("NonZeroExitCode")
-            )
-        );
-        assert_eq!(
-            *find(&t, arr(2, 3)),
-            ts(2, Some((2, 3)), Completed, Some((0, 0)), None)
+        expect(
+            &t,
+            &[
+                (
+                    arr(2, 2),
+                    ts(
+                        12,
+                        Some((2, 2)),
+                        Failed,
+                        Some((3, 0)),
+                        Some("NonZeroExitCode"),
+                    ),
+                ),
+                (
+                    arr(2, 3),
+                    ts(2, Some((2, 3)), Completed, Some((0, 0)), None),
+                ),
+            ],
         );
         // killed by SIGTERM: scontrol says 0:15 (sacct and jobcomp say 0:0)
-        assert_eq!(
-            *find(&t, TaskKey::Job(3)),
-            ts(3, None, Timeout, Some((0, 15)), Some("TimeLimit"))
-        );
-        assert_eq!(
-            *find(&t, TaskKey::Job(7)),
-            ts(7, None, Cancelled, Some((0, 15)), None)
-        );
-        assert_eq!(
-            *find(&t, arr(8, 0)),
-            ts(13, Some((8, 0)), Cancelled, Some((0, 15)), None)
-        );
-        assert_eq!(
-            *find(&t, arr(8, 1)),
-            ts(
-                8,
-                Some((8, 1)),
-                Cancelled,
-                Some((0, 0)),
-                Some("JobArrayTaskLimit")
-            )
-        );
-        assert_eq!(
-            *find(&t, TaskKey::Job(6)),
-            ts(
-                6,
-                None,
-                Cancelled,
-                Some((0, 0)),
-                Some("DependencyNeverSatisfied")
-            )
-        );
-        assert_eq!(
-            *find(&t, TaskKey::Job(9)),
-            ts(9, None, Completed, Some((0, 0)), None)
+        expect(
+            &t,
+            &[
+                (
+                    TaskKey::Job(3),
+                    ts(3, None, Timeout, Some((0, 15)), Some("TimeLimit")),
+                ),
+                (TaskKey::Job(7), ts(7, None, Cancelled, Some((0, 15)), None)),
+                (
+                    arr(8, 0),
+                    ts(13, Some((8, 0)), Cancelled, Some((0, 15)), None),
+                ),
+                (
+                    arr(8, 1),
+                    ts(
+                        8,
+                        Some((8, 1)),
+                        Cancelled,
+                        Some((0, 0)),
+                        Some("JobArrayTaskLimit"),
+                    ),
+                ),
+                (
+                    TaskKey::Job(6),
+                    ts(
+                        6,
+                        None,
+                        Cancelled,
+                        Some((0, 0)),
+                        Some("DependencyNeverSatisfied"),
+                    ),
+                ),
+                (TaskKey::Job(9), ts(9, None, Completed, Some((0, 0)), None)),
+            ],
         );
     }
 
@@ -1243,32 +1258,29 @@ mod captured {
     fn sacct_running_and_final() {
         let r = clean(parse_sacct(&read("sacct_running.txt")));
         assert_eq!(r.len(), 17);
-        assert_eq!(
-            *find(&r, arr(2, 1)),
-            ts(11, Some((2, 1)), Running, Some((0, 0)), None)
-        );
-        assert_eq!(
-            *find(&r, arr(2, 3)),
-            ts(2, Some((2, 3)), Pending, Some((0, 0)), None)
+        expect(
+            &r,
+            &[
+                (arr(2, 1), ts(11, Some((2, 1)), Running, Some((0, 0)), None)),
+                (arr(2, 3), ts(2, Some((2, 3)), Pending, Some((0, 0)), None)),
+            ],
         );
         let f = clean(parse_sacct(&read("sacct_final.txt")));
         assert_eq!(f.len(), 17);
-        assert_eq!(
-            *find(&f, arr(2, 2)),
-            ts(12, Some((2, 2)), Failed, Some((3, 0)), None)
-        );
-        assert_eq!(
-            *find(&f, TaskKey::Job(3)),
-            ts(3, None, Timeout, Some((0, 0)), None)
+        expect(
+            &f,
+            &[
+                (arr(2, 2), ts(12, Some((2, 2)), Failed, Some((3, 0)), None)),
+                (TaskKey::Job(3), ts(3, None, Timeout, Some((0, 0)), None)),
+            ],
         );
         // "CANCELLED by 0" (by root) and plain "CANCELLED" (by slurmctld, dependency)
-        assert_eq!(
-            *find(&f, TaskKey::Job(4)),
-            ts(4, None, Cancelled, Some((0, 0)), None)
-        );
-        assert_eq!(
-            *find(&f, TaskKey::Job(6)),
-            ts(6, None, Cancelled, Some((0, 0)), None)
+        expect(
+            &f,
+            &[
+                (TaskKey::Job(4), ts(4, None, Cancelled, Some((0, 0)), None)),
+                (TaskKey::Job(6), ts(6, None, Cancelled, Some((0, 0)), None)),
+            ],
         );
         // 8_[1-5%1]|8|CANCELLED by 0|0:0
         for task in 1..6 {
@@ -1287,29 +1299,25 @@ mod captured {
     fn jobcomp_file() {
         let t = clean(parse_jobcomp(&read("jobcomp.txt")));
         assert_eq!(t.len(), 13);
-        assert_eq!(
-            *find(&t, arr(2, 2)),
-            ts(12, Some((2, 2)), Failed, Some((3, 0)), None)
-        );
-        assert_eq!(
-            *find(&t, arr(2, 3)),
-            ts(2, Some((2, 3)), Completed, Some((0, 0)), None)
-        );
-        assert_eq!(
-            *find(&t, arr(1, 5)),
-            ts(1, Some((1, 5)), Completed, Some((0, 0)), None)
-        );
-        assert_eq!(
-            *find(&t, TaskKey::Job(3)),
-            ts(3, None, Timeout, Some((0, 0)), None)
-        );
-        assert_eq!(
-            *find(&t, TaskKey::Job(6)),
-            ts(6, None, Cancelled, Some((0, 0)), None)
-        );
-        assert_eq!(
-            *find(&t, arr(8, 0)),
-            ts(13, Some((8, 0)), Cancelled, Some((0, 0)), None)
+        expect(
+            &t,
+            &[
+                (arr(2, 2), ts(12, Some((2, 2)), Failed, Some((3, 0)), None)),
+                (
+                    arr(2, 3),
+                    ts(2, Some((2, 3)), Completed, Some((0, 0)), None),
+                ),
+                (
+                    arr(1, 5),
+                    ts(1, Some((1, 5)), Completed, Some((0, 0)), None),
+                ),
+                (TaskKey::Job(3), ts(3, None, Timeout, Some((0, 0)), None)),
+                (TaskKey::Job(6), ts(6, None, Cancelled, Some((0, 0)), None)),
+                (
+                    arr(8, 0),
+                    ts(13, Some((8, 0)), Cancelled, Some((0, 0)), None),
+                ),
+            ],
         );
         // a job name with a space, unquoted
         let text = read("jobcomp.txt");

@@ -227,17 +227,22 @@ fn attention_matches_loop_and_layer_forward() {
     check_against_loop(|t, x| m.loss(t, x), &x);
 }
 
+/// A fresh recorded forward of `m` on `x`: the tape and the summed per-example loss.
+fn recorded_attn(m: &AttnModel, x: &Tensor) -> (Tape, Tensor) {
+    let mut t = Tape::new();
+    let l = m.loss(&mut t, x).sum(Kind::Double);
+    (t, l)
+}
+
 #[test]
 fn ghost_clipping_matches_materialised() {
     let clip = 0.05;
     let mut vs = store();
     let m = AttnModel::new(&mut vs);
     let x = randn(&[B, 5, 4]);
-    let mut t1 = Tape::new();
-    let l = m.loss(&mut t1, &x).sum(Kind::Double);
+    let (t1, l) = recorded_attn(&m, &x);
     let pe = t1.per_example_grads(&l);
-    let mut t2 = Tape::new();
-    let l = m.loss(&mut t2, &x).sum(Kind::Double);
+    let (t2, l) = recorded_attn(&m, &x);
     let (ghost_sum, ghost_norms) = t2.clipped_sum(&l, clip);
     assert!(max_abs(&ghost_norms, &pe.norms()) < 1e-9);
     for (a, b) in ghost_sum.iter().zip(clipped_sum(&pe, clip)) {
@@ -254,14 +259,12 @@ fn scaled_clipping_weights_each_clipped_example() {
     let mut vs = store();
     let m = AttnModel::new(&mut vs);
     let x = randn(&[B, 5, 4]);
-    let mut t1 = Tape::new();
-    let l = m.loss(&mut t1, &x).sum(Kind::Double);
+    let (t1, l) = recorded_attn(&m, &x);
     let pe = t1.per_example_grads(&l);
     let scales: Vec<f64> = (0..B).map(|b| if b % 2 == 0 { 0.4 } else { 1.0 }).collect();
     let s = Tensor::from_slice(&scales);
     let want = pe.weighted_sum(&(clip_factors(&pe.norms(), clip) * &s));
-    let mut t2 = Tape::new();
-    let l = m.loss(&mut t2, &x).sum(Kind::Double);
+    let (t2, l) = recorded_attn(&m, &x);
     let (got, _) = t2.clipped_sum_scaled(&l, clip, Some(&s));
     for (a, b) in got.iter().zip(&want) {
         assert!(max_abs(a, b) < 1e-9);
@@ -271,8 +274,7 @@ fn scaled_clipping_weights_each_clipped_example() {
     assert!(contributions.max().double_value(&[]) <= clip * (1.0 + 1e-9));
     // scales of 1 are plain clipping
     let ones = Tensor::ones([B], (Kind::Double, tch::Device::Cpu));
-    let mut t3 = Tape::new();
-    let l = m.loss(&mut t3, &x).sum(Kind::Double);
+    let (t3, l) = recorded_attn(&m, &x);
     let (plain, _) = t3.clipped_sum_scaled(&l, clip, Some(&ones));
     for (a, b) in plain.iter().zip(clipped_sum(&pe, clip)) {
         assert!(max_abs(a, &b) < 1e-9);
@@ -285,8 +287,7 @@ fn scales_above_one_are_refused() {
     let mut vs = store();
     let m = AttnModel::new(&mut vs);
     let x = randn(&[B, 5, 4]);
-    let mut t = Tape::new();
-    let l = m.loss(&mut t, &x).sum(Kind::Double);
+    let (t, l) = recorded_attn(&m, &x);
     let _ = t.clipped_sum_scaled(
         &l,
         1.0,
