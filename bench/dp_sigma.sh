@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# σ calibrated by the PLD accountant against the RDP accountant for the classifiers' LOSO
+# schedules (issue 5: "the σ saved by PLD against RDP at the same ε"). Example-level DP-SGD on
+# a typical fold: n = 495 training windows (14 of the 15 WESAD subjects), batch 50 (q = 50/495),
+# steps = ⌈epochs · n / batch⌉, δ = 1/n^1.1, Poisson sampling, window unit.
+# Writes results/benchmarks/dp-sigma.md.  Usage: bench/dp_sigma.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${DPWEAR_BIN:-target/release/dpwear}
+OUT=results/benchmarks/dp-sigma.md
+N=495; B=50
+Q=$(python3 -c "print($B/$N)")
+DELTA=$(python3 -c "print(1/$N**1.1)")
+sigma() { # accountant eps steps → "σ seconds"
+  local t0 t1 s
+  t0=$(date +%s.%N)
+  s=$("$BIN" privacy sigma --target-epsilon "$2" --sample-rate "$Q" --steps "$3" --delta "$DELTA" \
+      --accountant "$1" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['sigma'])")
+  t1=$(date +%s.%N)
+  echo "$s $(python3 -c "print(f'{$t1-$t0:.2f}')")"
+}
+{
+  echo "# σ: PLD against RDP at the same (ε, δ)"
+  echo
+  echo "Command: \`bench/dp_sigma.sh\` ($(git rev-parse --short=12 HEAD), $(date -u +%F)). Typical LOSO fold:"
+  echo "n = $N training windows, batch $B (q = $Q), δ = 1/n^1.1 = $(python3 -c "print(f'{$DELTA:.4e}')"),"
+  echo "Poisson sampling, window unit, steps = ⌈epochs · n / batch⌉. RDP: dpwear's RDP accountant"
+  echo "(tf-privacy orders, improved conversion); PLD: connect-the-dots pessimistic, interval 1e-4."
+  echo "Seconds are wall time of one \`dpwear privacy sigma\` call (process start-up included)."
+  echo
+  echo "| classifier (epochs) | steps | ε | σ RDP | σ PLD | σ saved by PLD | noise variance saved | s RDP | s PLD |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  for pair in cnn:10 cnn-lstm:20 transformer:110; do
+    clf=${pair%%:*}; ep=${pair##*:}
+    steps=$(( (ep * N + B - 1) / B ))
+    for eps in 10 1 0.1; do
+      read -r sr tr < <(sigma rdp "$eps" "$steps")
+      read -r sp tp < <(sigma pld "$eps" "$steps")
+      python3 - "$clf" "$ep" "$steps" "$eps" "$sr" "$sp" "$tr" "$tp" <<'PY'
+import sys
+clf, ep, steps, eps, sr, sp, tr, tp = sys.argv[1:]
+sr, sp = float(sr), float(sp)
+print(f"| {clf} ({ep}) | {steps} | {eps} | {sr:.4f} | {sp:.4f} | {100*(sr-sp)/sr:.1f} % | {100*(1-(sp/sr)**2):.1f} % | {tr} | {tp} |")
+PY
+    done
+  done
+} > "$OUT"
+cat "$OUT"
