@@ -97,4 +97,13 @@ fn the_shipped_experiments_are_valid() {
     // scenario 1: 3 classifiers; scenario 2: 3 GANs × 3; scenario 4: 7 K × 3; × 10 replicates
     assert_eq!(r.points.len(), 3 + 9 + 21);
     assert_eq!(r.cell_count(), 330);
+    for name in [
+        "scenario1-private-reference-batch",
+        "scenario1-private-example-rdp",
+        "scenario1-private-example-pld",
+    ] {
+        let e = dpwear::config::load(&root.join(format!("{name}.toml"))).unwrap();
+        assert_eq!(e.cell_count(), 27, "{name}");
+        assert!(e.points.iter().all(|p| p.epsilon.is_private()), "{name}");
+    }
 }
