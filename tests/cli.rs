@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::Output;
 
-use common::{run, wesad_ref};
+use common::{features, import, run, wesad_ref};
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -72,24 +72,8 @@ fn reference_pickle_import_info_and_features() {
     let csv_h5 = dir.path().join("c.h5");
     let csv_f = dir.path().join("cf.h5");
     let csv = wesad_ref("wesad_preprocessed_1hz.csv");
-    assert!(run(&[
-        "data",
-        "import",
-        csv.to_str().unwrap(),
-        "--out",
-        csv_h5.to_str().unwrap()
-    ])
-    .status
-    .success());
-    assert!(run(&[
-        "features",
-        "--dataset",
-        csv_h5.to_str().unwrap(),
-        "--out",
-        csv_f.to_str().unwrap()
-    ])
-    .status
-    .success());
+    import(&csv, &csv_h5);
+    features(&csv_h5, &csv_f);
     let a = dpwear::features::read_features(&f).unwrap();
     let b = dpwear::features::read_features(&csv_f).unwrap();
     assert_eq!(a.x, b.x);
@@ -112,15 +96,7 @@ fn npz_export_has_the_documented_arrays() {
     let w = dir.path().join("w.h5");
     let npz = dir.path().join("f.npz");
     let csv = wesad_ref("wesad_preprocessed_1hz.csv");
-    assert!(run(&[
-        "data",
-        "import",
-        csv.to_str().unwrap(),
-        "--out",
-        w.to_str().unwrap()
-    ])
-    .status
-    .success());
+    import(&csv, &w);
     let o = run(&[
         "features",
         "--dataset",

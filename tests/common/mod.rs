@@ -81,12 +81,28 @@ pub fn small_features(dir: &Path, seed: &str, name: &str) -> PathBuf {
         "--out",
         ds.to_str().unwrap(),
     ]));
+    features(&ds, &f);
+    f
+}
+
+/// `dpwear data import SRC --out OUT`, which must succeed.
+pub fn import(src: &Path, out: &Path) {
+    ok(run(&[
+        "data",
+        "import",
+        src.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+}
+
+/// `dpwear features --dataset DS --out OUT` (reference mode), which must succeed.
+pub fn features(ds: &Path, out: &Path) {
     ok(run(&[
         "features",
         "--dataset",
         ds.to_str().unwrap(),
         "--out",
-        f.to_str().unwrap(),
+        out.to_str().unwrap(),
     ]));
-    f
 }
