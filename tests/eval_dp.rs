@@ -77,6 +77,8 @@ fn check_example_block(fold: &Value, eps: f64) {
     for needle in ["per window", "rdp accountant", "δ = ", "sampling: poisson"] {
         assert!(st.contains(needle), "{st} lacks {needle}");
     }
+    let ratio = f64_of(&p["noise_to_signal"]);
+    assert!(ratio.is_finite() && ratio > 0.0, "noise/signal {ratio}");
     let note = p["notes"][0].as_str().unwrap();
     assert!(note.contains("public class weights"), "{note}");
     assert!(note.contains("ln(1+|x|)"), "{note}");
@@ -110,6 +112,7 @@ fn dp_sgd_trains_all_three_classifiers_and_records_the_guarantee() {
             "δ = ",
             "rdp accountant",
             "sampling: poisson",
+            "noise/signal per step",
         ] {
             assert!(
                 stdout.contains(needle),
@@ -244,6 +247,8 @@ fn reference_batch_mode_is_labelled_not_example_level() {
             p["dp_architecture_note"].is_null(),
             "BatchNorm kept as in the reference"
         );
+        // the batch-mean gradient is clipped to C but the noise is not divided by B
+        assert!(f64_of(&p["noise_to_signal"]) > 0.0);
         let notes = p["notes"].to_string();
         assert!(
             notes.contains("does NOT hold") && notes.contains("loss bug"),

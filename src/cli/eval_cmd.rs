@@ -465,6 +465,18 @@ pub fn privacy_summary(r: &EvalRecord) -> Option<String> {
         steps(|p| p.steps_planned),
         steps(|p| p.steps_realised),
     );
+    let ratios: Vec<f64> = folds.iter().filter_map(|p| p.noise_to_signal).collect();
+    if !ratios.is_empty() {
+        s.push_str(&format!(
+            "\ntraining diagnostics (from the private data, not covered by the guarantee): \
+             noise/signal per step {} (σC√d over the mean norm of the clipped sum), clipped {}",
+            range(&ratios, |x| format!("{x:.1}")),
+            range(&col(|p| p.mean_clipped_fraction), |x| format!(
+                "{:.0} %",
+                100.0 * x
+            )),
+        ));
+    }
     if let Some(note) = &first.dp_architecture_note {
         s.push_str(&format!("\narchitecture: {note}"));
     }

@@ -108,6 +108,12 @@ pub struct FoldPrivacy {
     /// Mean over non-empty steps of the fraction of units whose gradient norm exceeded C
     /// (a training diagnostic; like the training loss it is not covered by the guarantee).
     pub mean_clipped_fraction: f64,
+    /// Expected noise norm σC√d (d = trainable parameters) over the mean norm of the clipped
+    /// sum it is added to: how much larger the noise is than the signal per step (also a
+    /// diagnostic computed from the private data, not covered by the guarantee; absent in
+    /// records written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise_to_signal: Option<f64>,
     /// The guarantee in words: ε, δ, unit, accountant and conversion, σ, q, steps, sampling,
     /// DP level.
     pub statement: String,

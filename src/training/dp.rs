@@ -58,7 +58,7 @@ use crate::privacy::accounting::{
 };
 use crate::privacy::dpsgd::{
     dp_step_grouped, dp_step_scaled, noisy_mean, poisson_sample, pure_noise_step, write_grads,
-    DpStepConfig, SubjectIndex, Tape,
+    DpStepConfig, DpStepReport, SubjectIndex, Tape,
 };
 
 /// tf-privacy's `compute_noise` starting noise (`noise_lbd`, spec §6.3).
@@ -220,6 +220,10 @@ pub struct DpRunStats {
     pub empty_batches: u64,
     /// Mean over non-empty steps of the fraction of clipped units.
     pub mean_clipped_fraction: f64,
+    /// Mean over realised steps of ‖clipped sum‖ (0 for empty batches).
+    pub mean_signal_norm: f64,
+    /// Trainable parameters d (the noise has σC√d expected norm).
+    pub parameters: usize,
     pub notes: Vec<String>,
     pub dp_architecture_note: Option<String>,
 }
@@ -272,6 +276,10 @@ impl DpPlan {
             units_rule: self.units_rule.clone(),
             clip_norm: self.request.clip_norm,
             mean_clipped_fraction: stats.mean_clipped_fraction,
+            noise_to_signal: (stats.mean_signal_norm > 0.0).then(|| {
+                self.sigma * self.request.clip_norm * (stats.parameters as f64).sqrt()
+                    / stats.mean_signal_norm
+            }),
             statement: st.to_string(),
             dp_architecture_note: stats.dp_architecture_note,
             notes,
@@ -341,8 +349,8 @@ pub fn check_all_recorded(vs: &nn::VarStore, params: &[Tensor]) -> Result<(), St
 /// division by the expected batch size, written into `.grad` (the optimiser step is the
 /// caller's). `class_scales[c]` ∈ (0, 1] are the public class weights w[c]/max(w): a window's
 /// clipped gradient is scaled by its class's value (window unit), or its loss is before the
-/// unit's summed gradient is clipped (subject unit). Returns (Σ per-window loss / B, clipped
-/// fraction). Public for the benchmark.
+/// unit's summed gradient is clipped (subject unit). Returns (Σ per-window loss / B, the step
+/// report). Public for the benchmark.
 #[allow(clippy::too_many_arguments)]
 pub fn example_step(
     model: &dyn Classifier,
@@ -355,7 +363,7 @@ pub fn example_step(
     cfg: &DpStepConfig,
     seed: i64,
     profile: &mut TrainProfile,
-) -> (f64, f64) {
+) -> (f64, DpStepReport) {
     let mut lap = Lap::start();
     let (xb, yb) = gather_batch(x, y, idx);
     lap.book(&mut profile.batching);
@@ -375,7 +383,7 @@ pub fn example_step(
         }
     };
     lap.book(&mut profile.backward);
-    (mean_loss, rep.clipped_fraction)
+    (mean_loss, rep)
 }
 
 /// The example-level DP-SGD loop (see the module docs). `subjects[i]` is the subject of
@@ -409,6 +417,7 @@ pub(crate) fn train_example(
     let steps_per_epoch = (1.0 / plan.sample_rate).ceil().max(1.0) as u64;
     let mut stats = DpRunStats::default();
     let mut clipped_sum = 0.0;
+    let mut signal_sum = 0.0; // empty batches add 0
     let mut non_empty = 0u64;
     let mut last_epoch_losses: Vec<f64> = Vec::new();
     for step in 0..plan.steps_planned {
@@ -429,7 +438,7 @@ pub(crate) fn train_example(
                     (w.iter().map(|&u| u as i64).collect(), Some(g))
                 }
             };
-            let (loss, clipped) = example_step(
+            let (loss, rep) = example_step(
                 model,
                 head,
                 x,
@@ -441,7 +450,8 @@ pub(crate) fn train_example(
                 seed,
                 profile,
             );
-            clipped_sum += clipped;
+            clipped_sum += rep.clipped_fraction;
+            signal_sum += rep.signal_norm;
             non_empty += 1;
             if step + steps_per_epoch >= plan.steps_planned {
                 last_epoch_losses.push(loss);
@@ -457,6 +467,8 @@ pub(crate) fn train_example(
     } else {
         0.0
     };
+    stats.mean_signal_norm = signal_sum / stats.steps_realised.max(1) as f64;
+    stats.parameters = params.iter().map(|p| p.numel()).sum();
     let final_loss = if last_epoch_losses.is_empty() {
         f64::NAN
     } else {
@@ -477,7 +489,7 @@ fn reference_bug_loss(logits: &Tensor, y: &Tensor) -> Tensor {
 
 /// One reference-batch step on the windows `idx`: Keras' class-weighted batch-mean loss, its
 /// gradient clipped to C as a whole, plus N(0, σ²C²), written into `.grad`. Returns (loss,
-/// whether the gradient was clipped).
+/// whether the gradient was clipped, the clipped gradient's norm).
 #[allow(clippy::too_many_arguments)]
 fn reference_step(
     model: &dyn Classifier,
@@ -490,7 +502,7 @@ fn reference_step(
     cfg: &DpStepConfig,
     seed: i64,
     profile: &mut TrainProfile,
-) -> (f64, bool) {
+) -> (f64, bool, f64) {
     let mut lap = Lap::start();
     let (xb, yb) = gather_batch(x, y, idx);
     let wb = w_table.index_select(0, &yb);
@@ -504,7 +516,7 @@ fn reference_step(
     let value = loss.double_value(&[]);
     lap.book(&mut profile.forward);
     let grads = Tensor::run_backward(&[loss], params, false, false);
-    let (noisy, clipped) = tch::no_grad(|| {
+    let (noisy, clipped, signal) = tch::no_grad(|| {
         let sq: f64 = grads
             .iter()
             .map(|g| g.square().sum(Kind::Double).double_value(&[]))
@@ -516,12 +528,16 @@ fn reference_step(
             1.0
         };
         let scaled: Vec<Tensor> = grads.iter().map(|g| g * factor).collect();
-        (noisy_mean(&scaled, cfg, seed), norm > cfg.clip_norm)
+        (
+            noisy_mean(&scaled, cfg, seed),
+            norm > cfg.clip_norm,
+            norm * factor,
+        )
     });
     // Outside no_grad: the first write creates `.grad` through autograd.
     write_grads(params, &noisy);
     lap.book(&mut profile.backward);
-    (value, clipped)
+    (value, clipped, signal)
 }
 
 /// The reference-batch loop: `epochs` passes of shuffled batches of `batch_size`.
@@ -550,6 +566,7 @@ pub(crate) fn train_reference_batch(
     let mut order: Vec<i64> = (0..n).collect();
     let mut stats = DpRunStats::default();
     let mut clipped = 0u64;
+    let mut signal_sum = 0.0;
     let mut final_loss = f64::NAN;
     for _ in 0..hyper.epochs {
         order.shuffle(&mut shuffle);
@@ -557,7 +574,7 @@ pub(crate) fn train_reference_batch(
         let mut batches = 0usize;
         for chunk in order.chunks(hyper.batch_size.max(1)) {
             let seed = seed_of(&mut noise);
-            let (loss, c) = reference_step(
+            let (loss, c, signal) = reference_step(
                 model, params, head, x, y, w_table, chunk, &cfg, seed, profile,
             );
             let t = Instant::now();
@@ -566,11 +583,14 @@ pub(crate) fn train_reference_batch(
             sum += loss;
             batches += 1;
             clipped += c as u64;
+            signal_sum += signal;
             stats.steps_realised += 1;
         }
         final_loss = sum / batches.max(1) as f64;
     }
     stats.mean_clipped_fraction = clipped as f64 / stats.steps_realised.max(1) as f64;
+    stats.mean_signal_norm = signal_sum / stats.steps_realised.max(1) as f64;
+    stats.parameters = params.iter().map(|p| p.numel()).sum();
     (final_loss, stats)
 }
 

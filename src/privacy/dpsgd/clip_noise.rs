@@ -94,9 +94,22 @@ pub struct DpStepReport {
     pub clipped_fraction: f64,
     /// Mean unclipped per-example norm (NaN for B = 0).
     pub mean_norm: f64,
+    /// ‖Σ_b clipped g_b‖ before noise: the signal the noise N(0, σ²C² I) has to compete with
+    /// (0 for B = 0). A training diagnostic computed from the batch, like the loss.
+    pub signal_norm: f64,
 }
 
-fn report(norms: &Tensor, clip: f64) -> DpStepReport {
+/// The L2 norm of a list of tensors taken as one vector.
+pub fn total_norm(ts: &[Tensor]) -> f64 {
+    tch::no_grad(|| {
+        ts.iter()
+            .map(|t| t.square().sum(tch::Kind::Double).double_value(&[]))
+            .sum::<f64>()
+            .sqrt()
+    })
+}
+
+fn report(norms: &Tensor, clip: f64, clipped_sum: &[Tensor]) -> DpStepReport {
     let b = norms.size()[0];
     let (clipped_fraction, mean_norm) = if b == 0 {
         (0.0, f64::NAN)
@@ -117,6 +130,7 @@ fn report(norms: &Tensor, clip: f64) -> DpStepReport {
         batch_size: b,
         clipped_fraction,
         mean_norm,
+        signal_norm: total_norm(clipped_sum),
     }
 }
 
@@ -126,7 +140,7 @@ pub fn dp_step_from_grads(pe: &PerExampleGrads, cfg: &DpStepConfig, seed: i64) -
     let norms = pe.norms();
     let sum = clipped_sum(pe, cfg.clip_norm);
     write_grads(&pe.params, &noisy_mean(&sum, cfg, seed));
-    report(&norms, cfg.clip_norm)
+    report(&norms, cfg.clip_norm, &sum)
 }
 
 /// Full DP gradient from a recorded forward pass (window-level privacy unit), using ghost
@@ -146,7 +160,7 @@ pub fn dp_step_scaled(
 ) -> DpStepReport {
     let (sum, norms) = tape.clipped_sum_scaled(loss_sum, cfg.clip_norm, scale);
     write_grads(&tape.params(), &noisy_mean(&sum, cfg, seed));
-    report(&norms, cfg.clip_norm)
+    report(&norms, cfg.clip_norm, &sum)
 }
 
 /// Full DP gradient with one privacy unit per group (subject-level DP): example b belongs to
@@ -163,7 +177,7 @@ pub fn dp_step_grouped(
 ) -> DpStepReport {
     let (sum, norms) = tape.clipped_sum_grouped(loss_sum, group, n_groups, cfg.clip_norm);
     write_grads(&tape.params(), &noisy_mean(&sum, cfg, seed));
-    report(&norms, cfg.clip_norm)
+    report(&norms, cfg.clip_norm, &sum)
 }
 
 /// Empty batch: the gradient is pure noise N(0, σ²C²)/(q·N); no forward pass is needed.
@@ -174,5 +188,6 @@ pub fn pure_noise_step(params: &[Tensor], cfg: &DpStepConfig, seed: i64) -> DpSt
         batch_size: 0,
         clipped_fraction: 0.0,
         mean_norm: f64::NAN,
+        signal_norm: 0.0,
     }
 }

@@ -24,7 +24,7 @@ mod tests;
 
 pub use clip_noise::{
     clip_factors, clipped_sum, dp_step, dp_step_from_grads, dp_step_grouped, dp_step_scaled,
-    noisy_mean, pure_noise_step, write_grads, DpStepConfig, DpStepReport,
+    noisy_mean, pure_noise_step, total_norm, write_grads, DpStepConfig, DpStepReport,
 };
 pub use per_example::{PerExampleGrads, Tape};
 pub use sampling::{poisson_sample, shuffle_batches, SamplingPlan, SubjectIndex};
