@@ -7,23 +7,15 @@ fn main() {
     // The code version recorded in every result record.
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/refs/heads");
-    let commit = std::process::Command::new("git")
-        .args(["rev-parse", "--short=12", "HEAD"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    let commit = git(&["rev-parse", "--short=12", "HEAD"])
+        .map(|out| String::from_utf8_lossy(&out).trim().to_string())
         .unwrap_or_else(|| "unknown".into());
     // Built from uncommitted changes to tracked files: say so (the commit alone would claim
     // code that did not produce the record). Sources are watched so that the flag is fresh.
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=Cargo.toml");
-    let dirty = std::process::Command::new("git")
-        .args(["status", "--porcelain", "--untracked-files=no"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .is_some_and(|o| !o.stdout.is_empty());
+    let dirty =
+        git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|out| !out.is_empty());
     let commit = if dirty && commit != "unknown" {
         format!("{commit}-dirty")
     } else {
@@ -36,4 +28,14 @@ fn main() {
     if std::env::var("CARGO_FEATURE_CUDA").is_ok() {
         println!("cargo:rustc-link-arg=-Wl,--no-as-needed,-ltorch_cuda,--as-needed");
     }
+}
+
+/// stdout of a successful `git ARGS`, or None (no git, not a checkout).
+fn git(args: &[&str]) -> Option<Vec<u8>> {
+    std::process::Command::new("git")
+        .args(args)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| o.stdout)
 }

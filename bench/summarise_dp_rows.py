@@ -12,14 +12,7 @@ import statistics
 import sys
 from pathlib import Path
 
-
-def ms(values):
-    if not values:
-        return "-"
-    m = statistics.fmean(values)
-    if len(values) < 2:
-        return f"{m:.4f}"
-    return f"{m:.4f} ± {statistics.stdev(values):.4f}"
+from summarise_loso import ms  # mean ± sd (ddof 1) over replicates
 
 
 def span(values, fmt):

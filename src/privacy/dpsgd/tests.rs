@@ -234,14 +234,21 @@ fn recorded_attn(m: &AttnModel, x: &Tensor) -> (Tape, Tensor) {
     (t, l)
 }
 
-#[test]
-fn ghost_clipping_matches_materialised() {
-    let clip = 0.05;
+/// The attention model on random inputs with its materialised per-example gradients (the
+/// store is returned to keep the parameters alive).
+fn attn_case() -> (nn::VarStore, AttnModel, Tensor, PerExampleGrads) {
     let mut vs = store();
     let m = AttnModel::new(&mut vs);
     let x = randn(&[B, 5, 4]);
-    let (t1, l) = recorded_attn(&m, &x);
-    let pe = t1.per_example_grads(&l);
+    let (t, l) = recorded_attn(&m, &x);
+    let pe = t.per_example_grads(&l);
+    (vs, m, x, pe)
+}
+
+#[test]
+fn ghost_clipping_matches_materialised() {
+    let clip = 0.05;
+    let (_vs, m, x, pe) = attn_case();
     let (t2, l) = recorded_attn(&m, &x);
     let (ghost_sum, ghost_norms) = t2.clipped_sum(&l, clip);
     assert!(max_abs(&ghost_norms, &pe.norms()) < 1e-9);
@@ -256,11 +263,7 @@ fn ghost_clipping_matches_materialised() {
 #[test]
 fn scaled_clipping_weights_each_clipped_example() {
     let clip = 0.05;
-    let mut vs = store();
-    let m = AttnModel::new(&mut vs);
-    let x = randn(&[B, 5, 4]);
-    let (t1, l) = recorded_attn(&m, &x);
-    let pe = t1.per_example_grads(&l);
+    let (_vs, m, x, pe) = attn_case();
     let scales: Vec<f64> = (0..B).map(|b| if b % 2 == 0 { 0.4 } else { 1.0 }).collect();
     let s = Tensor::from_slice(&scales);
     let want = pe.weighted_sum(&(clip_factors(&pe.norms(), clip) * &s));
@@ -284,9 +287,7 @@ fn scaled_clipping_weights_each_clipped_example() {
 #[test]
 #[should_panic(expected = "contribution scales must lie in (0, 1]")]
 fn scales_above_one_are_refused() {
-    let mut vs = store();
-    let m = AttnModel::new(&mut vs);
-    let x = randn(&[B, 5, 4]);
+    let (_vs, m, x, _) = attn_case();
     let (t, l) = recorded_attn(&m, &x);
     let _ = t.clipped_sum_scaled(
         &l,
