@@ -128,6 +128,64 @@ impl KerasLstm {
     }
 }
 
+/// Keras-style GRU over (batch, time, features), TF2 defaults (`reset_after = True`): gates in
+/// the order update z, reset r, candidate; bias (2, 3u) = [input bias; recurrent bias], so the
+/// candidate is tanh(x·W_h + b_in,h + r ⊙ (h·U_h + b_rec,h)). Kernel Glorot-uniform, recurrent
+/// kernel orthogonal, biases 0. Used by generators (the classifiers have none).
+#[derive(Debug)]
+pub struct KerasGru {
+    pub kernel: Tensor,
+    pub recurrent: Tensor,
+    pub bias: Tensor,
+    units: i64,
+}
+
+impl KerasGru {
+    pub fn new(p: nn::Path, d_in: i64, units: i64) -> Self {
+        Self {
+            kernel: p.var("kernel", &[d_in, 3 * units], glorot(d_in, 3 * units)),
+            recurrent: p.var(
+                "recurrent",
+                &[units, 3 * units],
+                Init::Orthogonal { gain: 1.0 },
+            ),
+            bias: p.var("bias", &[2, 3 * units], Init::Const(0.0)),
+            units,
+        }
+    }
+
+    pub fn units(&self) -> i64 {
+        self.units
+    }
+
+    /// Returns the output sequence (batch, time, units) and the last output (batch, units).
+    pub fn forward(&self, x: &Tensor) -> (Tensor, Tensor) {
+        let (b, t, _) = x
+            .size3()
+            .expect("GRU input must be (batch, time, features)");
+        let xw = x.matmul(&self.kernel) + self.bias.get(0); // (b, t, 3u), all steps at once
+        let mut h = Tensor::zeros([b, self.units], (x.kind(), x.device()));
+        let mut outs = Vec::with_capacity(t as usize);
+        for step in 0..t {
+            let rec = h.matmul(&self.recurrent) + self.bias.get(1);
+            h = self.cell_step(&xw.select(1, step), &rec, &h);
+            outs.push(h.shallow_clone());
+        }
+        (Tensor::stack(&outs, 1), h)
+    }
+
+    /// One time step from the step's input projection `xw_t` = x_t·W + b_in and recurrent
+    /// projection `rec_t` = h·U + b_rec (both (batch, 3u)); returns the new h.
+    pub fn cell_step(&self, xw_t: &Tensor, rec_t: &Tensor, h: &Tensor) -> Tensor {
+        let x = xw_t.chunk(3, 1);
+        let r_ = rec_t.chunk(3, 1);
+        let z = (&x[0] + &r_[0]).sigmoid();
+        let r = (&x[1] + &r_[1]).sigmoid();
+        let candidate = (&x[2] + r * &r_[2]).tanh();
+        &z * h + (1.0 - z) * candidate
+    }
+}
+
 /// Keras `LayerNormalization` over the last dimension.
 #[derive(Debug)]
 pub struct LayerNorm {

@@ -37,6 +37,7 @@ pub enum LayerKind {
     LayerNorm,
     Embedding,
     Lstm,
+    Gru,
     MultiHeadAttention,
     /// Parameter-free layers (activations, pooling, dropout, reshape).
     ParameterFree,

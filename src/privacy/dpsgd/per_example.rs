@@ -16,6 +16,11 @@
 //! * `KerasLstm`: the kernel is applied as x·K for all steps at once, so d loss / d (x·K + b)
 //!   at step t is the gate pre-activation backprop g_t; kernel = Σ_t x_t ⊗ g_t, recurrent =
 //!   Σ_t h_{t-1} ⊗ g_t, bias = Σ_t g_t.
+//! * `KerasGru`: the recurrent projection h·U sits inside the reset gate, so its backprop is
+//!   not that of the input projection. The tape adds a zero leaf `probe` (B, T, 6u) to both
+//!   projections (x + 0 is exact) and takes d loss / d probe: the first 3u channels are the
+//!   input-projection backprops g_t, the last 3u the recurrent-projection backprops q_t;
+//!   kernel = Σ_t x_t ⊗ g_t, recurrent = Σ_t h_{t-1} ⊗ q_t, bias = [Σ_t g_t; Σ_t q_t].
 //! * `MultiHeadAttention`: its four projections are recorded as Linear layers.
 //!
 //! Ghost clipping ([`Tape::clipped_sum`]) gets Linear per-example norms from Gram matrices of
@@ -26,7 +31,7 @@
 //!
 //! May depend on: tch, `crate::models::layers`. No IO, no orchestration.
 
-use crate::models::layers::{ConvRow, Dense, KerasLstm, LayerNorm, MultiHeadAttention};
+use crate::models::layers::{ConvRow, Dense, KerasGru, KerasLstm, LayerNorm, MultiHeadAttention};
 use tch::{Kind, Tensor};
 
 /// One recorded use of a parameterised layer.
@@ -69,6 +74,16 @@ enum Record {
         hprev: Tensor,
         xw: Tensor,
     },
+    /// x (B, T, in), hprev (B, T, u) detached; probe (B, T, 6u) a zero leaf added to the input
+    /// projection (channels 0..3u) and the recurrent projection (3u..6u).
+    Gru {
+        kernel: Tensor,
+        recurrent: Tensor,
+        bias: Tensor,
+        x: Tensor,
+        hprev: Tensor,
+        probe: Tensor,
+    },
 }
 
 /// Reshape (B, .., d) to (B, S, d).
@@ -92,6 +107,7 @@ impl Record {
             | Record::LayerNorm { z, .. }
             | Record::Embedding { z, .. } => z,
             Record::Lstm { xw, .. } => xw,
+            Record::Gru { probe, .. } => probe,
         }
     }
 
@@ -112,6 +128,12 @@ impl Record {
             }
             Record::Embedding { weight, .. } => vec![weight.shallow_clone()],
             Record::Lstm {
+                kernel,
+                recurrent,
+                bias,
+                ..
+            }
+            | Record::Gru {
                 kernel,
                 recurrent,
                 bias,
@@ -170,6 +192,22 @@ impl Record {
                 Tensor::einsum("btu,btg->bug", &[hprev, gz], None::<i64>),
                 gz.sum_dim_intlist(&[1i64][..], false, None),
             ],
+            Record::Gru { x, hprev, .. } => {
+                let g3 = gz.size()[2] / 2;
+                let g_in = gz.narrow(2, 0, g3);
+                let g_rec = gz.narrow(2, g3, g3);
+                vec![
+                    Tensor::einsum("bti,btg->big", &[x, &g_in], None::<i64>),
+                    Tensor::einsum("btu,btg->bug", &[hprev, &g_rec], None::<i64>),
+                    Tensor::stack(
+                        &[
+                            g_in.sum_dim_intlist(&[1i64][..], false, None),
+                            g_rec.sum_dim_intlist(&[1i64][..], false, None),
+                        ],
+                        1,
+                    ),
+                ]
+            }
         }
     }
 
@@ -478,6 +516,43 @@ impl Tape {
             x: x.detach(),
             hprev,
             xw: xw.shallow_clone(),
+        });
+        (Tensor::stack(&outs, 1), h)
+    }
+
+    /// `KerasGru::forward`, recomputed step by step with a zero probe on both projections (see
+    /// the module docs) and recorded. Returns (sequence (B, T, u), last (B, u)), identical to
+    /// the layer's forward.
+    pub fn gru(&mut self, layer: &KerasGru, x: &Tensor) -> (Tensor, Tensor) {
+        let (b, t, _) = x
+            .size3()
+            .expect("GRU input must be (batch, time, features)");
+        let u = layer.units();
+        let probe = Tensor::zeros([b, t, 6 * u], (x.kind(), x.device())).set_requires_grad(true);
+        let xw = x.matmul(&layer.kernel) + layer.bias.get(0) + probe.narrow(2, 0, 3 * u);
+        let mut h = Tensor::zeros([b, u], (x.kind(), x.device()));
+        let mut outs = Vec::with_capacity(t as usize);
+        let mut prev = Vec::with_capacity(t as usize);
+        for step in 0..t {
+            prev.push(h.detach());
+            let rec = h.matmul(&layer.recurrent)
+                + layer.bias.get(1)
+                + probe.select(1, step).narrow(1, 3 * u, 3 * u);
+            h = layer.cell_step(&xw.select(1, step), &rec, &h);
+            outs.push(h.shallow_clone());
+        }
+        let hprev = if t > 0 {
+            Tensor::stack(&prev, 1)
+        } else {
+            Tensor::zeros([b, 0, u], (x.kind(), x.device()))
+        };
+        self.records.push(Record::Gru {
+            kernel: layer.kernel.shallow_clone(),
+            recurrent: layer.recurrent.shallow_clone(),
+            bias: layer.bias.shallow_clone(),
+            x: x.detach(),
+            hprev,
+            probe,
         });
         (Tensor::stack(&outs, 1), h)
     }

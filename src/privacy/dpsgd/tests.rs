@@ -4,7 +4,7 @@
 //! May depend on: everything in `super`, tch, rand_chacha, `crate::models::layers`.
 
 use super::*;
-use crate::models::layers::{ConvRow, Dense, KerasLstm, LayerNorm, MultiHeadAttention};
+use crate::models::layers::{ConvRow, Dense, KerasGru, KerasLstm, LayerNorm, MultiHeadAttention};
 use crate::privacy::accounting::{PrivacyUnit, Sampling};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -190,6 +190,42 @@ fn lstm_matches_loop_and_layer_forward() {
         },
         &x,
     );
+}
+
+#[test]
+fn gru_matches_loop_and_layer_forward() {
+    let mut vs = store();
+    let gru = KerasGru::new(vs.root() / "gru", 3, 4);
+    let d = Dense::new(vs.root() / "d", 4, 2);
+    vs.double();
+    // non-zero biases so that both halves of the bias gradient are exercised
+    tch::no_grad(|| {
+        gru.bias.shallow_clone().copy_(&randn(&[2, 12]));
+    });
+    let x = randn(&[B, 6, 3]);
+    let (seq_ref, last_ref) = gru.forward(&x);
+    let (seq, last) = Tape::new().gru(&gru, &x);
+    assert!(max_abs(&seq, &seq_ref) < 1e-12 && max_abs(&last, &last_ref) < 1e-12);
+    let pe = check_against_loop(
+        |t, x| {
+            let (seq, last) = t.gru(&gru, x);
+            let y = t.dense(&d, &last)
+                + seq
+                    .sum_dim_intlist(&[1i64, 2][..], false, None)
+                    .unsqueeze(1);
+            per_example_loss(&y)
+        },
+        &x,
+    );
+    // the recurrent kernel's gradient is not zero (the probe reaches inside the reset gate)
+    assert!(pe.grads[1].abs().max().double_value(&[]) > 1e-6);
+    // grouped clipping and ghost clipping fall back to materialised GRU gradients
+    let mut t = Tape::new();
+    let (_, last) = t.gru(&gru, &x);
+    let l = per_example_loss(&t.dense(&d, &last)).sum(Kind::Double);
+    let (sum, norms) = t.clipped_sum(&l, 0.05);
+    assert_eq!(sum.len(), 5);
+    assert!(norms.min().double_value(&[]) > 0.0);
 }
 
 struct AttnModel {
