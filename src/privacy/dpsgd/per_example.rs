@@ -323,6 +323,15 @@ impl Record {
     }
 }
 
+/// The per-step states stacked along time (B, T, u), or an empty (B, 0, u) for T = 0.
+fn stack_steps(steps: &[Tensor], empty: [i64; 3], like: &Tensor) -> Tensor {
+    if steps.is_empty() {
+        Tensor::zeros(empty, (like.kind(), like.device()))
+    } else {
+        Tensor::stack(steps, 1)
+    }
+}
+
 /// Σ_{s,t} (a_s·a_t)(g_s·g_t) per example: the squared norm of Σ_s g_s ⊗ a_s, shape (B,).
 fn gram_sq_norm(a: &Tensor, g: &Tensor) -> Tensor {
     let ga = Tensor::einsum("bsi,bti->bst", &[a, a], None::<i64>);
@@ -504,11 +513,7 @@ impl Tape {
             (h, c) = layer.cell_step(&xw.select(1, step), &h, &c);
             outs.push(h.shallow_clone());
         }
-        let hprev = if t > 0 {
-            Tensor::stack(&prev, 1)
-        } else {
-            Tensor::zeros([b, 0, u], (x.kind(), x.device()))
-        };
+        let hprev = stack_steps(&prev, [b, 0, u], x);
         self.records.push(Record::Lstm {
             kernel: layer.kernel.shallow_clone(),
             recurrent: layer.recurrent.shallow_clone(),
@@ -541,11 +546,7 @@ impl Tape {
             h = layer.cell_step(&xw.select(1, step), &rec, &h);
             outs.push(h.shallow_clone());
         }
-        let hprev = if t > 0 {
-            Tensor::stack(&prev, 1)
-        } else {
-            Tensor::zeros([b, 0, u], (x.kind(), x.device()))
-        };
+        let hprev = stack_steps(&prev, [b, 0, u], x);
         self.records.push(Record::Gru {
             kernel: layer.kernel.shallow_clone(),
             recurrent: layer.recurrent.shallow_clone(),

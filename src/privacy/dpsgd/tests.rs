@@ -169,6 +169,16 @@ fn embedding_matches_loop() {
     );
 }
 
+/// Per-example loss on a recurrent layer's output: a Dense head on the last state plus the sum
+/// of the whole sequence (so that every step's output matters).
+fn sequence_head_loss(t: &mut Tape, d: &Dense, seq: &Tensor, last: &Tensor) -> Tensor {
+    let y = t.dense(d, last)
+        + seq
+            .sum_dim_intlist(&[1i64, 2][..], false, None)
+            .unsqueeze(1);
+    per_example_loss(&y)
+}
+
 #[test]
 fn lstm_matches_loop_and_layer_forward() {
     let mut vs = store();
@@ -182,11 +192,7 @@ fn lstm_matches_loop_and_layer_forward() {
     check_against_loop(
         |t, x| {
             let (seq, last) = t.lstm(&lstm, x);
-            let y = t.dense(&d, &last)
-                + seq
-                    .sum_dim_intlist(&[1i64, 2][..], false, None)
-                    .unsqueeze(1);
-            per_example_loss(&y)
+            sequence_head_loss(t, &d, &seq, &last)
         },
         &x,
     );
@@ -209,11 +215,7 @@ fn gru_matches_loop_and_layer_forward() {
     let pe = check_against_loop(
         |t, x| {
             let (seq, last) = t.gru(&gru, x);
-            let y = t.dense(&d, &last)
-                + seq
-                    .sum_dim_intlist(&[1i64, 2][..], false, None)
-                    .unsqueeze(1);
-            per_example_loss(&y)
+            sequence_head_loss(t, &d, &seq, &last)
         },
         &x,
     );
