@@ -219,12 +219,8 @@ pub struct PrivacyPolicy {
     pub unit: crate::privacy::accounting::ledger::PrivacyUnit,
     pub clip_norm: f64,
     /// Example mode's public class weights [non-stress, stress].
-    #[serde(default = "default_class_weights")]
+    #[serde(default = "crate::models::DpTraining::default_class_weights")]
     pub class_weights: [f64; 2],
-}
-
-fn default_class_weights() -> [f64; 2] {
-    crate::models::DpTraining::DEFAULT_CLASS_WEIGHTS
 }
 
 /// Validated report settings.

@@ -162,7 +162,7 @@ impl DpTraining {
     /// of recounting the private labels. For another dataset set them from public knowledge.
     pub const DEFAULT_CLASS_WEIGHTS: [f64; 2] = [1.0, 2.5];
 
-    fn default_class_weights() -> [f64; 2] {
+    pub(crate) fn default_class_weights() -> [f64; 2] {
         Self::DEFAULT_CLASS_WEIGHTS
     }
 

@@ -158,10 +158,7 @@ fn train_plain(mut spec: TrainSpec<'_>) -> Trained {
     let model = classifiers::build(spec.kind, vs.root());
     tch::manual_seed(spec.dropout_seed);
 
-    let input = match spec.head {
-        HeadMode::Default => InputTransform::fit_standardise(spec.x),
-        HeadMode::Reference => InputTransform::Raw,
-    };
+    let input = InputTransform::for_head(spec.head, spec.x);
     let x_train = input.apply(spec.x);
     let weights = class_weights(spec.y, spec.head);
     let y_all = Tensor::from_slice(&spec.y.iter().map(|&l| l as i64).collect::<Vec<_>>())
@@ -229,21 +226,18 @@ fn train_private(spec: TrainSpec<'_>, p: PrivateTraining<'_>) -> Result<Trained,
         DpMode::ReferenceBatch => (classifiers::build(spec.kind, vs.root()), None),
     };
     tch::manual_seed(spec.dropout_seed);
-    let (input, weights) = match (mode, spec.head) {
-        (DpMode::Example, HeadMode::Default) => (
-            InputTransform::SignedLog1p,
+    let (input, weights) = match mode {
+        DpMode::Example => (
+            match spec.head {
+                HeadMode::Default => InputTransform::SignedLog1p,
+                HeadMode::Reference => InputTransform::Raw,
+            },
             p.plan.request.class_weights.to_vec(),
         ),
-        (DpMode::Example, HeadMode::Reference) => {
-            (InputTransform::Raw, p.plan.request.class_weights.to_vec())
-        }
-        (DpMode::ReferenceBatch, HeadMode::Default) => (
-            InputTransform::fit_standardise(spec.x),
+        DpMode::ReferenceBatch => (
+            InputTransform::for_head(spec.head, spec.x),
             class_weights(spec.y, spec.head),
         ),
-        (DpMode::ReferenceBatch, HeadMode::Reference) => {
-            (InputTransform::Raw, class_weights(spec.y, spec.head))
-        }
     };
     let x_train = input.apply(spec.x);
     let y_all = Tensor::from_slice(&spec.y.iter().map(|&l| l as i64).collect::<Vec<_>>())
@@ -300,6 +294,7 @@ fn train_private(spec: TrainSpec<'_>, p: PrivateTraining<'_>) -> Result<Trained,
         }
     };
     stats.dp_architecture_note = arch_note;
+    stats.parameters = vs.trainable_variables().iter().map(|v| v.numel()).sum();
     let privacy = p.plan.finish(stats)?;
     Ok(Trained {
         _vs: vs,
@@ -350,6 +345,15 @@ enum InputTransform {
 }
 
 impl InputTransform {
+    /// The non-private choice: standardisation fitted on `x` for the default head, raw features
+    /// for the reference head.
+    fn for_head(head: HeadMode, x: &Tensor) -> Self {
+        match head {
+            HeadMode::Default => Self::fit_standardise(x),
+            HeadMode::Reference => Self::Raw,
+        }
+    }
+
     fn fit_standardise(x: &Tensor) -> Self {
         let flat = x.flatten(1, -1);
         let mean = flat.mean_dim([0i64].as_slice(), true, Kind::Float);

@@ -57,8 +57,8 @@ use crate::privacy::accounting::{
     Sampling, Schedule,
 };
 use crate::privacy::dpsgd::{
-    dp_step_grouped, dp_step_scaled, noisy_mean, poisson_sample, pure_noise_step, write_grads,
-    DpStepConfig, DpStepReport, SubjectIndex, Tape,
+    dp_step_grouped, dp_step_scaled, noisy_mean, poisson_sample, pure_noise_step, total_norm,
+    write_grads, DpStepConfig, DpStepReport, SubjectIndex, Tape,
 };
 
 /// tf-privacy's `compute_noise` starting noise (`noise_lbd`, spec §6.3).
@@ -222,7 +222,7 @@ pub struct DpRunStats {
     pub mean_clipped_fraction: f64,
     /// Mean over realised steps of ‖clipped sum‖ (0 for empty batches).
     pub mean_signal_norm: f64,
-    /// Trainable parameters d (the noise has σC√d expected norm).
+    /// Trainable parameters d (the noise has σC√d expected norm); set by the caller.
     pub parameters: usize,
     pub notes: Vec<String>,
     pub dp_architecture_note: Option<String>,
@@ -370,12 +370,13 @@ pub fn example_step(
     let mut tape = Tape::new();
     let logits = model.forward_tape(&mut tape, &xb, true);
     let per = per_sample_loss(&logits, &yb, head);
-    let mean_loss = per.sum(Kind::Float).double_value(&[]) / idx.len() as f64;
+    let loss_sum = per.sum(Kind::Float);
+    let mean_loss = loss_sum.double_value(&[]) / idx.len() as f64;
     let table = Tensor::from_slice(&class_scales.map(|s| s as f32)).to_device(x.device());
     let scale = table.index_select(0, &yb);
     lap.book(&mut profile.forward);
     let rep = match group {
-        None => dp_step_scaled(&tape, &per.sum(Kind::Float), Some(&scale), cfg, seed),
+        None => dp_step_scaled(&tape, &loss_sum, Some(&scale), cfg, seed),
         Some((g, n_groups)) => {
             let g = Tensor::from_slice(g).to_device(x.device());
             let weighted = (per * scale).sum(Kind::Float);
@@ -468,7 +469,6 @@ pub(crate) fn train_example(
         0.0
     };
     stats.mean_signal_norm = signal_sum / stats.steps_realised.max(1) as f64;
-    stats.parameters = params.iter().map(|p| p.numel()).sum();
     let final_loss = if last_epoch_losses.is_empty() {
         f64::NAN
     } else {
@@ -517,11 +517,7 @@ fn reference_step(
     lap.book(&mut profile.forward);
     let grads = Tensor::run_backward(&[loss], params, false, false);
     let (noisy, clipped, signal) = tch::no_grad(|| {
-        let sq: f64 = grads
-            .iter()
-            .map(|g| g.square().sum(Kind::Double).double_value(&[]))
-            .sum();
-        let norm = sq.sqrt();
+        let norm = total_norm(&grads);
         let factor = if norm > cfg.clip_norm {
             cfg.clip_norm / norm
         } else {
@@ -590,7 +586,6 @@ pub(crate) fn train_reference_batch(
     }
     stats.mean_clipped_fraction = clipped as f64 / stats.steps_realised.max(1) as f64;
     stats.mean_signal_norm = signal_sum / stats.steps_realised.max(1) as f64;
-    stats.parameters = params.iter().map(|p| p.numel()).sum();
     (final_loss, stats)
 }
 
@@ -737,12 +732,7 @@ mod tests {
             assert!(rep.clipped_fraction > 0.0 && rep.signal_norm > 0.0);
             params.iter().map(|p| p.grad().copy()).collect()
         };
-        let norm = |v: &[Tensor]| -> f64 {
-            v.iter()
-                .map(|t| t.square().sum(Kind::Double).double_value(&[]))
-                .sum::<f64>()
-                .sqrt()
-        };
+        let norm = |v: &[Tensor]| -> f64 { crate::privacy::dpsgd::total_norm(v) };
         let g_base = grad_of(&base);
         let g_huge = grad_of(&huge);
         let diff: Vec<Tensor> = g_base.iter().zip(&g_huge).map(|(a, b)| a - b).collect();
