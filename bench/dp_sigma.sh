@@ -3,6 +3,8 @@
 # schedules (issue 5: "the σ saved by PLD against RDP at the same ε"). Example-level DP-SGD on
 # a typical fold: n = 495 training windows (14 of the 15 WESAD subjects), batch 50 (q = 50/495),
 # steps = ⌈epochs · n / batch⌉, δ = 1/n^1.1, Poisson sampling, window unit.
+# Then the calibration cost for a 100,000-step schedule (q = 256/60,000, δ = 1e-5; issue 5: under
+# a second with RDP, a few seconds with PLD), with the binary's bare start-up time beside it.
 # Writes results/benchmarks/dp-sigma.md.  Usage: bench/dp_sigma.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,9 +14,9 @@ N=495; B=50
 Q=$(python3 -c "print($B/$N)")
 DELTA=$(python3 -c "print(1/$N**1.1)")
 sigma() { # accountant eps steps → "σ seconds"
-  local t0 t1 s
+  local t0 t1 s q=${4:-$Q} d=${5:-$DELTA}
   t0=$(date +%s.%N)
-  s=$("$BIN" privacy sigma --target-epsilon "$2" --sample-rate "$Q" --steps "$3" --delta "$DELTA" \
+  s=$("$BIN" privacy sigma --target-epsilon "$2" --sample-rate "$q" --steps "$3" --delta "$d" \
       --accountant "$1" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['sigma'])")
   t1=$(date +%s.%N)
   echo "$s $(python3 -c "print(f'{$t1-$t0:.2f}')")"
@@ -43,6 +45,22 @@ sr, sp = float(sr), float(sp)
 print(f"| {clf} ({ep}) | {steps} | {eps} | {sr:.4f} | {sp:.4f} | {100*(sr-sp)/sr:.1f} % | {100*(1-(sp/sr)**2):.1f} % | {tr} | {tp} |")
 PY
     done
+  done
+  echo
+  echo "## Calibration cost for a long schedule"
+  echo
+  Q2=$(python3 -c "print(256/60000)")
+  t0=$(date +%s.%N); "$BIN" --version > /dev/null; t1=$(date +%s.%N)
+  echo "100,000 steps, q = 256/60,000 = $Q2, δ = 1e-5, Poisson, window unit. Seconds are one"
+  echo "\`dpwear privacy sigma\` call, process start-up included; \`dpwear --version\` alone took"
+  echo "$(python3 -c "print(f'{$t1-$t0:.2f}')") s here (loading libtorch in a torch build)."
+  echo
+  echo "| ε | σ RDP | s RDP | σ PLD | s PLD |"
+  echo "|---|---|---|---|---|"
+  for eps in 8 1; do
+    read -r sr tr < <(sigma rdp "$eps" 100000 "$Q2" 1e-5)
+    read -r sp tp < <(sigma pld "$eps" 100000 "$Q2" 1e-5)
+    echo "| $eps | $(python3 -c "print(f'{$sr:.4f}')") | $tr | $(python3 -c "print(f'{$sp:.4f}')") | $tp |"
   done
 } > "$OUT"
 cat "$OUT"

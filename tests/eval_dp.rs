@@ -364,12 +364,13 @@ fn bad_privacy_parameters_are_refused_with_one_line() {
     assert_eq!(run(&args).status.code(), Some(2));
 }
 
-/// The cost of one DP-SGD step against one non-private step for the CNN (batch 50, reference
-/// features, 1 thread). Run by `bench/dp_step.sh` (set DPWEAR_BENCH_FEATURES):
-/// `cargo test --release --test eval_dp bench_cnn_dp_step -- --ignored --nocapture`.
+/// The cost of one DP-SGD step against one non-private step (batch 50, reference features,
+/// 1 thread) for the classifier in DPWEAR_BENCH_CLASSIFIER (default cnn). Run by
+/// `bench/dp_step.sh` (set DPWEAR_BENCH_FEATURES):
+/// `cargo test --release --test eval_dp bench_dp_step -- --ignored --nocapture`.
 #[test]
 #[ignore]
-fn bench_cnn_dp_step() {
+fn bench_dp_step() {
     use dpwear::models::classifiers::{build, build_dp};
     use dpwear::models::{ClassifierKind, HeadMode};
     use dpwear::privacy::dpsgd::DpStepConfig;
@@ -387,6 +388,11 @@ fn bench_cnn_dp_step() {
         .ok()
         .and_then(|t| t.parse().ok())
         .unwrap_or(20);
+    let kind = std::env::var("DPWEAR_BENCH_CLASSIFIER")
+        .map(|k| {
+            ClassifierKind::parse(&k).expect("DPWEAR_BENCH_CLASSIFIER: cnn|cnn-lstm|transformer")
+        })
+        .unwrap_or(ClassifierKind::Cnn);
     tch::set_num_threads(threads);
     let fs = dpwear::features::read_features(Path::new(&path)).unwrap();
     let batch = 50usize;
@@ -409,7 +415,7 @@ fn bench_cnn_dp_step() {
     // Non-private step, as in training::classifier (reference head, weighted batch mean).
     tch::manual_seed(1);
     let vs = nn::VarStore::new(Device::Cpu);
-    let model = build(ClassifierKind::Cnn, vs.root());
+    let model = build(kind, vs.root());
     let mut opt = adam(&vs);
     let it = Tensor::from_slice(&idx64);
     let mut plain_step = || {
@@ -429,7 +435,7 @@ fn bench_cnn_dp_step() {
     // DP step: the very function the training loop calls, then Adam.
     tch::manual_seed(1);
     let vs = nn::VarStore::new(Device::Cpu);
-    let (dp_model, _) = build_dp(ClassifierKind::Cnn, vs.root());
+    let (dp_model, _) = build_dp(kind, vs.root());
     let mut dp_opt = adam(&vs);
     let _params = tape_params(dp_model.as_ref(), &x);
     let cfg = DpStepConfig {
@@ -478,7 +484,8 @@ fn bench_cnn_dp_step() {
     let (p, d) = (med(&plain), med(&dp));
     let n = (reps + 3) as f64;
     println!(
-        "CNN, batch {batch}, {threads} thread(s), {reps} timed steps of each (interleaved) after 3 warm-up: non-private step median {p:.1} ms (min {:.1}), DP-SGD step median {d:.1} ms (min {:.1}); ratio {:.2}x",
+        "{}, batch {batch}, {threads} thread(s), {reps} timed steps of each (interleaved) after 3 warm-up: non-private step median {p:.1} ms (min {:.1}), DP-SGD step median {d:.1} ms (min {:.1}); ratio {:.2}x",
+        kind.as_str(),
         plain.iter().cloned().fold(f64::INFINITY, f64::min),
         dp.iter().cloned().fold(f64::INFINITY, f64::min),
         d / p
