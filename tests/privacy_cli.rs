@@ -84,6 +84,46 @@ fn sigma_for_the_reference_cnn_schedule_and_stated_assumptions() {
 }
 
 #[test]
+fn prv_accountant_states_its_error_bar() {
+    let q = format!("{}", 50.0 / 530.0);
+    let base = [
+        "--sample-rate",
+        q.as_str(),
+        "--steps",
+        "106",
+        "--delta",
+        "1e-3",
+        "--accountant",
+    ];
+    let o = run(&[&["epsilon", "--sigma", "3.02344"], &base[..], &["prv"]].concat());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("prv accountant"), "{text}");
+    assert!(text.contains("prv error bar: true epsilon in ["), "{text}");
+    let o = run(&[
+        &["epsilon", "--sigma", "3.02344", "--json"],
+        &base[..],
+        &["prv"],
+    ]
+    .concat());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["accountant"], "prv");
+    assert!(v["conversion"].as_str().unwrap().contains("upper bound"));
+    let prv = v["epsilon"].as_f64().unwrap();
+    // an upper bound close to (within its 1 % error of) the pessimistic PLD, below RDP
+    let o = run(&[
+        &["epsilon", "--sigma", "3.02344", "--json"],
+        &base[..],
+        &["pld"],
+    ]
+    .concat());
+    let pld: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let pld = pld["epsilon"].as_f64().unwrap();
+    assert!((prv - pld).abs() < 0.03 * pld, "prv {prv} pld {pld}");
+    assert!(prv < 0.99, "rdp gives 1.0 here; prv {prv}");
+}
+
+#[test]
 fn impossible_parameters_are_refused_with_code_5() {
     let cases: [(&[&str], &str); 5] = [
         (

@@ -55,6 +55,8 @@ pub enum DpAccountantArg {
     Rdp,
     /// Privacy loss distributions (add/remove, pessimistic, interval 1e-4).
     Pld,
+    /// Privacy random variables: upper end of a certified error bar (ε error 1 % of RDP's).
+    Prv,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -121,9 +123,14 @@ impl DpArgs {
             DpModeArg::ReferenceBatch => DpMode::ReferenceBatch,
         };
         let bad = |msg: String| CliError::new(exit::INVALID_PARAMETER, "evaluate", msg);
-        if mode == DpMode::ReferenceBatch && self.accountant == Some(DpAccountantArg::Pld) {
+        if mode == DpMode::ReferenceBatch
+            && matches!(
+                self.accountant,
+                Some(DpAccountantArg::Pld | DpAccountantArg::Prv)
+            )
+        {
             return Err(bad(
-                "--dp-mode reference-batch calibrates sigma with tf-privacy 0.8.5's RDP accountant (the reference's); --accountant pld applies to --dp-mode example only".into(),
+                "--dp-mode reference-batch calibrates sigma with tf-privacy 0.8.5's RDP accountant (the reference's); --accountant pld/prv applies to --dp-mode example only".into(),
             ));
         }
         let dp = DpTraining {
@@ -133,6 +140,7 @@ impl DpArgs {
             accountant: match self.accountant.unwrap_or(DpAccountantArg::Rdp) {
                 DpAccountantArg::Rdp => AccountantKind::Rdp,
                 DpAccountantArg::Pld => AccountantKind::Pld,
+                DpAccountantArg::Prv => AccountantKind::Prv,
             },
             clip_norm: self.clip_norm.unwrap_or(1.0),
             unit: match self.privacy_unit.unwrap_or(DpUnitArg::Window) {

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::{exit, CliError};
 use crate::privacy::accounting::{
     calibrate_sigma, Accountant, AccountingError, CalibrationOptions, DpLevel, PldAccountant,
-    PrivacyStatement, PrivacyUnit, RdpAccountant, Sampling, Schedule,
+    PrivacyStatement, PrivacyUnit, PrvAccountant, RdpAccountant, Sampling, Schedule,
 };
 
 #[derive(Debug, Subcommand)]
@@ -25,6 +25,9 @@ pub enum AccountantArg {
     RdpReference,
     /// Privacy loss distributions (add/remove adjacency, pessimistic, interval 1e-4).
     Pld,
+    /// Privacy random variables (Gopi et al. 2021): the upper end of a certified error bar
+    /// (ε error 1 % of the RDP ε, δ error δ/1000, add/remove adjacency).
+    Prv,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -90,6 +93,7 @@ fn accountant(a: AccountantArg) -> Result<Box<dyn Accountant>, AccountingError> 
         AccountantArg::Rdp => Box::new(RdpAccountant::default()),
         AccountantArg::RdpReference => Box::new(RdpAccountant::reference()),
         AccountantArg::Pld => Box::new(PldAccountant::default()),
+        AccountantArg::Prv => Box::new(PrvAccountant::default()),
     })
 }
 
@@ -144,6 +148,20 @@ pub fn run(cmd: PrivacyCommand) -> Result<(), CliError> {
     } else {
         println!("sigma = {}", st.sigma);
         println!("{st}");
+        if let AccountantArg::Prv = s.accountant {
+            let b = PrvAccountant::default()
+                .epsilon_bounds(&sched, sigma)
+                .map_err(fail)?;
+            println!(
+                "prv error bar: true epsilon in [{:.6}, {:.6}] (estimate {:.6}; epsilon error {:.3e}, delta error {:.3e}, {} grid points)",
+                b.lower.max(0.0),
+                b.upper,
+                b.estimate,
+                b.eps_error,
+                b.delta_error,
+                b.grid
+            );
+        }
     }
     Ok(())
 }

@@ -151,7 +151,7 @@ pub struct PrivacySection {
     /// `example` (per-example DP-SGD, Poisson sampling; default) or `reference-batch` (the
     /// reference's batch-level clipping; not example-level DP).
     pub mode: Option<Spanned<String>>,
-    /// `rdp` (default) or `pld`.
+    /// `rdp` (default), `pld` or `prv` (example mode only).
     pub accountant: Option<Spanned<String>>,
     /// Fixed δ; default 1/n^1.1 with n the fold's privacy units (reference-batch: the
     /// reference's 10^-digits(n)).

@@ -740,7 +740,10 @@ impl Validator<'_> {
             Some(a) => AccountantKind::from_name(a.get_ref()).ok_or_else(|| {
                 self.err(
                     a.span(),
-                    format!("unknown privacy.accountant {:?} (rdp, pld)", a.get_ref()),
+                    format!(
+                        "unknown privacy.accountant {:?} (rdp, pld, prv)",
+                        a.get_ref()
+                    ),
                 )
             })?,
         };
@@ -767,6 +770,12 @@ impl Validator<'_> {
                 }
             },
         };
+        if mode == "reference-batch" && accountant != AccountantKind::Rdp {
+            return Err(self.err(
+                p.accountant.as_ref().map(|a| a.span()).unwrap_or(0..0),
+                "privacy.mode = reference-batch calibrates sigma with tf-privacy 0.8.5's RDP accountant (the reference's); privacy.accountant = pld/prv needs privacy.mode = example",
+            ));
+        }
         if mode == "reference-batch" && unit == PrivacyUnit::Subject {
             return Err(self.err(
                 p.unit.as_ref().map(|u| u.span()).unwrap_or(0..0),

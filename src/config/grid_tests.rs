@@ -193,6 +193,21 @@ fn epsilon_axis_and_privacy_policy() {
         assert!(msg.contains("privacy.class_weights"), "{bad}: {msg}");
         assert!(msg.contains(':'), "{bad}: {msg}");
     }
+    // the PRV accountant is a valid choice; reference-batch mode refuses anything but RDP
+    let v = parse_ok("[[grid]]\nepsilon = [1]\n[privacy]\naccountant = \"prv\"\n");
+    let vp = expand(&v);
+    assert_eq!(
+        vp[0].privacy.as_ref().unwrap().accountant,
+        crate::privacy::accounting::ledger::AccountantKind::Prv
+    );
+    let msg = parse_err(&format!(
+        "{BASE}\n[[grid]]\n[privacy]\nmode = \"reference-batch\"\naccountant = \"pld\"\n"
+    ));
+    assert!(msg.contains("needs privacy.mode = example"), "{msg}");
+    let msg = parse_err(&format!(
+        "{BASE}\n[[grid]]\n[privacy]\naccountant = \"gdp\"\n"
+    ));
+    assert!(msg.contains("(rdp, pld, prv)"), "{msg}");
     let e = parse_ok("[[grid]]\nepsilon = [inf]\n");
     assert_eq!(e.points[0].epsilon.label(), "inf");
     let e = parse_ok("[[grid]]\nepsilon = [\"inf\"]\n");

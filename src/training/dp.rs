@@ -53,8 +53,8 @@ use crate::models::{DpMode, DpTraining, HeadMode, TrainHyper};
 use crate::privacy::accounting::ledger::AccountantKind;
 use crate::privacy::accounting::{
     calibrate_sigma, compute_noise_tfp085, reference_delta, Accountant, AccountingError,
-    CalibrationOptions, DpLevel, PldAccountant, PrivacyStatement, PrivacyUnit, RdpAccountant,
-    Sampling, Schedule,
+    CalibrationOptions, DpLevel, PldAccountant, PrivacyStatement, PrivacyUnit, PrvAccountant,
+    RdpAccountant, Sampling, Schedule,
 };
 use crate::privacy::dpsgd::{
     dp_step_grouped, dp_step_scaled, noisy_mean, poisson_sample, pure_noise_step, total_norm,
@@ -102,6 +102,7 @@ fn accountant(dp: &DpTraining) -> Box<dyn Accountant> {
         (DpMode::ReferenceBatch, _) => Box::new(RdpAccountant::reference()),
         (DpMode::Example, AccountantKind::Rdp) => Box::new(RdpAccountant::default()),
         (DpMode::Example, AccountantKind::Pld) => Box::new(PldAccountant::default()),
+        (DpMode::Example, AccountantKind::Prv) => Box::new(PrvAccountant::default()),
     }
 }
 

@@ -27,6 +27,12 @@ struct Case {
     pld: Option<Vec<Option<f64>>>,
     #[serde(default)]
     pld_seconds: Option<f64>,
+    /// prv_accountant 0.2.0 `[lower, estimate, upper]` per `prv_deltas` (ε error 0.01,
+    /// δ error 1e−10).
+    #[serde(default)]
+    prv: Option<Vec<[f64; 3]>>,
+    #[serde(default)]
+    prv_deltas: Option<Vec<f64>>,
 }
 
 fn fixture() -> Fixture {
@@ -157,6 +163,59 @@ fn pld_matches_dp_accounting_slow_cases() {
     check_pld(f64::INFINITY, 0.5);
 }
 
+/// PRV against prv_accountant with the same error settings (u = 0.01, δ_err = 1e−10): both
+/// estimates lie within 0.01 of the truth, so they may differ by 0.02 at most; the intervals
+/// must overlap, and dp_accounting's pessimistic PLD ε (an upper bound) must not be below our
+/// lower bound. Cases whose ε exceeds `max_eps` are left to the ignored test (large grids).
+fn check_prv(max_eps: f64) -> usize {
+    let fx = fixture();
+    let acc = PrvAccountant::new(
+        prv::EpsError::Absolute(0.01),
+        prv::DeltaError::Absolute(1e-10),
+    )
+    .unwrap();
+    let (mut n, mut worst) = (0, 0.0f64);
+    for c in &fx.cases {
+        let (Some(want), Some(deltas)) = (&c.prv, &c.prv_deltas) else {
+            continue;
+        };
+        if want.iter().any(|w| w[1] > max_eps) {
+            continue;
+        }
+        for (i, (&delta, w)) in deltas.iter().zip(want).enumerate() {
+            let sched = Schedule::new(c.q, c.steps, delta).unwrap();
+            let b = acc.epsilon_bounds(&sched, c.sigma).unwrap();
+            let ctx = format!(
+                "q {} sigma {} steps {} delta {delta}: {b:?} vs {w:?}",
+                c.q, c.sigma, c.steps
+            );
+            worst = worst.max((b.estimate - w[1]).abs());
+            // Guaranteed: 0.02. Observed: 4.1e-5 at most (discretisation differences).
+            assert!((b.estimate - w[1]).abs() <= 2e-3, "{ctx}");
+            assert!(b.lower <= w[2] && w[0] <= b.upper, "{ctx}");
+            assert!(b.eps_error <= 0.01 && b.upper - b.lower <= 0.0201, "{ctx}");
+            if let Some(Some(p)) = c.pld.as_ref().and_then(|p| p.get(i)) {
+                assert!(*p >= b.lower - 1e-9, "{ctx}; pld {p}");
+            }
+            n += 1;
+        }
+    }
+    eprintln!("prv: {n} comparisons, worst |estimate - prv_accountant| {worst:e}");
+    n
+}
+
+#[test]
+fn prv_matches_prv_accountant() {
+    let n = check_prv(20.0);
+    assert!(n >= 60, "{n} comparisons");
+}
+
+#[test]
+#[ignore = "large grids (epsilon up to 67); run with --release -- --ignored"]
+fn prv_matches_prv_accountant_large_epsilon() {
+    check_prv(f64::INFINITY);
+}
+
 #[test]
 fn rdp_is_at_least_pld_where_discretisation_is_negligible() {
     // With Δ = 1e−4 the pessimistic PLD can exceed RDP when the per-step loss is far below Δ
@@ -186,10 +245,34 @@ fn rdp_is_at_least_pld_where_discretisation_is_negligible() {
 }
 
 #[test]
+fn prv_lower_bound_is_below_the_upper_bounds_of_rdp_and_pld() {
+    // RDP and pessimistic PLD are upper bounds on the true ε, PRV's lower bound is below it.
+    let (rdp, pld, prv) = (
+        RdpAccountant::default(),
+        PldAccountant::default(),
+        PrvAccountant::default(),
+    );
+    for (q, sigma, steps) in [(0.0943, 0.8, 106), (0.1, 3.0, 99), (0.01, 1.0, 1000)] {
+        for delta in [1e-3, 1e-5] {
+            let s = Schedule::new(q, steps, delta).unwrap();
+            let b = prv.epsilon_bounds(&s, sigma).unwrap();
+            let (er, ep) = (
+                rdp.epsilon(&s, sigma).unwrap(),
+                pld.epsilon(&s, sigma).unwrap(),
+            );
+            assert!(b.lower <= ep && b.lower <= er, "{b:?}: rdp {er}, pld {ep}");
+            assert!(b.upper - b.lower < 0.03 * b.estimate.max(0.01), "{b:?}");
+            assert_eq!(prv.epsilon(&s, sigma).unwrap(), b.upper);
+        }
+    }
+}
+
+#[test]
 fn epsilon_monotone_in_sigma_steps_and_q() {
     let rdp = RdpAccountant::default();
     let pld = PldAccountant::new(1e-3).unwrap();
-    let accs: [&dyn Accountant; 2] = [&rdp, &pld];
+    let prv = PrvAccountant::default();
+    let accs: [&dyn Accountant; 3] = [&rdp, &pld, &prv];
     for acc in accs {
         let eps = |q: f64, steps: u64, sigma: f64| {
             acc.epsilon(&Schedule::new(q, steps, 1e-5).unwrap(), sigma)
@@ -225,12 +308,13 @@ fn epsilon_monotone_in_sigma_steps_and_q() {
 }
 
 #[test]
-fn calibration_works_for_both_accountants() {
+fn calibration_works_for_every_accountant() {
     let sched = Schedule::new(0.01, 1000, 1e-5).unwrap();
     let opts = CalibrationOptions::default();
     for acc in [
         &RdpAccountant::default() as &dyn Accountant,
         &PldAccountant::new(1e-3).unwrap(),
+        &PrvAccountant::default(),
     ] {
         let c = calibrate_sigma(acc, &sched, 2.0, &opts).unwrap();
         assert!(c.epsilon <= 2.0, "{}: {c:?}", acc.name());
@@ -250,10 +334,12 @@ fn calibration_timing_100k_steps() {
     let rdp_default = RdpAccountant::default();
     let rdp_reference = RdpAccountant::reference();
     let pld = PldAccountant::default();
-    let accs: [(&str, &dyn Accountant); 3] = [
+    let prv = PrvAccountant::default();
+    let accs: [(&str, &dyn Accountant); 4] = [
         ("rdp (default orders, capped series)", &rdp_default),
         ("rdp (reference orders, signed series)", &rdp_reference),
         ("pld (interval 1e-4)", &pld),
+        ("prv (u = 1 % of rdp eps, delta error delta/1000)", &prv),
     ];
     for target in [1.0, 8.0] {
         for (label, acc) in accs {

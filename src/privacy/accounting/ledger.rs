@@ -17,6 +17,8 @@ pub enum AccountantKind {
     Rdp,
     /// Privacy loss distributions.
     Pld,
+    /// Privacy random variables (upper bound with certified error).
+    Prv,
 }
 
 impl AccountantKind {
@@ -25,15 +27,17 @@ impl AccountantKind {
         match name {
             "rdp" => Some(AccountantKind::Rdp),
             "pld" => Some(AccountantKind::Pld),
+            "prv" => Some(AccountantKind::Prv),
             _ => None,
         }
     }
 
-    /// `"rdp"` or `"pld"`.
+    /// `"rdp"`, `"pld"` or `"prv"`.
     pub fn as_str(self) -> &'static str {
         match self {
             AccountantKind::Rdp => "rdp",
             AccountantKind::Pld => "pld",
+            AccountantKind::Prv => "prv",
         }
     }
 }
@@ -106,7 +110,7 @@ impl DpLevel {
 /// A privacy statement for one trained model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PrivacyStatement {
-    /// `"rdp"` or `"pld"`.
+    /// `"rdp"`, `"pld"` or `"prv"`.
     pub accountant: AccountantKind,
     /// How ε was obtained from the accountant's representation.
     pub conversion: String,

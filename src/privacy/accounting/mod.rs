@@ -1,10 +1,10 @@
-//! Privacy accounting for DP-SGD: RDP and PLD accountants of the Poisson-subsampled Gaussian
+//! Privacy accounting for DP-SGD: RDP, PLD and PRV accountants of the Poisson-subsampled Gaussian
 //! mechanism, σ calibration for a target (ε, δ), tf-privacy 0.8.5's `compute_noise` (the
 //! reference implementation's calibration), and the privacy ledger.
 //!
 //! Files: `log_math` (log-space maths and special functions), `rdp` (Rényi-DP accountant and
 //! conversions), `pld` (privacy-loss-distribution accountant, dp_accounting's connect-the-dots
-//! variant), `roots` (scipy-compatible `bisect`/`brentq`), `calibrate` (σ search for any
+//! variant), `prv` (privacy-random-variable accountant with certified error bounds), `roots` (scipy-compatible `bisect`/`brentq`), `calibrate` (σ search for any
 //! [`Accountant`], `compute_noise`), `ledger` ([`PrivacyStatement`]), `error`.
 //!
 //! May depend on: f64 maths, statrs, rustfft (PLD composition), serde, thiserror. Must never
@@ -17,6 +17,7 @@ mod fixture_tests;
 pub mod ledger;
 pub mod log_math;
 pub mod pld;
+pub mod prv;
 pub mod rdp;
 pub mod roots;
 
@@ -27,6 +28,7 @@ pub use calibrate::{
 pub use error::{AccountingError, Result};
 pub use ledger::{DpLevel, PrivacyStatement, PrivacyUnit, Sampling};
 pub use pld::PldAccountant;
+pub use prv::{PrvAccountant, PrvEpsilon};
 pub use rdp::{FracSeries, RdpAccountant, RdpConversion};
 
 use error::{invalid, is_pos_finite};
@@ -125,7 +127,7 @@ pub trait Accountant {
     fn epsilon(&self, sched: &Schedule, sigma: f64) -> Result<f64>;
     /// δ at the given ε (`sched.delta` is ignored); in [0, 1].
     fn delta(&self, sched: &Schedule, sigma: f64, epsilon: f64) -> Result<f64>;
-    /// Short name for ledgers: `"rdp"` or `"pld"`.
+    /// Short name for ledgers: `"rdp"`, `"pld"` or `"prv"`.
     fn name(&self) -> &'static str;
     /// How the accountant turns its representation into (ε, δ), for ledgers.
     fn conversion(&self) -> String;

@@ -265,7 +265,7 @@ fn connect_dots(loss: &SubsampledGaussianLoss, d: f64, log_mass_bound: f64) -> P
 }
 
 /// Smallest 2·3·5·7-smooth integer ≥ n.
-fn next_fast_len(n: usize) -> usize {
+pub(crate) fn next_fast_len(n: usize) -> usize {
     let mut m = n.max(1);
     loop {
         let mut r = m;

@@ -1,0 +1,692 @@
+//! PRV accountant: ε of the Poisson-subsampled Gaussian mechanism with certified error bars,
+//! by numerical composition of its privacy random variable (Gopi, Lee & Wutschitz 2021,
+//! "Numerical Composition of Differential Privacy"), in dpwear's own construction:
+//!
+//! 1. **The privacy random variable.** With L(x) = ln(1 − q + q·e^{(x − ½)/σ²}), the loss of
+//!    the *remove* relation is Y = L(X), X ~ (1 − q)·N(0, σ²) + q·N(1, σ²), and that of the
+//!    *add* relation is Y = −L(X), X ~ N(0, σ²). Both CDFs are closed-form through x(t), the
+//!    inverse of L. Each direction is composed separately and the larger ε is reported
+//!    (add-or-remove adjacency, as the PLD accountant).
+//! 2. **Domain.** The grid is aligned to 0 with mesh h and covers [−n_lo·h, n_hi·h]. Its
+//!    extent comes from RDP tail bounds of the k-fold sum S (Markov on e^{(α−1)S} for the upper
+//!    tail; on (Q/P)^λ, λ ≥ 1, for the lower tail — both bounded by the RDP curve, which covers
+//!    both directions for the sampled Gaussian, Mironov et al. 2019), plus the error margin and
+//!    the worst drift k·|s| of the mean shift; the single-step truncated mass is then checked
+//!    exactly and the grid widened when needed.
+//! 3. **Discretisation.** Cell masses from CDF differences (survival functions in the upper
+//!    half, for precision), normalised to the truncated variable T; all points are then shifted
+//!    by s = E[T] − Σ tᵢpᵢ, so the discrete variable D has T's mean (E[T] by composite Simpson
+//!    in x-space). Coupled per cell, |T − D| ≤ c = h/2 + |s|.
+//! 4. **Composition** of k copies by one FFT (pointwise k-th power), mapped back onto the grid
+//!    (the sum lies at integer multiples of h plus k·s).
+//! 5. **Error bounds.** Hoeffding on the mean-zero coupling errors gives |S_T − S_D| ≤
+//!    u = c·√(2k·ln(2/η)) except with probability η. With δ_err = η + k·P(Y ∉ grid) + the
+//!    mass that can wrap around the circular convolution (budgeted as δ_err/4 + δ_err/8 +
+//!    5δ_err/8), the true δ satisfies δ_D(ε + u) − δ_err ≤ δ(ε) ≤ δ_D(ε − u) + δ_err, so
+//!    ε_upper = ε_D(δ − δ_err) + u and ε_lower = ε_D(δ + δ_err) − u. The accountant reports
+//!    ε_upper (sound); the estimate ε_D(δ) and the lower bound are available for inspection.
+//!
+//! Error policy (default): u ≤ 1 % of the RDP ε (at least 1e−4), δ_err = δ/1000 (Opacus's
+//! choice for its PRV accountant). The mesh is chosen so that u ≈ 0.95 of that target and
+//! refined when the mean shift would push u above it.
+//!
+//! May depend on: `log_math`, `rdp`, `pld` (FFT length helper), `error`, `mod`; rustfft.
+//! f64 maths only.
+
+use super::error::{invalid, is_pos_finite, AccountingError, Result};
+use super::log_math::{log_add, norm_cdf};
+use super::rdp::{validate_sigma, RdpAccountant};
+use super::{Accountant, Schedule};
+use rustfft::num_complex::Complex;
+use rustfft::FftPlanner;
+
+/// Largest grid (FFT length) the accountant builds (2^25 points ≈ 0.5 GB of complex values).
+pub const PRV_MAX_GRID: usize = 1 << 25;
+
+/// Composite-Simpson intervals for E[T] (x-space, smooth integrand).
+const SIMPSON_INTERVALS: usize = 1 << 16;
+
+/// Half-width of the Gaussian window, in σ, outside which the integrand is below f64 range.
+const GAUSS_WINDOW: f64 = 40.0;
+
+/// How the ε error u is chosen.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum EpsError {
+    /// u = max(`rel` · ε_RDP, `min`), where ε_RDP is the RDP accountant's ε at the same δ.
+    RelativeToRdp { rel: f64, min: f64 },
+    /// A fixed u.
+    Absolute(f64),
+}
+
+/// How δ_err is chosen.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DeltaError {
+    /// δ_err = `ratio` · δ.
+    Relative(f64),
+    /// A fixed δ_err (must be below δ).
+    Absolute(f64),
+}
+
+/// The PRV accountant (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PrvAccountant {
+    eps_error: EpsError,
+    delta_error: DeltaError,
+}
+
+impl Default for PrvAccountant {
+    /// u = 1 % of ε_RDP (≥ 1e−4), δ_err = δ/1000.
+    fn default() -> Self {
+        PrvAccountant {
+            eps_error: EpsError::RelativeToRdp {
+                rel: 0.01,
+                min: 1e-4,
+            },
+            delta_error: DeltaError::Relative(1e-3),
+        }
+    }
+}
+
+/// ε with its error bars from [`PrvAccountant::epsilon_bounds`] (the larger direction).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PrvEpsilon {
+    /// Lower bound on the true ε (may be below 0 when ε ≈ 0).
+    pub lower: f64,
+    /// The discrete estimate ε_D(δ).
+    pub estimate: f64,
+    /// Upper bound on the true ε: what [`Accountant::epsilon`] reports.
+    pub upper: f64,
+    /// The ε error u used.
+    pub eps_error: f64,
+    /// The δ error used.
+    pub delta_error: f64,
+    /// Grid points (FFT length) of the larger direction.
+    pub grid: usize,
+}
+
+/// Which neighbouring relation the loss describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Direction {
+    Remove,
+    Add,
+}
+
+/// The privacy random variable of one direction.
+struct Prv {
+    q: f64,
+    sigma: f64,
+    log1mq: f64,
+    dir: Direction,
+}
+
+impl Prv {
+    fn new(q: f64, sigma: f64, dir: Direction) -> Self {
+        Prv {
+            q,
+            sigma,
+            log1mq: (-q).ln_1p(),
+            dir,
+        }
+    }
+
+    /// L(x) = ln(1 − q + q·e^{(x − ½)/σ²}).
+    fn loss(&self, x: f64) -> f64 {
+        let z = (x - 0.5) / (self.sigma * self.sigma);
+        if self.q == 1.0 {
+            z
+        } else {
+            log_add(self.log1mq, self.q.ln() + z)
+        }
+    }
+
+    /// The x with L(x) = t; −∞ for t ≤ ln(1 − q).
+    fn x_of(&self, t: f64) -> f64 {
+        if t <= self.log1mq {
+            return f64::NEG_INFINITY;
+        }
+        let inner = t.exp_m1() + self.q;
+        self.sigma * self.sigma * (inner.ln() - self.q.ln()) + 0.5
+    }
+
+    /// (P(Y ≤ t), P(Y > t)), each computed directly (no 1 − F).
+    fn cdf_sf(&self, t: f64) -> (f64, f64) {
+        let s = self.sigma;
+        match self.dir {
+            Direction::Remove => {
+                let x = self.x_of(t);
+                if x == f64::NEG_INFINITY {
+                    return (0.0, 1.0);
+                }
+                let p = 1.0 - self.q;
+                (
+                    p * norm_cdf(x / s) + self.q * norm_cdf((x - 1.0) / s),
+                    p * norm_cdf(-x / s) + self.q * norm_cdf((1.0 - x) / s),
+                )
+            }
+            Direction::Add => {
+                let x = self.x_of(-t);
+                if x == f64::NEG_INFINITY {
+                    return (1.0, 0.0);
+                }
+                (norm_cdf(-x / s), norm_cdf(x / s))
+            }
+        }
+    }
+
+    /// E[Y; a ≤ Y ≤ b], by composite Simpson over the matching x-interval.
+    fn partial_mean(&self, a: f64, b: f64) -> f64 {
+        let s = self.sigma;
+        let w = GAUSS_WINDOW * s;
+        let (lo, hi, sign, window) = match self.dir {
+            Direction::Remove => (self.x_of(a), self.x_of(b), 1.0, (-w, 1.0 + w)),
+            Direction::Add => (self.x_of(-b), self.x_of(-a), -1.0, (-w, w)),
+        };
+        let (lo, hi) = (lo.max(window.0), hi.min(window.1));
+        if hi.is_nan() || lo.is_nan() || hi <= lo {
+            return 0.0;
+        }
+        let phi = |z: f64| (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt();
+        let f = |x: f64| {
+            let density = match self.dir {
+                Direction::Remove => {
+                    ((1.0 - self.q) * phi(x / s) + self.q * phi((x - 1.0) / s)) / s
+                }
+                Direction::Add => phi(x / s) / s,
+            };
+            if density == 0.0 {
+                0.0
+            } else {
+                self.loss(x) * density
+            }
+        };
+        let n = SIMPSON_INTERVALS;
+        let dx = (hi - lo) / n as f64;
+        let mut sum = f(lo) + f(hi);
+        for i in 1..n {
+            let wgt = if i % 2 == 1 { 4.0 } else { 2.0 };
+            sum += wgt * f(lo + i as f64 * dx);
+        }
+        sign * sum * dx / 3.0
+    }
+}
+
+/// D: masses `probs[i]` at (i − n_lo)·h + shift.
+struct Discrete {
+    probs: Vec<f64>,
+    n_lo: usize,
+    h: f64,
+    shift: f64,
+    /// P(Y outside the grid's cells) before normalisation.
+    tail: f64,
+}
+
+/// Cell-centred, mean-preserving discretisation of the truncated `prv` on `len` points.
+fn discretise(prv: &Prv, h: f64, n_lo: usize, len: usize) -> Result<Discrete> {
+    let edge = |i: usize| (i as f64 - n_lo as f64) * h - 0.5 * h;
+    let cs: Vec<(f64, f64)> = (0..=len).map(|i| prv.cdf_sf(edge(i))).collect();
+    let mut probs: Vec<f64> = cs
+        .windows(2)
+        .map(|w| {
+            let (f0, s0) = w[0];
+            let (f1, s1) = w[1];
+            let p = if s0 < 0.5 { s0 - s1 } else { f1 - f0 };
+            p.max(0.0)
+        })
+        .collect();
+    let z: f64 = probs.iter().sum();
+    if !is_pos_finite(z) {
+        return Err(AccountingError::Numerical {
+            what: "PRV discretisation",
+            reason: "the grid holds no probability mass".into(),
+        });
+    }
+    let tail = cs[0].0 + cs[len].1;
+    let mean_c = prv.partial_mean(edge(0), edge(len)) / z;
+    let mut mean_d = 0.0;
+    for (i, p) in probs.iter_mut().enumerate() {
+        *p /= z;
+        mean_d += (i as f64 - n_lo as f64) * h * *p;
+    }
+    Ok(Discrete {
+        probs,
+        n_lo,
+        h,
+        shift: mean_c - mean_d,
+        tail,
+    })
+}
+
+/// The k-fold sum of D: masses `probs[j]` at (j − n_lo)·h + offset.
+struct Composed {
+    probs: Vec<f64>,
+    n_lo: usize,
+    h: f64,
+    offset: f64,
+}
+
+fn compose(d: &Discrete, k: u64) -> Result<Composed> {
+    let n = d.probs.len();
+    let exp = u32::try_from(k).map_err(|_| invalid("steps", k as f64, "at most 2^32 - 1"))?;
+    let mut buf: Vec<Complex<f64>> = d.probs.iter().map(|&p| Complex::new(p, 0.0)).collect();
+    let mut planner = FftPlanner::<f64>::new();
+    planner.plan_fft_forward(n).process(&mut buf);
+    for z in &mut buf {
+        *z = z.powu(exp);
+    }
+    planner.plan_fft_inverse(n).process(&mut buf);
+    // Σ of k indices ≡ m (mod n) sits at (m − k·n_lo)·h + k·shift; grid index j = m − (k−1)·n_lo.
+    let rot = ((k as u128 - 1) * d.n_lo as u128 % n as u128) as usize;
+    let scale = 1.0 / n as f64;
+    let probs = (0..n)
+        .map(|j| (buf[(j + rot) % n].re * scale).max(0.0))
+        .collect();
+    Ok(Composed {
+        probs,
+        n_lo: d.n_lo,
+        h: d.h,
+        offset: k as f64 * d.shift,
+    })
+}
+
+impl Composed {
+    fn value(&self, j: usize) -> f64 {
+        (j as f64 - self.n_lo as f64) * self.h + self.offset
+    }
+
+    /// δ_D(ε) = Σ_{v > ε} p(v)·(1 − e^{ε − v}).
+    fn delta_for_epsilon(&self, eps: f64) -> f64 {
+        let mut d = 0.0;
+        for (j, &p) in self.probs.iter().enumerate().rev() {
+            let v = self.value(j);
+            if v <= eps {
+                break;
+            }
+            d += -(eps - v).exp_m1() * p;
+        }
+        d
+    }
+
+    /// The ε with δ_D(ε) = δ (−∞ when δ_D stays at or below δ everywhere on the grid's left).
+    fn epsilon_for_delta(&self, delta: f64) -> f64 {
+        let n = self.probs.len();
+        // a[j] = Σ_{i ≥ j} p_i; c[j] = Σ_{i ≥ j} p_i e^{v_j − v_i}; δ_D(v_j) = a[j] − c[j].
+        let mut a = vec![0.0; n + 1];
+        let mut c = vec![0.0; n + 1];
+        let decay = (-self.h).exp();
+        for j in (0..n).rev() {
+            a[j] = a[j + 1] + self.probs[j];
+            c[j] = self.probs[j] + decay * c[j + 1];
+        }
+        let at_grid = |j: usize| a[j] - c[j];
+        // δ_D(v_j) is non-increasing in j: the first j with δ_D(v_j) ≤ δ.
+        let (mut lo, mut hi) = (0usize, n - 1);
+        if at_grid(0) > delta {
+            while hi - lo > 1 {
+                let mid = (lo + hi) / 2;
+                if at_grid(mid) <= delta {
+                    hi = mid;
+                } else {
+                    lo = mid;
+                }
+            }
+        } else {
+            hi = 0;
+        }
+        let j = hi;
+        if a[j] <= delta {
+            return if j == 0 {
+                f64::NEG_INFINITY
+            } else {
+                self.value(j - 1)
+            };
+        }
+        let eps = self.value(j) + ((a[j] - delta) / c[j]).ln();
+        if j == 0 {
+            eps.min(self.value(0))
+        } else {
+            eps.clamp(self.value(j - 1), self.value(j))
+        }
+    }
+}
+
+/// RDP tail bounds of the k-fold privacy loss S, from the total RDP curve R(α) = k·ρ(α):
+/// P(S ≥ t) ≤ δ' for t = min_α R(α) + ln(1/δ')/(α − 1), and P(S ≤ −t) ≤ δ' for
+/// t = min_{λ ≥ 1} ((λ − 1)·R(λ) + ln(1/δ'))/λ (λ = 1: the trivial e^{−t}).
+fn tail_bounds(orders: &[f64], rdp: &[f64], delta: f64) -> (f64, f64) {
+    let l = (1.0 / delta).ln();
+    let mut up = f64::INFINITY;
+    let mut low = l;
+    for (&a, &r) in orders.iter().zip(rdp) {
+        if !r.is_finite() {
+            continue;
+        }
+        up = up.min(r + l / (a - 1.0));
+        low = low.min(((a - 1.0) * r + l) / a);
+    }
+    (up, low.max(0.0))
+}
+
+/// One direction's composed distribution with its error terms.
+struct ComposedDirection {
+    composed: Composed,
+    eps_error: f64,
+    grid: usize,
+}
+
+impl PrvAccountant {
+    /// An accountant with explicit error choices (each value finite and > 0; a relative δ
+    /// error below 1).
+    pub fn new(eps_error: EpsError, delta_error: DeltaError) -> Result<Self> {
+        match eps_error {
+            EpsError::RelativeToRdp { rel, min } => {
+                if !is_pos_finite(rel) || !is_pos_finite(min) {
+                    return Err(invalid("eps_error", rel.min(min), "must be finite and > 0"));
+                }
+            }
+            EpsError::Absolute(u) => {
+                if !is_pos_finite(u) {
+                    return Err(invalid("eps_error", u, "must be finite and > 0"));
+                }
+            }
+        }
+        match delta_error {
+            DeltaError::Relative(r) if !(is_pos_finite(r) && r < 1.0) => {
+                return Err(invalid(
+                    "delta_error",
+                    r,
+                    "relative δ error must lie in (0, 1)",
+                ));
+            }
+            DeltaError::Absolute(d) if !is_pos_finite(d) => {
+                return Err(invalid("delta_error", d, "must be finite and > 0"));
+            }
+            _ => {}
+        }
+        Ok(PrvAccountant {
+            eps_error,
+            delta_error,
+        })
+    }
+
+    fn delta_error_for(&self, delta: f64) -> Result<f64> {
+        let d = match self.delta_error {
+            DeltaError::Relative(r) => r * delta,
+            DeltaError::Absolute(d) => d,
+        };
+        if d >= delta {
+            return Err(invalid(
+                "delta_error",
+                d,
+                format!("must be below delta = {delta}"),
+            ));
+        }
+        Ok(d)
+    }
+
+    /// Composes one direction for `sched` (u from `eps_target`).
+    fn direction(
+        &self,
+        sched: &Schedule,
+        sigma: f64,
+        dir: Direction,
+        eps_target: f64,
+        delta_err: f64,
+        curves: &Curves,
+    ) -> Result<ComposedDirection> {
+        let k = sched.steps;
+        let kf = k as f64;
+        let eta = delta_err / 4.0;
+        let hoeffding = (2.0 * kf * (2.0 / eta).ln()).sqrt();
+        // c = h/2 + |s| with |s| usually ≪ h: start at u ≈ 0.95·target and shrink h if the
+        // shift makes u exceed the target.
+        let mut h = 1.9 * eps_target / hoeffding;
+        let prv = Prv::new(sched.sample_rate, sigma, dir);
+        let (up_k, low_k) = tail_bounds(&curves.orders, &curves.total, delta_err / 8.0);
+        let (up_1, low_1) = tail_bounds(&curves.orders, &curves.single, delta_err / (16.0 * kf));
+        if !(up_k.is_finite() && up_1.is_finite()) {
+            return Err(AccountingError::NoFiniteEpsilon {
+                accountant: "prv",
+                sigma,
+                sample_rate: sched.sample_rate,
+                steps: k,
+                delta: sched.delta,
+                reason: "the RDP tail bounds that size the PRV grid are infinite".into(),
+            });
+        }
+        // The mean shift moves the composed grid by k·s, and |s| ≤ c = u/√(2k·ln(2/η)) with
+        // u ≤ target: margin k·target/√(2k·ln(2/η)) on both sides.
+        let drift = kf * eps_target / hoeffding;
+        let mut hi_t = (up_k + eps_target + drift).max(up_1) + h;
+        let mut lo_t = (low_k + eps_target + drift).max(low_1) + h;
+        for _ in 0..12 {
+            let n_lo = (lo_t / h).ceil() as usize;
+            let n_hi = (hi_t / h).ceil() as usize;
+            let len = super::pld::next_fast_len(n_lo + n_hi + 1);
+            if len > PRV_MAX_GRID {
+                return Err(AccountingError::Numerical {
+                    what: "PRV accountant",
+                    reason: format!(
+                        "the grid needs {len} points (more than {PRV_MAX_GRID}); use a larger eps_error"
+                    ),
+                });
+            }
+            let d = discretise(&prv, h, n_lo, len)?;
+            let c = 0.5 * h + d.shift.abs();
+            let u = c * hoeffding;
+            let n_hi = len - 1 - n_lo;
+            let covers_low = n_lo as f64 * h >= low_k + u + kf * d.shift;
+            let covers_up = n_hi as f64 * h >= up_k + u - kf * d.shift;
+            let small_tail = kf * d.tail <= delta_err / 8.0;
+            if u > eps_target {
+                h *= 0.95 * eps_target / u;
+                continue;
+            }
+            if covers_low && covers_up && small_tail {
+                return Ok(ComposedDirection {
+                    composed: compose(&d, k)?,
+                    eps_error: u,
+                    grid: len,
+                });
+            }
+            hi_t = hi_t * 1.25 + 1.0;
+            lo_t = lo_t * 1.25 + 1.0;
+        }
+        Err(AccountingError::Numerical {
+            what: "PRV accountant",
+            reason: "could not size a grid that holds the loss distribution's tails".into(),
+        })
+    }
+
+    /// Both directions for (sched, σ), with the δ error and the RDP ε used for u.
+    fn directions(&self, sched: &Schedule, sigma: f64) -> Result<(Vec<ComposedDirection>, f64)> {
+        sched.validate()?;
+        validate_sigma(sigma)?;
+        let delta_err = self.delta_error_for(sched.delta)?;
+        let curves = Curves::new(sched, sigma)?;
+        let eps_target = match self.eps_error {
+            EpsError::Absolute(u) => u,
+            EpsError::RelativeToRdp { rel, min } => {
+                let e = RdpAccountant::default().epsilon(sched, sigma)?;
+                (rel * e).max(min)
+            }
+        };
+        let dirs = [Direction::Remove, Direction::Add]
+            .into_iter()
+            .map(|d| self.direction(sched, sigma, d, eps_target, delta_err, &curves))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((dirs, delta_err))
+    }
+
+    /// Lower bound, estimate and upper bound of ε at `sched.delta` (the direction with the
+    /// larger upper bound).
+    pub fn epsilon_bounds(&self, sched: &Schedule, sigma: f64) -> Result<PrvEpsilon> {
+        let (dirs, delta_err) = self.directions(sched, sigma)?;
+        let mut best: Option<PrvEpsilon> = None;
+        for d in &dirs {
+            let c = &d.composed;
+            let b = PrvEpsilon {
+                lower: c.epsilon_for_delta(sched.delta + delta_err) - d.eps_error,
+                estimate: c.epsilon_for_delta(sched.delta),
+                upper: c.epsilon_for_delta(sched.delta - delta_err) + d.eps_error,
+                eps_error: d.eps_error,
+                delta_error: delta_err,
+                grid: d.grid,
+            };
+            if best.is_none_or(|x| b.upper > x.upper) {
+                best = Some(b);
+            }
+        }
+        let b = best.expect("two directions");
+        if !b.upper.is_finite() {
+            return Err(AccountingError::Numerical {
+                what: "PRV accountant",
+                reason: format!("non-finite epsilon bound {b:?}"),
+            });
+        }
+        Ok(b)
+    }
+}
+
+/// The default RDP curve, for one step and for the whole schedule.
+struct Curves {
+    orders: Vec<f64>,
+    single: Vec<f64>,
+    total: Vec<f64>,
+}
+
+impl Curves {
+    fn new(sched: &Schedule, sigma: f64) -> Result<Self> {
+        let rdp = RdpAccountant::default();
+        let one = Schedule { steps: 1, ..*sched };
+        let single = rdp.rdp(&one, sigma)?;
+        let total = single.iter().map(|r| r * sched.steps as f64).collect();
+        Ok(Curves {
+            orders: rdp.orders().to_vec(),
+            single,
+            total,
+        })
+    }
+}
+
+impl Accountant for PrvAccountant {
+    fn epsilon(&self, sched: &Schedule, sigma: f64) -> Result<f64> {
+        Ok(self.epsilon_bounds(sched, sigma)?.upper.max(0.0))
+    }
+
+    fn delta(&self, sched: &Schedule, sigma: f64, epsilon: f64) -> Result<f64> {
+        let (dirs, delta_err) = self.directions(sched, sigma)?;
+        let d = dirs
+            .iter()
+            .map(|d| d.composed.delta_for_epsilon(epsilon - d.eps_error) + delta_err)
+            .fold(0.0, f64::max);
+        Ok(d.clamp(0.0, 1.0))
+    }
+
+    fn name(&self) -> &'static str {
+        "prv"
+    }
+
+    fn conversion(&self) -> String {
+        let eps = match self.eps_error {
+            EpsError::RelativeToRdp { rel, min } => {
+                format!("{} % of the rdp epsilon (>= {min:e})", rel * 100.0)
+            }
+            EpsError::Absolute(u) => format!("{u:e}"),
+        };
+        let delta = match self.delta_error {
+            DeltaError::Relative(r) => format!("{r:e} x delta"),
+            DeltaError::Absolute(d) => format!("{d:e}"),
+        };
+        format!(
+            "prv upper bound (Gopi et al. 2021), epsilon error {eps}, delta error {delta}, max(add, remove)"
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::privacy::accounting::log_math::norm_cdf;
+
+    #[test]
+    fn cdf_and_sf_agree_and_match_the_gaussian_without_sampling() {
+        for dir in [Direction::Remove, Direction::Add] {
+            let prv = Prv::new(0.1, 1.3, dir);
+            for t in [-3.0, -0.5, -0.01, 0.0, 0.02, 0.4, 2.0, 6.0] {
+                let (f, s) = prv.cdf_sf(t);
+                assert!((f + s - 1.0).abs() < 1e-14, "{dir:?} t {t}: {f} + {s}");
+            }
+        }
+        // q = 1: Y ~ N(μ, 2μ) with μ = 1/(2σ²) in both directions.
+        let sigma = 0.9f64;
+        let mu = 0.5 / (sigma * sigma);
+        for dir in [Direction::Remove, Direction::Add] {
+            let prv = Prv::new(1.0, sigma, dir);
+            for t in [-1.0, 0.0, 0.3, 1.5] {
+                let want = norm_cdf((t - mu) / (2.0 * mu).sqrt());
+                assert!((prv.cdf_sf(t).0 - want).abs() < 1e-14, "{dir:?} t {t}");
+            }
+        }
+    }
+
+    #[test]
+    fn discretisation_keeps_mass_and_mean() {
+        let prv = Prv::new(1.0, 1.0, Direction::Remove);
+        // Y ~ N(0.5, 1): mean 0.5.
+        let h = 1e-3;
+        let n_lo = 12_000;
+        let d = discretise(&prv, h, n_lo, 24_000).unwrap();
+        let mass: f64 = d.probs.iter().sum();
+        assert!((mass - 1.0).abs() < 1e-12);
+        let mean: f64 = d
+            .probs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| ((i as f64 - n_lo as f64) * h + d.shift) * p)
+            .sum();
+        assert!((mean - 0.5).abs() < 1e-12, "mean {mean}");
+        assert!(d.shift.abs() <= 0.5 * h, "shift {}", d.shift);
+    }
+
+    #[test]
+    fn gaussian_mechanism_matches_the_closed_form() {
+        // q = 1, k steps of σ: one Gaussian mechanism with σ/√k; δ(ε) is closed-form
+        // (Balle & Wang 2018): Φ(−ε/μ + μ/2) − e^ε Φ(−ε/μ − μ/2), μ = √k/σ.
+        let (sigma, k) = (4.0, 16u64);
+        let mu = (k as f64).sqrt() / sigma;
+        let delta_of =
+            |e: f64| norm_cdf(-e / mu + mu / 2.0) - e.exp() * norm_cdf(-e / mu - mu / 2.0);
+        let acc =
+            PrvAccountant::new(EpsError::Absolute(1e-3), DeltaError::Absolute(1e-10)).unwrap();
+        let sched = Schedule::new(1.0, k, 1e-5).unwrap();
+        let b = acc.epsilon_bounds(&sched, sigma).unwrap();
+        // the exact ε: bisection on the closed form
+        let (mut lo, mut hi) = (0.0, 50.0);
+        for _ in 0..200 {
+            let m = 0.5 * (lo + hi);
+            if delta_of(m) > 1e-5 {
+                lo = m
+            } else {
+                hi = m
+            }
+        }
+        assert!(b.lower <= hi && hi <= b.upper, "{b:?} vs exact {hi}");
+        assert!((b.estimate - hi).abs() < 2e-4, "{b:?} vs exact {hi}");
+        let d = acc.delta(&sched, sigma, b.upper).unwrap();
+        assert!(d <= 1e-5 * (1.0 + 1e-9), "delta at the upper bound {d}");
+    }
+
+    #[test]
+    fn bad_parameters_are_refused() {
+        assert!(PrvAccountant::new(EpsError::Absolute(0.0), DeltaError::Relative(1e-3)).is_err());
+        assert!(PrvAccountant::new(EpsError::Absolute(0.01), DeltaError::Relative(1.0)).is_err());
+        let acc = PrvAccountant::new(EpsError::Absolute(0.01), DeltaError::Absolute(1e-3)).unwrap();
+        // δ_err ≥ δ
+        assert!(acc
+            .epsilon(&Schedule::new(0.1, 10, 1e-4).unwrap(), 1.0)
+            .is_err());
+        assert!(PrvAccountant::default()
+            .epsilon(&Schedule::new(0.1, 10, 1e-4).unwrap(), 0.0)
+            .is_err());
+    }
+}
