@@ -27,23 +27,25 @@ sigma() { # accountant eps steps → "σ seconds"
   echo "Command: \`bench/dp_sigma.sh\` ($(git rev-parse --short=12 HEAD), $(date -u +%F)). Typical LOSO fold:"
   echo "n = $N training windows, batch $B (q = $Q), δ = 1/n^1.1 = $(python3 -c "print(f'{$DELTA:.4e}')"),"
   echo "Poisson sampling, window unit, steps = ⌈epochs · n / batch⌉. RDP: dpwear's RDP accountant"
-  echo "(tf-privacy orders, improved conversion); PLD: connect-the-dots pessimistic, interval 1e-4."
+  echo "(tf-privacy orders, improved conversion); PLD: connect-the-dots pessimistic, interval 1e-4;"
+  echo "PRV: upper end of its certified error bar (ε error ≤ 1 % of the RDP ε, δ error δ/1000)."
   echo "Seconds are wall time of one \`dpwear privacy sigma\` call (process start-up included);"
   echo "load average when the run began: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores."
   echo
-  echo "| classifier (epochs) | steps | ε | σ RDP | σ PLD | σ saved by PLD | noise variance saved | s RDP | s PLD |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| classifier (epochs) | steps | ε | σ RDP | σ PLD | σ saved by PLD | noise variance saved | σ PRV (upper bound) | σ saved by PRV | s RDP | s PLD | s PRV |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
   for pair in cnn:10 cnn-lstm:20 transformer:110; do
     clf=${pair%%:*}; ep=${pair##*:}
     steps=$(( (ep * N + B - 1) / B ))
     for eps in 10 1 0.1; do
       read -r sr tr < <(sigma rdp "$eps" "$steps")
       read -r sp tp < <(sigma pld "$eps" "$steps")
-      python3 - "$clf" "$ep" "$steps" "$eps" "$sr" "$sp" "$tr" "$tp" <<'PY'
+      read -r sv tv < <(sigma prv "$eps" "$steps")
+      python3 - "$clf" "$ep" "$steps" "$eps" "$sr" "$sp" "$sv" "$tr" "$tp" "$tv" <<'PY'
 import sys
-clf, ep, steps, eps, sr, sp, tr, tp = sys.argv[1:]
-sr, sp = float(sr), float(sp)
-print(f"| {clf} ({ep}) | {steps} | {eps} | {sr:.4f} | {sp:.4f} | {100*(sr-sp)/sr:.1f} % | {100*(1-(sp/sr)**2):.1f} % | {tr} | {tp} |")
+clf, ep, steps, eps, sr, sp, sv, tr, tp, tv = sys.argv[1:]
+sr, sp, sv = float(sr), float(sp), float(sv)
+print(f"| {clf} ({ep}) | {steps} | {eps} | {sr:.4f} | {sp:.4f} | {100*(sr-sp)/sr:.1f} % | {100*(1-(sp/sr)**2):.1f} % | {sv:.4f} | {100*(sr-sv)/sr:.1f} % | {tr} | {tp} | {tv} |")
 PY
     done
   done
@@ -56,12 +58,13 @@ PY
   echo "\`dpwear privacy sigma\` call, process start-up included; \`dpwear --version\` alone took"
   echo "$(python3 -c "print(f'{$t1-$t0:.2f}')") s here (loading libtorch in a torch build)."
   echo
-  echo "| ε | σ RDP | s RDP | σ PLD | s PLD |"
-  echo "|---|---|---|---|---|"
+  echo "| ε | σ RDP | s RDP | σ PLD | s PLD | σ PRV | s PRV |"
+  echo "|---|---|---|---|---|---|---|"
   for eps in 8 1; do
     read -r sr tr < <(sigma rdp "$eps" 100000 "$Q2" 1e-5)
     read -r sp tp < <(sigma pld "$eps" 100000 "$Q2" 1e-5)
-    echo "| $eps | $(python3 -c "print(f'{$sr:.4f}')") | $tr | $(python3 -c "print(f'{$sp:.4f}')") | $tp |"
+    read -r sv tv < <(sigma prv "$eps" 100000 "$Q2" 1e-5)
+    echo "| $eps | $(python3 -c "print(f'{$sr:.4f}')") | $tr | $(python3 -c "print(f'{$sp:.4f}')") | $tp | $(python3 -c "print(f'{$sv:.4f}')") | $tv |"
   done
 } > "$OUT"
 cat "$OUT"
