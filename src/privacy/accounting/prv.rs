@@ -510,11 +510,14 @@ impl PrvAccountant {
                 (rel * e).max(min)
             }
         };
-        let dirs = [Direction::Remove, Direction::Add]
-            .into_iter()
-            .map(|d| self.direction(sched, sigma, d, eps_target, delta_err, &curves))
-            .collect::<Result<Vec<_>>>()?;
-        Ok((dirs, delta_err))
+        // The two directions are independent: compose them on two threads.
+        let one = |d| self.direction(sched, sigma, d, eps_target, delta_err, &curves);
+        let (remove, add) = std::thread::scope(|s| {
+            let remove = s.spawn(|| one(Direction::Remove));
+            let add = one(Direction::Add);
+            (remove.join().expect("PRV thread panicked"), add)
+        });
+        Ok((vec![remove?, add?], delta_err))
     }
 
     /// Lower bound, estimate and upper bound of ε at `sched.delta` (the direction with the
