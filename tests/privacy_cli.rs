@@ -13,24 +13,24 @@ fn run(args: &[&str]) -> std::process::Output {
         .expect("run dpwear")
 }
 
+/// `dpwear privacy <head…>` on the reference CNN schedule (spec §6.3: n = 530, batch 50,
+/// 10 epochs = 106 steps, δ = 1e-3), then `tail`.
+fn on_reference_schedule(head: &[&str], tail: &[&str]) -> std::process::Output {
+    let q = format!("{}", 50.0 / 530.0);
+    let schedule = ["--sample-rate", &q, "--steps", "106", "--delta", "1e-3"];
+    run(&[head, &schedule[..], tail].concat())
+}
+
 #[test]
 fn sigma_for_the_reference_cnn_schedule_and_stated_assumptions() {
-    // spec §6.3: n = 530, batch 50, 10 epochs (106 steps), δ = 1e-3, ε = 1 → σ = 3.02344
-    let q = format!("{}", 50.0 / 530.0);
-    let o = run(&[
-        "sigma",
-        "--target-epsilon",
-        "1",
-        "--sample-rate",
-        &q,
-        "--steps",
-        "106",
-        "--delta",
-        "1e-3",
-        "--accountant",
-        "rdp-reference",
-        "--json",
-    ]);
+    // spec §6.3: ε = 1 → σ = 3.02344
+    let sigma_json = |accountant: &str| {
+        on_reference_schedule(
+            &["sigma", "--target-epsilon", "1"],
+            &["--accountant", accountant, "--json"],
+        )
+    };
+    let o = sigma_json("rdp-reference");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let sigma = v["sigma"].as_f64().unwrap();
@@ -43,36 +43,14 @@ fn sigma_for_the_reference_cnn_schedule_and_stated_assumptions() {
         assert!(!v[key].is_null(), "statement lacks {key}");
     }
     // PLD needs less noise than RDP for the same ε
-    let o = run(&[
-        "sigma",
-        "--target-epsilon",
-        "1",
-        "--sample-rate",
-        &q,
-        "--steps",
-        "106",
-        "--delta",
-        "1e-3",
-        "--accountant",
-        "pld",
-        "--json",
-    ]);
+    let o = sigma_json("pld");
     let pld: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(pld["sigma"].as_f64().unwrap() < sigma);
     // the text form states accountant, δ, sampling and unit
-    let o = run(&[
-        "epsilon",
-        "--sigma",
-        "3.02344",
-        "--sample-rate",
-        &q,
-        "--steps",
-        "106",
-        "--delta",
-        "1e-3",
-        "--sampling",
-        "shuffle",
-    ]);
+    let o = on_reference_schedule(
+        &["epsilon", "--sigma", "3.02344"],
+        &["--sampling", "shuffle"],
+    );
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
         text.contains("rdp accountant")
@@ -85,39 +63,38 @@ fn sigma_for_the_reference_cnn_schedule_and_stated_assumptions() {
 
 #[test]
 fn prv_accountant_states_its_error_bar() {
+    // ε of the reference CNN schedule at σ = 3.02344 with one accountant, text or JSON
     let q = format!("{}", 50.0 / 530.0);
-    let base = [
-        "--sample-rate",
-        q.as_str(),
-        "--steps",
-        "106",
-        "--delta",
-        "1e-3",
-        "--accountant",
-    ];
-    let o = run(&[&["epsilon", "--sigma", "3.02344"], &base[..], &["prv"]].concat());
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let text = String::from_utf8_lossy(&o.stdout);
+    let epsilon = |accountant: &str, json: bool| {
+        let mut args = vec![
+            "epsilon",
+            "--sigma",
+            "3.02344",
+            "--sample-rate",
+            &q,
+            "--steps",
+            "106",
+            "--delta",
+            "1e-3",
+            "--accountant",
+            accountant,
+        ];
+        if json {
+            args.push("--json");
+        }
+        let o = run(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let text = epsilon("prv", false);
     assert!(text.contains("prv accountant"), "{text}");
     assert!(text.contains("prv error bar: true epsilon in ["), "{text}");
-    let o = run(&[
-        &["epsilon", "--sigma", "3.02344", "--json"],
-        &base[..],
-        &["prv"],
-    ]
-    .concat());
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&epsilon("prv", true)).unwrap();
     assert_eq!(v["accountant"], "prv");
     assert!(v["conversion"].as_str().unwrap().contains("upper bound"));
     let prv = v["epsilon"].as_f64().unwrap();
     // an upper bound close to (within its 1 % error of) the pessimistic PLD, below RDP
-    let o = run(&[
-        &["epsilon", "--sigma", "3.02344", "--json"],
-        &base[..],
-        &["pld"],
-    ]
-    .concat());
-    let pld: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let pld: serde_json::Value = serde_json::from_str(&epsilon("pld", true)).unwrap();
     let pld = pld["epsilon"].as_f64().unwrap();
     assert!((prv - pld).abs() < 0.03 * pld, "prv {prv} pld {pld}");
     assert!(prv < 0.99, "rdp gives 1.0 here; prv {prv}");
