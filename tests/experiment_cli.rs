@@ -101,6 +101,7 @@ fn the_shipped_experiments_are_valid() {
         "scenario1-private-reference-batch",
         "scenario1-private-example-rdp",
         "scenario1-private-example-pld",
+        "scenario1-private-example-prv",
     ] {
         let e = dpwear::config::load(&root.join(format!("{name}.toml"))).unwrap();
         assert_eq!(e.cell_count(), 27, "{name}");
