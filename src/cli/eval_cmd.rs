@@ -123,16 +123,6 @@ impl DpArgs {
             DpModeArg::ReferenceBatch => DpMode::ReferenceBatch,
         };
         let bad = |msg: String| CliError::new(exit::INVALID_PARAMETER, "evaluate", msg);
-        if mode == DpMode::ReferenceBatch
-            && matches!(
-                self.accountant,
-                Some(DpAccountantArg::Pld | DpAccountantArg::Prv)
-            )
-        {
-            return Err(bad(
-                "--dp-mode reference-batch calibrates sigma with tf-privacy 0.8.5's RDP accountant (the reference's); --accountant pld/prv applies to --dp-mode example only".into(),
-            ));
-        }
         let dp = DpTraining {
             mode,
             target_epsilon: eps,

@@ -212,6 +212,13 @@ impl DpTraining {
                 self.class_weights[0], self.class_weights[1]
             ));
         }
+        if self.mode == DpMode::ReferenceBatch && self.accountant != AccountantKind::Rdp {
+            return Err(
+                "--dp-mode reference-batch calibrates sigma with tf-privacy 0.8.5's RDP accountant \
+                 (the reference's); --accountant pld/prv applies to --dp-mode example only"
+                    .into(),
+            );
+        }
         if self.mode == DpMode::ReferenceBatch && self.unit != PrivacyUnit::Window {
             return Err(
                 "--dp-mode reference-batch clips batch-mean gradients of shuffled windows; \

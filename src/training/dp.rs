@@ -771,6 +771,11 @@ mod tests {
                 unit: PrivacyUnit::Subject,
                 ..DpTraining::example(1.0)
             },
+            DpTraining {
+                mode: DpMode::ReferenceBatch,
+                accountant: AccountantKind::Prv,
+                ..DpTraining::example(1.0)
+            },
         ] {
             assert!(plan(&dp, &h, SIZES).is_err(), "{dp:?}");
         }

@@ -35,7 +35,7 @@
 
 use super::error::{invalid, is_pos_finite, AccountingError, Result};
 use super::log_math::{log_add, norm_cdf};
-use super::rdp::{validate_sigma, RdpAccountant};
+use super::rdp::{epsilon_from_rdp, validate_sigma, RdpAccountant};
 use super::{Accountant, Schedule};
 use rustfft::num_complex::Complex;
 use rustfft::FftPlanner;
@@ -506,7 +506,19 @@ impl PrvAccountant {
         let eps_target = match self.eps_error {
             EpsError::Absolute(u) => u,
             EpsError::RelativeToRdp { rel, min } => {
-                let e = RdpAccountant::default().epsilon(sched, sigma)?;
+                // the default RDP accountant's ε, from the curve already computed
+                let (e, _) = epsilon_from_rdp(
+                    &curves.orders,
+                    &curves.total,
+                    sched.delta,
+                    RdpAccountant::default().conversion(),
+                )?;
+                let e = sched.finite_epsilon(
+                    e,
+                    "rdp",
+                    sigma,
+                    "every RDP order gives an infinite epsilon",
+                )?;
                 (rel * e).max(min)
             }
         };
