@@ -360,7 +360,6 @@ impl SlurmClient {
 mod tests {
     use super::super::parse::JobState;
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     fn captured(name: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -369,10 +368,65 @@ mod tests {
     }
 
     /// Writes an executable shell script `name` into `dir`.
+    ///
+    /// The file is written by a child `sh`, never through a descriptor of this process: a
+    /// write descriptor open here would be inherited by any child another test thread forks
+    /// at that moment, and exec of the fake then fails with ETXTBSY ("Text file busy") until
+    /// that child has exec'd. The child writes a temporary name, makes it executable and
+    /// renames it, so the fake appears complete or not at all.
     fn fake(dir: &Path, name: &str, body: &str) {
+        use std::io::Write;
         let p = dir.join(name);
-        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut child = Command::new("/bin/sh")
+            .args([
+                "-c",
+                r#"cat > "$1.tmp" && chmod 755 "$1.tmp" && mv "$1.tmp" "$1""#,
+                "sh",
+            ])
+            .arg(&p)
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("#!/bin/sh\n{body}\n").as_bytes())
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert!(status.success(), "writing the fake {} failed", p.display());
+    }
+
+    /// The old way (write + chmod from this process) fails this under fork pressure with
+    /// ETXTBSY within a few hundred fakes; [`fake`] must not.
+    #[test]
+    fn fakes_run_while_other_threads_fork() {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let forkers: Vec<_> = (0..4)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let _ = Command::new("/bin/true").status();
+                    }
+                })
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let mut result = Ok(());
+        for i in 0..300 {
+            let name = format!("fake{i}");
+            fake(dir.path(), &name, "exit 0");
+            if let Err(e) = Command::new(dir.path().join(&name)).status() {
+                result = Err(format!("exec of fake {i}: {e}"));
+                break;
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for f in forkers {
+            f.join().unwrap();
+        }
+        result.unwrap();
     }
 
     /// Fake squeue/scontrol/sacct that print the "final" capture (scontrol only the records of
