@@ -5,6 +5,7 @@ use clap::Parser;
 
 fn main() {
     tune_malloc();
+    default_sigpipe();
     let cli = match dpwear::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -17,6 +18,18 @@ fn main() {
         }
     };
     std::process::exit(dpwear::cli::run(cli));
+}
+
+/// Restores the default action of SIGPIPE (Rust's runtime ignores it, so a write to a closed
+/// pipe turns into a "Broken pipe" panic in `println!`): `dpwear status … | head -1` then ends
+/// quietly, as `cat` would. Nothing in dpwear writes into a child's stdin, so no other pipe
+/// can raise it; finished work is safe because every output is written atomically.
+fn default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: resetting a signal disposition to its default before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 /// Keeps glibc from returning large tensor buffers to the kernel after every step (each batch
