@@ -32,11 +32,7 @@ pub fn temp_path(path: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(
-        ".{name}.tmp-{}@{}",
-        std::process::id(),
-        hostname()
-    ))
+    path.with_file_name(format!(".{name}.tmp-{}@{}", std::process::id(), hostname()))
 }
 
 /// Renames the finished temporary file `tmp` onto `target`; on failure `tmp` is removed.

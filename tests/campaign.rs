@@ -396,7 +396,10 @@ fn status_json(results: &Path) -> serde_json::Value {
 }
 
 fn code_and_stderr(o: &Output) -> (Option<i32>, String) {
-    (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 /// Takes an exclusive flock on `path` in this process (what another dpwear would hold).
@@ -409,7 +412,10 @@ fn hold_flock(path: &Path, holder: &str) -> std::fs::File {
         .write(true)
         .open(path)
         .unwrap();
-    assert_eq!(unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) }, 0);
+    assert_eq!(
+        unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
+        0
+    );
     f
 }
 
@@ -453,12 +459,14 @@ fn corrupt_records_are_reported_moved_aside_and_recomputed() {
 
     let rerun = ok(run_campaign(&toml, &results, &[]));
     let err = String::from_utf8_lossy(&rerun.stderr);
-    assert!(err.contains("4 cell(s) to run, 2 already finished"), "{err}");
+    assert!(
+        err.contains("4 cell(s) to run, 2 already finished"),
+        "{err}"
+    );
     for (i, id) in ids.iter().enumerate().take(4) {
         let aside = cells.join(format!("{id}.corrupt-1.json"));
         assert!(aside.is_file(), "{} not moved aside", rec(i).display());
-        let r: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(rec(i)).unwrap()).unwrap();
+        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(rec(i)).unwrap()).unwrap();
         assert_eq!(r["cell_id"], id.as_str());
     }
     assert_eq!(
@@ -487,7 +495,10 @@ fn a_locked_campaign_refuses_a_second_plan_or_run_and_stale_temporaries_go() {
     plan(&toml, &results);
     assert!(!stale.exists(), "stale temporary left behind");
 
-    let held = hold_flock(&results.join("tiny/.lock"), "pid 4242 on host elsewhere (dpwear run)");
+    let held = hold_flock(
+        &results.join("tiny/.lock"),
+        "pid 4242 on host elsewhere (dpwear run)",
+    );
     for cmd in ["plan", "run"] {
         let o = dpwear()
             .arg(cmd)
@@ -503,7 +514,10 @@ fn a_locked_campaign_refuses_a_second_plan_or_run_and_stale_temporaries_go() {
             "{cmd}: {err}"
         );
     }
-    assert!(!results.join("tiny/logs").exists(), "the refused run started cells");
+    assert!(
+        !results.join("tiny/logs").exists(),
+        "the refused run started cells"
+    );
     drop(held);
     plan(&toml, &results);
 }
@@ -573,7 +587,10 @@ fn one_cell_is_computed_once_and_a_run_is_pinned_to_its_manifest() {
         .unwrap();
     let (code, err) = code_and_stderr(&o);
     assert_eq!(code, Some(7), "{err}");
-    assert!(err.contains("the manifest changed since the run started"), "{err}");
+    assert!(
+        err.contains("the manifest changed since the run started"),
+        "{err}"
+    );
     assert!(!results.join(format!("tiny/cells/{}.json", ids[2])).exists());
 }
 
@@ -606,10 +623,16 @@ fn tampered_staged_inputs_and_forged_fold_checkpoints_are_never_used() {
     let o = run_cell(&results, 0, &[]).output().unwrap();
     let (code, err) = code_and_stderr(&o);
     assert_eq!(code, Some(7), "{err}");
-    assert!(err.contains("the staged store changed since `dpwear plan`"), "{err}");
+    assert!(
+        err.contains("the staged store changed since `dpwear plan`"),
+        "{err}"
+    );
     // plan restages it (it no longer has the digest the manifest recorded)
     plan(&toml, &results);
-    assert_eq!(dpwear::features::read_features(&store).unwrap().y, original_y);
+    assert_eq!(
+        dpwear::features::read_features(&store).unwrap().y,
+        original_y
+    );
     ok(run_cell(&results, 0, &[]).output().unwrap());
     let record = results.join(format!("tiny/cells/{id}.json"));
     let honest: serde_json::Value =

@@ -119,9 +119,11 @@ impl AtomicH5 {
                 }
             })?;
         }
-        crate::atomic_file::rename_into_place(&self.tmp, &self.target).map_err(|e| DataError::Write {
-            path: self.target.clone(),
-            reason: format!("cannot rename {} into place: {e}", self.tmp.display()),
+        crate::atomic_file::rename_into_place(&self.tmp, &self.target).map_err(|e| {
+            DataError::Write {
+                path: self.target.clone(),
+                reason: format!("cannot rename {} into place: {e}", self.tmp.display()),
+            }
         })
     }
 }

@@ -291,7 +291,10 @@ mod tests {
     fn a_record_that_does_not_verify_is_corrupt_not_done() {
         let (_t, d) = dir();
         for (content, needle) in [
-            (&b"{\"schema_version\": 1, \"kind\": \"dpwear-ce"[..], "not a cell record"),
+            (
+                &b"{\"schema_version\": 1, \"kind\": \"dpwear-ce"[..],
+                "not a cell record",
+            ),
             (&b"\x00\xffgarbage"[..], "not a cell record"),
             (&b"{}"[..], "not a cell record"),
             (&b""[..], "not a cell record"),
@@ -339,8 +342,8 @@ mod tests {
     #[test]
     fn fold_checkpoints_open_only_for_their_cell_and_fold_and_untouched() {
         let v = serde_json::json!({"replicate": 0, "record": {"fold": 3, "f1": 0.5}});
-        let text = serde_json::to_string_pretty(&FoldCheckpoint::seal("cell", 3, v.clone()))
-            .unwrap();
+        let text =
+            serde_json::to_string_pretty(&FoldCheckpoint::seal("cell", 3, v.clone())).unwrap();
         assert_eq!(FoldCheckpoint::open(&text, "cell", 3).unwrap(), v);
         assert!(FoldCheckpoint::open(&text, "other", 3)
             .unwrap_err()

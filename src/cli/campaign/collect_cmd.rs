@@ -16,7 +16,7 @@ use clap::Args;
 
 use super::super::{exit, CliError};
 use crate::config::experiment::{FigureSection, TableSection};
-use crate::config::grid::{ReportMetric, ReportSpec};
+use crate::config::grid::{Experiment, ReportMetric, ReportSpec};
 use crate::evaluation::aggregate::MeanMetrics;
 use crate::orchestration::records::verify_cell_record;
 use crate::orchestration::{cell_state, CampaignDir, CellState, Manifest};
@@ -151,8 +151,8 @@ fn metric_value(m: &MeanMetrics, metric: ReportMetric) -> f64 {
 }
 
 /// The ε axis label states what the ε means: accountant, δ rule, sampling and unit.
-fn epsilon_label(m: &Manifest) -> String {
-    let p = &m.experiment.privacy;
+fn epsilon_label(e: &Experiment) -> String {
+    let p = &e.privacy;
     let delta = match p.delta {
         Some(d) => format!("δ = {d:e}"),
         None if p.mode == "reference-batch" => "δ = 10^-digits(n)".into(),
@@ -217,14 +217,13 @@ pub fn points(
     Ok((pts, unreadable))
 }
 
-fn axes(m: &Manifest) -> Vec<AxisOrder> {
-    m.experiment
-        .axes
+fn axes(e: &Experiment) -> Vec<AxisOrder> {
+    e.axes
         .iter()
         .map(|a| AxisOrder {
             name: a.name.clone(),
             label: if a.name == "epsilon" && a.values.iter().any(|v| v != "inf") {
-                epsilon_label(m)
+                epsilon_label(e)
             } else {
                 axis_label(&a.name)
             },
@@ -235,12 +234,11 @@ fn axes(m: &Manifest) -> Vec<AxisOrder> {
 
 /// The tables to write: the experiment's, or by default classifiers in columns and every
 /// other axis with more than one value in rows.
-fn table_sections(m: &Manifest, report: &ReportSpec) -> Vec<TableSection> {
+fn table_sections(e: &Experiment, report: &ReportSpec) -> Vec<TableSection> {
     if !report.tables.is_empty() {
         return report.tables.clone();
     }
-    let multi: Vec<String> = m
-        .experiment
+    let multi: Vec<String> = e
         .axes
         .iter()
         .filter(|a| a.values.len() > 1 && a.name != "classifier")
@@ -256,20 +254,19 @@ fn table_sections(m: &Manifest, report: &ReportSpec) -> Vec<TableSection> {
 
 /// The figures: the experiment's, or by default F1 against ε and against the number of
 /// synthetic subjects where those axes have several values.
-fn figure_sections(m: &Manifest, report: &ReportSpec) -> Vec<FigureSection> {
+fn figure_sections(e: &Experiment, report: &ReportSpec) -> Vec<FigureSection> {
     if !report.figures.is_empty() {
         return report.figures.clone();
     }
     let mut out = Vec::new();
     for x in ["epsilon", "synthetic_subjects"] {
-        let Some(ax) = m.experiment.axes.iter().find(|a| a.name == x) else {
+        let Some(ax) = e.axes.iter().find(|a| a.name == x) else {
             continue;
         };
         if ax.values.len() < 2 {
             continue;
         }
-        let series = m
-            .experiment
+        let series = e
             .axes
             .iter()
             .filter(|a| a.values.len() > 1 && a.name != x)
@@ -296,13 +293,13 @@ fn write(path: &Path, text: &str) -> Result<(), CliError> {
 pub fn collect(dir: &CampaignDir, print: bool) -> Result<(), CliError> {
     let m = Manifest::read(&dir.manifest())
         .map_err(|e| CliError::new(exit::INPUT_UNREADABLE, "read the campaign's manifest", e))?;
-    let axes = axes(&m);
+    let axes = axes(&m.experiment);
     let report = current_report(&m);
     let default_metric = report.metric;
     let mut written = Vec::new();
     let mut problems: Vec<String> = Vec::new();
     let mut done = 0;
-    for (i, t) in table_sections(&m, &report).iter().enumerate() {
+    for (i, t) in table_sections(&m.experiment, &report).iter().enumerate() {
         let metric = t
             .metric
             .as_deref()
@@ -355,7 +352,7 @@ pub fn collect(dir: &CampaignDir, print: bool) -> Result<(), CliError> {
             println!("{md}");
         }
     }
-    for (i, f) in figure_sections(&m, &report).iter().enumerate() {
+    for (i, f) in figure_sections(&m.experiment, &report).iter().enumerate() {
         let metric = f
             .metric
             .as_deref()
@@ -370,8 +367,7 @@ pub fn collect(dir: &CampaignDir, print: bool) -> Result<(), CliError> {
                 axis_label(&f.x)
             )
         });
-        let svg = match render_line_figure(&pts, &axes, &f.x, &f.series, metric.label(), &title)
-        {
+        let svg = match render_line_figure(&pts, &axes, &f.x, &f.series, metric.label(), &title) {
             Ok(svg) => svg,
             Err(e) => {
                 problems.push(format!("[[report.figure]] {} (x = {:?}): {e}", i + 1, f.x));
@@ -403,7 +399,10 @@ pub fn collect(dir: &CampaignDir, print: bool) -> Result<(), CliError> {
             .map(|(id, why)| format!("{id} ({why})"))
             .collect();
         if corrupt.len() > SHOWN {
-            list.push(format!("… {} more (`dpwear status`)", corrupt.len() - SHOWN));
+            list.push(format!(
+                "… {} more (`dpwear status`)",
+                corrupt.len() - SHOWN
+            ));
         }
         for p in &problems {
             eprintln!("dpwear: also: {p}");
@@ -431,4 +430,56 @@ pub fn collect(dir: &CampaignDir, print: bool) -> Result<(), CliError> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every table and figure of every shipped experiment can be drawn once its cells are
+    /// finished (a bad `[[report.figure]]` otherwise shows up only after the whole run).
+    #[test]
+    fn the_shipped_experiments_report_sections_draw() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+                continue;
+            }
+            let e = crate::config::load(&path).unwrap_or_else(|err| panic!("{err}"));
+            let pts: Vec<PointResult> = e
+                .points
+                .iter()
+                .enumerate()
+                .map(|(i, p)| PointResult {
+                    axes: crate::config::grid::AXES
+                        .iter()
+                        .map(|a| (a.to_string(), p.axis_value(a).unwrap_or_default()))
+                        .collect(),
+                    values: (0..e.replicates)
+                        .map(|r| 0.5 + 0.01 * ((i + r) % 7) as f64)
+                        .collect(),
+                    expected: e.replicates,
+                })
+                .collect();
+            let axes = axes(&e);
+            for t in table_sections(&e, &e.report) {
+                let spec = TableSpec {
+                    title: "t".into(),
+                    rows: t.rows.clone(),
+                    columns: t.columns.clone(),
+                    metric: "m".into(),
+                };
+                build_tables(&pts, &axes, &spec)
+                    .unwrap_or_else(|err| panic!("{}: table {t:?}: {err}", path.display()));
+            }
+            for f in figure_sections(&e, &e.report) {
+                render_line_figure(&pts, &axes, &f.x, &f.series, "m", "t")
+                    .unwrap_or_else(|err| panic!("{}: figure {f:?}: {err}", path.display()));
+            }
+            checked += 1;
+        }
+        assert!(checked >= 5, "only {checked} experiment files");
+    }
 }

@@ -24,10 +24,10 @@ use crate::evaluation::protocol::Protocol;
 use crate::evaluation::record::EvalConfig;
 use crate::features::{self, FeatureSet};
 use crate::models::{DpMode, DpTraining};
-use crate::orchestration::manifest::{Manifest, ManifestCell};
-use crate::orchestration::ranks::{folds_of_rank, Ranks};
 use crate::orchestration::lock::{lock_waiting, FileLock, LockError};
 use crate::orchestration::manifest::file_sha256;
+use crate::orchestration::manifest::{Manifest, ManifestCell};
+use crate::orchestration::ranks::{folds_of_rank, Ranks};
 use crate::orchestration::records::{
     cell_state_from_files, move_corrupt_aside, now_unix, CellFailure, CellRecord, CellState,
     FoldCheckpoint, CELL_RECORD_SCHEMA_VERSION,

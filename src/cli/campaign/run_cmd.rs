@@ -103,7 +103,9 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
             _ if a.only.is_some() => true,
             (CellState::Done, _) => a.force,
             (
-                CellState::Failed { .. } | CellState::Interrupted { .. } | CellState::Corrupt { .. },
+                CellState::Failed { .. }
+                | CellState::Interrupted { .. }
+                | CellState::Corrupt { .. },
                 _,
             ) => true,
             (CellState::Pending { .. }, failed_only) => !failed_only,

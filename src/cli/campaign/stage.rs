@@ -108,8 +108,8 @@ pub fn stage_real(e: &Experiment, dir: &CampaignDir) -> Result<RealInput, CliErr
         windows = features::read_features(&path)
             .map(|f| f.len())
             .unwrap_or(windows);
-        let digest = hash::sha256_file(&path)
-            .map_err(|e| CliError::data("hash the staged features", e))?;
+        let digest =
+            hash::sha256_file(&path).map_err(|e| CliError::data("hash the staged features", e))?;
         digests.insert(mode.as_str().to_string(), digest);
         feats.insert(mode.as_str().to_string(), rel);
     }
