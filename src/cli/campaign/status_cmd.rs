@@ -37,7 +37,7 @@ pub fn display_state(files: &CellState, scheduler: Option<&str>) -> (&'static st
     match (files, scheduler) {
         (CellState::Done, _) => ("done", "done".into()),
         (CellState::Corrupt { .. }, _) => ("corrupt", "corrupt".into()),
-        (CellState::Running { folds }, _) => ("running", format!("running ({folds} folds)")),
+        (CellState::Running { .. }, _) => ("running", "running".into()),
         (_, Some("PENDING")) => ("pending", "pending".into()),
         (_, Some(s)) if s == "RUNNING" || s == "COMPLETING" => ("running", "running".into()),
         (CellState::Failed { .. }, _) => ("failed", "failed".into()),
@@ -92,6 +92,10 @@ pub fn run(a: StatusArgs) -> Result<(), CliError> {
         let detail = match &files {
             CellState::Failed { message, .. } => message.clone(),
             CellState::Corrupt { reason } => reason.clone(),
+            CellState::Running { folds } => match s.and_then(|t| t.reason.clone()) {
+                Some(r) => r,
+                None => format!("{folds} fold(s) saved"),
+            },
             _ => s.and_then(|t| t.reason.clone()).unwrap_or_default(),
         };
         lines.push(format!(
@@ -132,4 +136,33 @@ pub fn run(a: StatusArgs) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_keys_are_single_words() {
+        let k = |f: CellState, s: Option<&str>| display_state(&f, s).0;
+        assert_eq!(k(CellState::Pending { folds: 0 }, None), "not_run");
+        assert_eq!(k(CellState::Pending { folds: 2 }, None), "partial");
+        assert_eq!(k(CellState::Running { folds: 2 }, None), "running");
+        assert_eq!(
+            display_state(&CellState::Running { folds: 2 }, None).1,
+            "running"
+        );
+        let corrupt = CellState::Corrupt { reason: "x".into() };
+        assert_eq!(k(corrupt.clone(), None), "corrupt");
+        assert_eq!(k(corrupt, Some("COMPLETED")), "corrupt");
+        assert_eq!(
+            k(CellState::Pending { folds: 0 }, Some("RUNNING")),
+            "running"
+        );
+        assert_eq!(
+            k(CellState::Pending { folds: 0 }, Some("CANCELLED")),
+            "failed"
+        );
+        assert_eq!(k(CellState::Done, Some("FAILED")), "done");
+    }
 }
