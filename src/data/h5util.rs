@@ -79,11 +79,13 @@ impl AtomicH5 {
                 write_err(format!("cannot create directory {}: {e}", parent.display()))
             })?;
         }
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .ok_or_else(|| write_err("the output path has no file name".into()))?;
-        let tmp = target.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+        if target.file_name().is_none() {
+            return Err(write_err("the output path has no file name".into()));
+        }
+        crate::atomic_file::clean_stale_temporaries(
+            target.parent().unwrap_or_else(|| Path::new(".")),
+        );
+        let tmp = crate::atomic_file::temp_path(target);
         let file = hdf5::File::create(&tmp).map_err(|e| write_err(e.to_string()))?;
         Ok(Self {
             file: Some(file),
@@ -109,14 +111,19 @@ impl AtomicH5 {
     /// Closes the file and renames it to the target path.
     pub fn commit(mut self) -> Result<(), DataError> {
         if let Some(file) = self.file.take() {
-            file.close().map_err(|e| DataError::Write {
-                path: self.target.clone(),
-                reason: e.to_string(),
+            file.close().map_err(|e| {
+                let _ = std::fs::remove_file(&self.tmp);
+                DataError::Write {
+                    path: self.target.clone(),
+                    reason: e.to_string(),
+                }
             })?;
         }
-        std::fs::rename(&self.tmp, &self.target).map_err(|e| DataError::Write {
-            path: self.target.clone(),
-            reason: format!("cannot rename {} into place: {e}", self.tmp.display()),
+        crate::atomic_file::rename_into_place(&self.tmp, &self.target).map_err(|e| {
+            DataError::Write {
+                path: self.target.clone(),
+                reason: format!("cannot rename {} into place: {e}", self.tmp.display()),
+            }
         })
     }
 }

@@ -220,7 +220,9 @@ fn write_npz(path: &Path, fs: &FeatureSet) -> Result<(), DataError> {
         Ok(())
     })();
     match result {
-        Ok(()) => std::fs::rename(&tmp, path).map_err(|e| werr(e.to_string())),
+        Ok(()) => {
+            crate::atomic_file::rename_into_place(&tmp, path).map_err(|e| werr(e.to_string()))
+        }
         Err(reason) => {
             let _ = std::fs::remove_file(&tmp);
             Err(werr(reason))

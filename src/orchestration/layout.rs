@@ -1,10 +1,13 @@
 //! Where a campaign's files live, under `results/<campaign>/`:
 //!
 //! ```text
+//! .lock                    the campaign lock (plan, run, submit; holder's pid and host inside)
 //! manifest.json            the plan: cells in array order with their ids
 //! inputs/                  staged inputs (features per feature mode)
 //! cells/<id>.json          a finished cell's record (written once, atomically)
 //! cells/<id>.failed.json   why a cell's last attempt failed (removed when it succeeds)
+//! cells/<id>.corrupt-<n>.json  a record that did not verify, moved aside before the rerun
+//! cells/<id>.lock          held by the run-cell computing the cell
 //! cells/<id>/folds/*.json  fold checkpoints of an unfinished cell (removed when it finishes)
 //! logs/<id>.log            local executor: the cell's stdout and stderr
 //! slurm/                   rendered sbatch scripts, submissions.json, task logs
@@ -43,6 +46,18 @@ impl CampaignDir {
     }
     pub fn cell_record(&self, id: &str) -> PathBuf {
         self.cells().join(format!("{id}.json"))
+    }
+    /// The `n`-th place a record that did not verify is moved to.
+    pub fn cell_corrupt(&self, id: &str, n: usize) -> PathBuf {
+        self.cells().join(format!("{id}.corrupt-{n}.json"))
+    }
+    /// The lock held while cell `id` is computed.
+    pub fn cell_lock(&self, id: &str) -> PathBuf {
+        self.cells().join(format!("{id}.lock"))
+    }
+    /// The campaign lock.
+    pub fn lock(&self) -> PathBuf {
+        self.root.join(".lock")
     }
     pub fn cell_failure(&self, id: &str) -> PathBuf {
         self.cells().join(format!("{id}.failed.json"))

@@ -35,6 +35,8 @@ pub struct LocalOptions {
     pub threads: usize,
     /// Passed through to `run-cell` (recompute finished cells).
     pub force: bool,
+    /// The manifest's sha256 when the run started: `run-cell` refuses a changed manifest.
+    pub manifest_sha256: Option<String>,
 }
 
 /// How one cell ended.
@@ -152,6 +154,9 @@ fn run_one(
         .stderr(Stdio::from(log2));
     if opts.force {
         cmd.arg("--force");
+    }
+    if let Some(sha) = &opts.manifest_sha256 {
+        cmd.arg("--manifest-sha256").arg(sha);
     }
     // A child of its own process group: Ctrl-C reaches the executor, which forwards it, so a
     // cell is never killed between writing its record and renaming it.

@@ -25,6 +25,10 @@ pub struct RealInput {
     pub windows: usize,
     /// Feature store per feature mode, relative to the campaign folder.
     pub features: BTreeMap<String, String>,
+    /// sha256 of each staged feature store file, by feature mode: `run-cell` refuses a store
+    /// that differs (absent in manifests of older versions: plan again).
+    #[serde(default)]
+    pub features_sha256: BTreeMap<String, String>,
 }
 
 /// A precomputed synthetic data file (`generator = "file:…"`).
@@ -139,6 +143,16 @@ impl Manifest {
     pub fn cell_by_id(&self, id: &str) -> Option<&ManifestCell> {
         self.cells.iter().find(|c| c.id == id)
     }
+}
+
+/// sha256 of a file's bytes (the manifest's content digest that pins a run to it).
+pub fn file_sha256(path: &Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path)?;
+    Ok(Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 /// sha256 over the digests a cell reads.

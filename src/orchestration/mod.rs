@@ -8,6 +8,7 @@
 //! models: cells run as subprocesses.
 pub mod layout;
 pub mod local;
+pub mod lock;
 pub mod manifest;
 pub mod ranks;
 pub mod records;

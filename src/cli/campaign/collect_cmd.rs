@@ -1,6 +1,13 @@
 //! `dpwear collect results/<campaign>`: turns the finished cells of a campaign into tables
 //! (Markdown, CSV, LaTeX) and SVG figures. Replicates of a grid point are aggregated (mean ±
 //! sd, n); planned points without finished replicates are marked missing, never dropped.
+//!
+//! The `[report]` section is read again from the experiment file the manifest names (when it
+//! is still there, parses and is of this campaign), so a fixed table or figure is picked up
+//! without planning again. A cell record that does not verify is not used: the tables mark
+//! its point as missing and `collect` exits 4 naming the corrupt cells (`dpwear run` moves
+//! them aside and recomputes them). A table or figure that cannot be drawn is skipped, the
+//! others are written, and `collect` exits 5 naming it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,9 +16,9 @@ use clap::Args;
 
 use super::super::{exit, CliError};
 use crate::config::experiment::{FigureSection, TableSection};
-use crate::config::grid::ReportMetric;
+use crate::config::grid::{Experiment, ReportMetric, ReportSpec};
 use crate::evaluation::aggregate::MeanMetrics;
-use crate::orchestration::records::read_cell_record;
+use crate::orchestration::records::verify_cell_record;
 use crate::orchestration::{cell_state, CampaignDir, CellState, Manifest};
 use crate::reporting::figure::render_line_figure;
 use crate::reporting::points::{AxisOrder, PointResult};
@@ -21,21 +28,116 @@ use crate::reporting::table::{build_tables, TableSpec};
 /// Options of `dpwear collect`.
 #[derive(Debug, Args)]
 pub struct CollectArgs {
-    /// The campaign folder (`results/<campaign>`) or its manifest.json.
+    /// The campaign folder (`results/<campaign>`), its manifest.json, or the experiment file
+    /// (its campaign under --results).
     pub campaign: PathBuf,
+    /// Folder that holds the campaign folders (used with an experiment file).
+    #[arg(long, default_value = "results")]
+    pub results: PathBuf,
     /// Do not print the Markdown tables on stdout.
     #[arg(long)]
     pub quiet: bool,
 }
 
+const TAKES: &str =
+    "collect takes a campaign folder (results/<campaign>), its manifest.json or the experiment file";
+
+/// The campaign folder an argument of `collect` names.
+pub fn campaign_dir(arg: &Path, results: &Path) -> Result<CampaignDir, CliError> {
+    let action = "find the campaign to collect";
+    if arg.is_dir() {
+        let dir = CampaignDir::new(arg);
+        if !dir.manifest().is_file() {
+            return Err(CliError::new(
+                exit::INPUT_UNREADABLE,
+                action,
+                format!(
+                    "{}: not a campaign folder (it has no manifest.json; run `dpwear plan` first); {TAKES}",
+                    arg.display()
+                ),
+            ));
+        }
+        return Ok(dir);
+    }
+    if !arg.is_file() {
+        return Err(CliError::new(
+            exit::INPUT_UNREADABLE,
+            action,
+            format!("{}: no such file or folder; {TAKES}", arg.display()),
+        ));
+    }
+    if arg.extension().and_then(|e| e.to_str()) == Some("toml") {
+        let e = crate::config::load(arg).map_err(|e| {
+            let code = match e {
+                crate::config::ConfigError::Unreadable { .. } => exit::INPUT_UNREADABLE,
+                crate::config::ConfigError::Syntax { .. } => exit::INPUT_MALFORMED,
+                crate::config::ConfigError::Invalid { .. } => exit::INVALID_PARAMETER,
+            };
+            CliError::new(code, "read the experiment", e)
+        })?;
+        let dir = CampaignDir::new(results.join(&e.campaign));
+        if !dir.manifest().is_file() {
+            return Err(CliError::new(
+                exit::INPUT_UNREADABLE,
+                action,
+                format!(
+                    "{}: campaign {} has no manifest at {} (run `dpwear plan {}`, or pass --results)",
+                    arg.display(),
+                    e.campaign,
+                    dir.manifest().display(),
+                    arg.display()
+                ),
+            ));
+        }
+        return Ok(dir);
+    }
+    Ok(CampaignDir::of_manifest(arg))
+}
+
 /// Runs `dpwear collect`.
 pub fn run(a: CollectArgs) -> Result<(), CliError> {
-    let dir = if a.campaign.is_file() {
-        CampaignDir::of_manifest(&a.campaign)
-    } else {
-        CampaignDir::new(&a.campaign)
-    };
+    let dir = campaign_dir(&a.campaign, &a.results)?;
     collect(&dir, !a.quiet)
+}
+
+/// The report section to use: the experiment file's as it is now when it still reads and
+/// is of this campaign (a fixed `[report]` needs no new plan), else the manifest's.
+fn current_report(m: &Manifest) -> crate::config::grid::ReportSpec {
+    let path = Path::new(&m.experiment_path);
+    match crate::config::load(path) {
+        Ok(e) if e.campaign == m.campaign => {
+            if e.report != m.experiment.report {
+                eprintln!(
+                    "collect: using the [report] section of {} as it is now (it changed since `dpwear plan`)",
+                    path.display()
+                );
+            }
+            e.report
+        }
+        Ok(e) => {
+            tracing::warn!(path = %path.display(), campaign = %e.campaign, "the experiment file now describes another campaign: using the manifest's [report] section");
+            m.experiment.report.clone()
+        }
+        Err(err) => {
+            if path.exists() {
+                eprintln!(
+                    "warning: collect: {err}; using the [report] section recorded in the manifest"
+                );
+            }
+            m.experiment.report.clone()
+        }
+    }
+}
+
+/// The cells whose record exists but does not verify, with the reason.
+pub fn corrupt_cells(m: &Manifest, dir: &CampaignDir) -> Vec<(String, String)> {
+    m.cells
+        .iter()
+        .filter_map(|c| match cell_state(dir, &c.id) {
+            CellState::Corrupt { reason } => Some((c.id.clone(), reason)),
+            _ => None,
+        })
+        .collect()
 }
 
 fn metric_value(m: &MeanMetrics, metric: ReportMetric) -> f64 {
@@ -49,8 +151,8 @@ fn metric_value(m: &MeanMetrics, metric: ReportMetric) -> f64 {
 }
 
 /// The ε axis label states what the ε means: accountant, δ rule, sampling and unit.
-fn epsilon_label(m: &Manifest) -> String {
-    let p = &m.experiment.privacy;
+fn epsilon_label(e: &Experiment) -> String {
+    let p = &e.privacy;
     let delta = match p.delta {
         Some(d) => format!("δ = {d:e}"),
         None if p.mode == "reference-batch" => "δ = 10^-digits(n)".into(),
@@ -86,11 +188,12 @@ pub fn points(
     let mut by_point: Vec<Vec<f64>> = vec![Vec::new(); e.points.len()];
     let mut unreadable = 0;
     for c in &m.cells {
-        if cell_state(dir, &c.id) != CellState::Done {
+        let path = dir.cell_record(&c.id);
+        if !path.exists() {
             continue;
         }
         let k = c.index % e.points.len();
-        match read_cell_record(&dir.cell_record(&c.id)) {
+        match verify_cell_record(&path, &c.id) {
             Ok(r) => by_point[k].push(metric_value(&r.eval.replicates[0].average, metric)),
             Err(msg) => {
                 tracing::warn!("{msg}");
@@ -114,14 +217,13 @@ pub fn points(
     Ok((pts, unreadable))
 }
 
-fn axes(m: &Manifest) -> Vec<AxisOrder> {
-    m.experiment
-        .axes
+fn axes(e: &Experiment) -> Vec<AxisOrder> {
+    e.axes
         .iter()
         .map(|a| AxisOrder {
             name: a.name.clone(),
             label: if a.name == "epsilon" && a.values.iter().any(|v| v != "inf") {
-                epsilon_label(m)
+                epsilon_label(e)
             } else {
                 axis_label(&a.name)
             },
@@ -132,12 +234,11 @@ fn axes(m: &Manifest) -> Vec<AxisOrder> {
 
 /// The tables to write: the experiment's, or by default classifiers in columns and every
 /// other axis with more than one value in rows.
-fn table_sections(m: &Manifest) -> Vec<TableSection> {
-    if !m.experiment.report.tables.is_empty() {
-        return m.experiment.report.tables.clone();
+fn table_sections(e: &Experiment, report: &ReportSpec) -> Vec<TableSection> {
+    if !report.tables.is_empty() {
+        return report.tables.clone();
     }
-    let multi: Vec<String> = m
-        .experiment
+    let multi: Vec<String> = e
         .axes
         .iter()
         .filter(|a| a.values.len() > 1 && a.name != "classifier")
@@ -153,20 +254,19 @@ fn table_sections(m: &Manifest) -> Vec<TableSection> {
 
 /// The figures: the experiment's, or by default F1 against ε and against the number of
 /// synthetic subjects where those axes have several values.
-fn figure_sections(m: &Manifest) -> Vec<FigureSection> {
-    if !m.experiment.report.figures.is_empty() {
-        return m.experiment.report.figures.clone();
+fn figure_sections(e: &Experiment, report: &ReportSpec) -> Vec<FigureSection> {
+    if !report.figures.is_empty() {
+        return report.figures.clone();
     }
     let mut out = Vec::new();
     for x in ["epsilon", "synthetic_subjects"] {
-        let Some(ax) = m.experiment.axes.iter().find(|a| a.name == x) else {
+        let Some(ax) = e.axes.iter().find(|a| a.name == x) else {
             continue;
         };
         if ax.values.len() < 2 {
             continue;
         }
-        let series = m
-            .experiment
+        let series = e
             .axes
             .iter()
             .filter(|a| a.values.len() > 1 && a.name != x)
@@ -188,17 +288,18 @@ fn write(path: &Path, text: &str) -> Result<(), CliError> {
 }
 
 /// Writes the tables and figures of the campaign in `dir`; prints the Markdown when `print`.
+/// Everything that can be written is; then corrupt cell records (exit 4) or a table or figure
+/// that cannot be drawn (exit 5) make it fail, naming them.
 pub fn collect(dir: &CampaignDir, print: bool) -> Result<(), CliError> {
     let m = Manifest::read(&dir.manifest())
         .map_err(|e| CliError::new(exit::INPUT_UNREADABLE, "read the campaign's manifest", e))?;
-    let axes = axes(&m);
-    let default_metric = m.experiment.report.metric;
+    let axes = axes(&m.experiment);
+    let report = current_report(&m);
+    let default_metric = report.metric;
     let mut written = Vec::new();
-    let report_err = |e: crate::reporting::error::ReportError| {
-        CliError::new(exit::INVALID_PARAMETER, "collect", e)
-    };
+    let mut problems: Vec<String> = Vec::new();
     let mut done = 0;
-    for (i, t) in table_sections(&m).iter().enumerate() {
+    for (i, t) in table_sections(&m.experiment, &report).iter().enumerate() {
         let metric = t
             .metric
             .as_deref()
@@ -219,11 +320,18 @@ pub fn collect(dir: &CampaignDir, print: bool) -> Result<(), CliError> {
             columns: t.columns.clone(),
             metric: metric.label().into(),
         };
-        let tables: Vec<_> = build_tables(&pts, &axes, &spec)
-            .map_err(report_err)?
-            .into_iter()
-            .map(|t| t.without_unplanned())
-            .collect();
+        let built = build_tables(&pts, &axes, &spec).and_then(|tables| {
+            let tables: Vec<_> = tables.into_iter().map(|t| t.without_unplanned()).collect();
+            let csv = render_csv_tables(&tables)?;
+            Ok((tables, csv))
+        });
+        let (tables, csv) = match built {
+            Ok(x) => x,
+            Err(e) => {
+                problems.push(format!("[[report.table]] {}: {e}", i + 1));
+                continue;
+            }
+        };
         let stem = format!("table-{}-{}", i + 1, metric.as_str());
         let md: String = tables
             .iter()
@@ -235,7 +343,6 @@ pub fn collect(dir: &CampaignDir, print: bool) -> Result<(), CliError> {
             .map(render_latex)
             .collect::<Vec<_>>()
             .join("\n");
-        let csv = render_csv_tables(&tables).map_err(report_err)?;
         for (ext, text) in [("md", &md), ("tex", &tex), ("csv", &csv)] {
             let p = dir.tables().join(format!("{stem}.{ext}"));
             write(&p, text)?;
@@ -245,7 +352,7 @@ pub fn collect(dir: &CampaignDir, print: bool) -> Result<(), CliError> {
             println!("{md}");
         }
     }
-    for (i, f) in figure_sections(&m).iter().enumerate() {
+    for (i, f) in figure_sections(&m.experiment, &report).iter().enumerate() {
         let metric = f
             .metric
             .as_deref()
@@ -260,8 +367,13 @@ pub fn collect(dir: &CampaignDir, print: bool) -> Result<(), CliError> {
                 axis_label(&f.x)
             )
         });
-        let svg = render_line_figure(&pts, &axes, &f.x, &f.series, metric.label(), &title)
-            .map_err(report_err)?;
+        let svg = match render_line_figure(&pts, &axes, &f.x, &f.series, metric.label(), &title) {
+            Ok(svg) => svg,
+            Err(e) => {
+                problems.push(format!("[[report.figure]] {} (x = {:?}): {e}", i + 1, f.x));
+                continue;
+            }
+        };
         let p = dir.figures().join(format!(
             "figure-{}-{}-vs-{}.svg",
             i + 1,
@@ -278,5 +390,96 @@ pub fn collect(dir: &CampaignDir, print: bool) -> Result<(), CliError> {
         written.len(),
         dir.root.display()
     );
+    let corrupt = corrupt_cells(&m, dir);
+    if !corrupt.is_empty() {
+        const SHOWN: usize = 10;
+        let mut list: Vec<String> = corrupt
+            .iter()
+            .take(SHOWN)
+            .map(|(id, why)| format!("{id} ({why})"))
+            .collect();
+        if corrupt.len() > SHOWN {
+            list.push(format!(
+                "… {} more (`dpwear status`)",
+                corrupt.len() - SHOWN
+            ));
+        }
+        for p in &problems {
+            eprintln!("dpwear: also: {p}");
+        }
+        return Err(CliError::new(
+            exit::INPUT_MALFORMED,
+            "collect",
+            format!(
+                "{} cell record(s) do not verify and were left out (their points show as missing): {}; `dpwear run` moves them aside and recomputes them",
+                corrupt.len(),
+                list.join("; ")
+            ),
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(CliError::new(
+            exit::INVALID_PARAMETER,
+            "collect",
+            format!(
+                "{} of the experiment's report section cannot be drawn (fix it in {}; `dpwear collect` rereads it): {}",
+                if problems.len() == 1 { "one entry".to_string() } else { format!("{} entries", problems.len()) },
+                m.experiment_path,
+                problems.join("; ")
+            ),
+        ));
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every table and figure of every shipped experiment can be drawn once its cells are
+    /// finished (a bad `[[report.figure]]` otherwise shows up only after the whole run).
+    #[test]
+    fn the_shipped_experiments_report_sections_draw() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+                continue;
+            }
+            let e = crate::config::load(&path).unwrap_or_else(|err| panic!("{err}"));
+            let pts: Vec<PointResult> = e
+                .points
+                .iter()
+                .enumerate()
+                .map(|(i, p)| PointResult {
+                    axes: crate::config::grid::AXES
+                        .iter()
+                        .map(|a| (a.to_string(), p.axis_value(a).unwrap_or_default()))
+                        .collect(),
+                    values: (0..e.replicates)
+                        .map(|r| 0.5 + 0.01 * ((i + r) % 7) as f64)
+                        .collect(),
+                    expected: e.replicates,
+                })
+                .collect();
+            let axes = axes(&e);
+            for t in table_sections(&e, &e.report) {
+                let spec = TableSpec {
+                    title: "t".into(),
+                    rows: t.rows.clone(),
+                    columns: t.columns.clone(),
+                    metric: "m".into(),
+                };
+                build_tables(&pts, &axes, &spec)
+                    .unwrap_or_else(|err| panic!("{}: table {t:?}: {err}", path.display()));
+            }
+            for f in figure_sections(&e, &e.report) {
+                render_line_figure(&pts, &axes, &f.x, &f.series, "m", "t")
+                    .unwrap_or_else(|err| panic!("{}: figure {f:?}: {err}", path.display()));
+            }
+            checked += 1;
+        }
+        assert!(checked >= 5, "only {checked} experiment files");
+    }
 }

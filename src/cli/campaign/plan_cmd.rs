@@ -51,6 +51,7 @@ pub fn build_manifest(
         CliError::new(code, "read the experiment", e)
     })?;
     let dir = CampaignDir::new(results.join(&e.campaign));
+    super::run_cmd::lock_campaign(&dir)?;
     let real = stage::stage_real(&e, &dir)?;
     let synthetic = stage::stage_synthetic(&e, experiment)?;
     let code = code_version();

@@ -4,6 +4,14 @@
 //! folds between MPI ranks; checkpoints every scored fold; stops between folds on SIGINT,
 //! SIGTERM or SIGUSR1 (Slurm's warning before the time limit) with exit code 75 so that a
 //! rerun resumes; and has rank 0 gather the folds and write the cell record atomically.
+//!
+//! Trust in what is on disk: with `--manifest-sha256` (what `dpwear run` passes) a manifest
+//! whose content changed is refused (exit 7); the staged feature store must have the sha256
+//! the manifest recorded (exit 7); a fold checkpoint is used only when sealed for this cell
+//! and fold with a matching digest (else the fold is recomputed, with a warning); a record that
+//! does not verify is moved aside (`cells/<id>.corrupt-<n>.json`) and the cell recomputed.
+//! Rank 0 holds the cell's lock (`cells/<id>.lock`) while it works: a second `run-cell` of the
+//! cell waits for it, then finds the cell finished.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -16,10 +24,13 @@ use crate::evaluation::protocol::Protocol;
 use crate::evaluation::record::EvalConfig;
 use crate::features::{self, FeatureSet};
 use crate::models::{DpMode, DpTraining};
+use crate::orchestration::lock::{lock_waiting, FileLock, LockError};
+use crate::orchestration::manifest::file_sha256;
 use crate::orchestration::manifest::{Manifest, ManifestCell};
 use crate::orchestration::ranks::{folds_of_rank, Ranks};
 use crate::orchestration::records::{
-    now_unix, CellFailure, CellRecord, CELL_RECORD_SCHEMA_VERSION,
+    cell_state_from_files, move_corrupt_aside, now_unix, CellFailure, CellRecord, CellState,
+    FoldCheckpoint, CELL_RECORD_SCHEMA_VERSION,
 };
 use crate::orchestration::CampaignDir;
 use crate::training::eval_runner::{self, EvalInputs, FoldOutcome, Next};
@@ -39,11 +50,34 @@ pub struct RunCellArgs {
     /// Recompute a finished cell (its old record is replaced only when the new one is done).
     #[arg(long)]
     pub force: bool,
+    /// Refuse (exit 7) unless the manifest file has this sha256 (pins a run to the manifest
+    /// it started with; `dpwear run` passes it).
+    #[arg(long, env = "DPWEAR_MANIFEST_SHA256")]
+    pub manifest_sha256: Option<String>,
 }
 
 /// Runs `dpwear run-cell`; the error carries the exit code.
 pub fn run(a: RunCellArgs) -> Result<(), CliError> {
     crate::interrupt::install();
+    if let Some(want) = &a.manifest_sha256 {
+        let have = file_sha256(&a.manifest).map_err(|e| {
+            CliError::new(
+                exit::INPUT_UNREADABLE,
+                &format!("read {}", a.manifest.display()),
+                e,
+            )
+        })?;
+        if !have.eq_ignore_ascii_case(want.trim()) {
+            return Err(CliError::new(
+                exit::STALE_CELL,
+                &format!("run cell index {}", a.index),
+                format!(
+                    "{}: the manifest changed since the run started (sha256 {have}, the run pinned {want}); nothing was computed — start the run again",
+                    a.manifest.display()
+                ),
+            ));
+        }
+    }
     let m = Manifest::read(&a.manifest).map_err(|e| {
         let code = match e {
             crate::orchestration::manifest::ManifestError::Unreadable { .. } => {
@@ -83,17 +117,27 @@ pub fn run(a: RunCellArgs) -> Result<(), CliError> {
     let ranks = Ranks::from_env()
         .map_err(|e| CliError::new(exit::INVALID_PARAMETER, "join the MPI ranks", e))?;
     let record_path = dir.cell_record(&cell.id);
-    if record_path.is_file() && !a.force {
-        if ranks.rank() == 0 {
+    // Rank 0 holds the cell's lock until it returns; the other ranks follow its decision
+    // (one broadcast on every path, so that no rank waits for a rank that left).
+    let lock = if ranks.rank() == 0 {
+        let prepared = lock_and_check(&dir, cell, a.force);
+        ranks.broadcast_flag(!matches!(prepared, Ok((_, false))));
+        let (l, finished) = prepared?;
+        if finished {
             eprintln!(
                 "cell {} (index {}) is already finished: {}",
                 cell.id,
                 a.index,
                 record_path.display()
             );
+            return Ok(());
         }
+        Some(l)
+    } else if ranks.broadcast_flag(false) {
         return Ok(());
-    }
+    } else {
+        None
+    };
     let result = run_cell(&m, cell, &dir, &ranks, a.threads);
     if ranks.rank() == 0 {
         if let Err(e) = &result {
@@ -109,7 +153,57 @@ pub fn run(a: RunCellArgs) -> Result<(), CliError> {
             }
         }
     }
+    drop(lock);
     result
+}
+
+/// Rank 0: takes the cell's lock (waiting for a holder) and reads the cell's files; moves a
+/// record that does not verify aside. Returns the lock and whether the cell is finished (and
+/// not to be recomputed).
+fn lock_and_check(
+    dir: &CampaignDir,
+    cell: &ManifestCell,
+    force: bool,
+) -> Result<(FileLock, bool), CliError> {
+    let action = format!("run cell {} (index {})", cell.id, cell.index);
+    let what = format!("dpwear run-cell of cell {} (index {})", cell.id, cell.index);
+    let lock = lock_waiting(&dir.cell_lock(&cell.id), &what, |holder| {
+        eprintln!(
+            "cell {} (index {}) is being computed by {holder}: waiting for it",
+            cell.id, cell.index
+        )
+    })
+    .map_err(|e| match e {
+        LockError::Interrupted { holder, .. } => CliError::new(
+            exit::RESUMABLE,
+            &action,
+            format!("interrupted while waiting for {holder}, which computes it"),
+        ),
+        e => CliError::new(exit::OUTPUT_FAILED, "lock the cell", e),
+    })?;
+    match cell_state_from_files(dir, &cell.id) {
+        CellState::Done => return Ok((lock, !force)),
+        CellState::Corrupt { reason } => {
+            let to = move_corrupt_aside(dir, &cell.id).map_err(|e| {
+                CliError::new(
+                    exit::OUTPUT_FAILED,
+                    &format!(
+                        "move the corrupt record {} aside",
+                        dir.cell_record(&cell.id).display()
+                    ),
+                    e,
+                )
+            })?;
+            eprintln!(
+                "cell {} (index {}): its record did not verify ({reason}); moved to {} and computing the cell again",
+                cell.id,
+                cell.index,
+                to.display()
+            );
+        }
+        _ => {}
+    }
+    Ok((lock, false))
 }
 
 pub fn load_real(m: &Manifest, dir: &CampaignDir, c: &CellConfig) -> Result<FeatureSet, CliError> {
@@ -122,6 +216,22 @@ pub fn load_real(m: &Manifest, dir: &CampaignDir, c: &CellConfig) -> Result<Feat
         )
     })?;
     let path = dir.root.join(rel);
+    let Some(want) = m.real.features_sha256.get(mode) else {
+        return Err(CliError::new(
+            exit::STALE_CELL,
+            &format!("read {}", path.display()),
+            "the manifest records no sha256 of the staged store (planned by an older dpwear); run `dpwear plan` again",
+        ));
+    };
+    let have = crate::data::hash::sha256_file(&path)
+        .map_err(|e| CliError::data("read the staged features", e))?;
+    if &have != want {
+        return Err(CliError::new(
+            exit::STALE_CELL,
+            &format!("read {}", path.display()),
+            format!("the staged store changed since `dpwear plan` (sha256 {have}, the manifest recorded {want}); run `dpwear plan` again to restage it"),
+        ));
+    }
     let fs = features::read_features(&path)
         .map_err(|e| CliError::data("read the staged features", e))?;
     if fs.source_sha256 != m.real.sha256 {
@@ -258,7 +368,8 @@ fn run_cell(
     };
     let invalid =
         |e: eval_runner::EvalError| CliError::new(exit::INVALID_PARAMETER, "run the cell", e);
-    let n_folds = eval_runner::plan_folds(&inputs).map_err(invalid)?.len();
+    let planned = eval_runner::plan_folds(&inputs).map_err(invalid)?;
+    let n_folds = planned.len();
     // TSTR trains one model for all test subjects: rank 0 does it all.
     let mine: Vec<usize> = match protocol {
         Protocol::Loso => folds_of_rank(n_folds, ranks.rank(), ranks.size()),
@@ -269,12 +380,40 @@ fn run_cell(
     let mut todo = Vec::new();
     for &f in &mine {
         let p = checkpoint_path(dir, &cell.id, f);
-        match std::fs::read_to_string(&p)
-            .ok()
-            .and_then(|t| serde_json::from_str::<FoldOutcome>(&t).ok())
-        {
-            Some(o) if protocol == Protocol::Loso => outcomes.push(o),
-            _ => todo.push(f),
+        let Ok(text) = std::fs::read_to_string(&p) else {
+            todo.push(f);
+            continue;
+        };
+        if protocol != Protocol::Loso {
+            todo.push(f);
+            continue;
+        }
+        let checked = FoldCheckpoint::open(&text, &cell.id, f).and_then(|v| {
+            let o: FoldOutcome =
+                serde_json::from_value(v).map_err(|e| format!("not a fold outcome: {e}"))?;
+            if o.record.fold != f || o.replicate != c.replicate || o.record.n_test != planned[f].test.len() {
+                return Err(format!(
+                    "it scores fold {} of replicate {} on {} windows, not fold {f} of replicate {} on {}",
+                    o.record.fold,
+                    o.replicate,
+                    o.record.n_test,
+                    c.replicate,
+                    planned[f].test.len()
+                ));
+            }
+            Ok(o)
+        });
+        match checked {
+            Ok(o) => outcomes.push(o),
+            Err(why) => {
+                tracing::warn!(cell = %cell.id, fold = f, path = %p.display(), "fold checkpoint not used, the fold is recomputed: {why}");
+                eprintln!(
+                    "warning: {}: not a valid checkpoint of fold {f} of cell {} ({why}); recomputing the fold",
+                    p.display(),
+                    cell.id
+                );
+                todo.push(f);
+            }
         }
     }
     if !outcomes.is_empty() {
@@ -285,7 +424,12 @@ fn run_cell(
         Vec::new()
     } else {
         eval_runner::run_folds(&inputs, c.replicate, &todo, |o| {
-            if let Err(e) = crate::atomic_file::write_json(&checkpoint_path(dir, &cell.id, o.record.fold), o) {
+            let sealed = serde_json::to_value(o)
+                .map_err(std::io::Error::other)
+                .map(|v| FoldCheckpoint::seal(&cell.id, o.record.fold, v));
+            if let Err(e) = sealed.and_then(|ck| {
+                crate::atomic_file::write_json(&checkpoint_path(dir, &cell.id, o.record.fold), &ck)
+            }) {
                 write_err = Some(e);
                 return Next::Stop;
             }
@@ -351,7 +495,7 @@ fn run_cell(
         cell_id: cell.id.clone(),
         config: c.clone(),
         ranks: ranks.size(),
-        host: hostname(),
+        host: crate::atomic_file::hostname(),
         finished_unix: now_unix(),
         eval,
     };
@@ -371,10 +515,4 @@ fn run_cell(
         s.positive_f1
     );
     Ok(())
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default()
 }

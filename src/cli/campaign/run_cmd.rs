@@ -1,8 +1,14 @@
 //! `dpwear run x.toml`: plan, run the unfinished cells locally (bounded parallelism, one
 //! `dpwear run-cell` subprocess per cell, a progress bar), then collect and print the table.
 //! A finished cell is never recomputed unless `--force`; `--only <id>` reruns one cell;
-//! `--failed` reruns only the failed and interrupted ones. Ctrl-C stops after the running
-//! cells' current folds and keeps everything finished.
+//! `--failed` reruns only the failed, interrupted and corrupt ones (a corrupt record is moved
+//! aside by `run-cell`, never deleted). Ctrl-C stops after the running cells' current folds
+//! and keeps everything finished.
+//!
+//! The campaign is locked (`results/<c>/.lock`) from planning to the end: a second `run`,
+//! `plan` or `submit` of it refuses at once and names the holder. The cells run against the
+//! manifest this run wrote: each `run-cell` gets its sha256 and refuses (exit 7) a manifest
+//! that changed under it.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -12,7 +18,9 @@ use clap::Args;
 use super::super::{exit, CliError};
 use super::{collect_cmd, plan_cmd};
 use crate::orchestration::local::{run_cells, LocalJob, LocalOptions};
-use crate::orchestration::{cell_state, CellState};
+use crate::orchestration::lock::{hold_for_process, LockError};
+use crate::orchestration::manifest::file_sha256;
+use crate::orchestration::{cell_state, CampaignDir, CellState};
 use crate::reporting::progress::Progress;
 
 /// Options of `dpwear run`.
@@ -43,14 +51,39 @@ pub struct RunArgs {
     pub no_collect: bool,
 }
 
+/// Takes the campaign lock for the rest of this process (`plan`, `run`, `submit`), or refuses
+/// (exit 6) naming the process that holds it.
+pub fn lock_campaign(dir: &CampaignDir) -> Result<(), CliError> {
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    hold_for_process(&dir.lock(), &command).map_err(|e| match e {
+        LockError::Held { path, holder } => CliError::new(
+            exit::OUTPUT_FAILED,
+            "lock the campaign",
+            format!(
+                "{}: held by {holder}; one `dpwear plan`, `run` or `submit` of a campaign runs at a time — wait for it to finish",
+                path.display()
+            ),
+        ),
+        other => CliError::new(exit::OUTPUT_FAILED, "lock the campaign", other),
+    })
+}
+
 /// Runs `dpwear run`.
 pub fn run(a: RunArgs) -> Result<(), CliError> {
     crate::interrupt::install();
     let (m, dir) = plan_cmd::build_manifest(&a.experiment, &a.results)?;
     plan_cmd::write_manifest(&m, &dir)?;
+    let manifest_sha256 = file_sha256(&dir.manifest()).map_err(|e| {
+        CliError::new(
+            exit::INPUT_UNREADABLE,
+            &format!("read {}", dir.manifest().display()),
+            e,
+        )
+    })?;
     let mut jobs: Vec<LocalJob> = Vec::new();
     let mut skipped_done = 0;
     let mut skipped_failed = 0;
+    let mut running_elsewhere = 0;
     for c in &m.cells {
         if let Some(only) = &a.only {
             if &c.id != only && &c.index.to_string() != only {
@@ -58,10 +91,23 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
             }
         }
         let state = cell_state(&dir, &c.id);
+        if let CellState::Corrupt { reason } = &state {
+            eprintln!(
+                "cell {} (index {}) has a corrupt record ({reason}): it is moved aside and rerun",
+                c.id, c.index
+            );
+        }
         let wanted = match (&state, a.failed) {
+            // another process computes it (its run-cell holds the cell's lock)
+            (CellState::Running { .. }, _) => false,
             _ if a.only.is_some() => true,
             (CellState::Done, _) => a.force,
-            (CellState::Failed { .. } | CellState::Interrupted { .. }, _) => true,
+            (
+                CellState::Failed { .. }
+                | CellState::Interrupted { .. }
+                | CellState::Corrupt { .. },
+                _,
+            ) => true,
             (CellState::Pending { .. }, failed_only) => !failed_only,
         };
         if wanted {
@@ -71,6 +117,8 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
             });
         } else if state == CellState::Done {
             skipped_done += 1;
+        } else if let CellState::Running { .. } = state {
+            running_elsewhere += 1;
         } else {
             skipped_failed += 1;
         }
@@ -93,12 +141,17 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
         .or(m.experiment.threads)
         .unwrap_or((cores / parallel).max(1));
     eprintln!(
-        "campaign {}: {} cell(s) to run, {} already finished{}; {} at a time, {} thread(s) each",
+        "campaign {}: {} cell(s) to run, {} already finished{}{}; {} at a time, {} thread(s) each",
         m.campaign,
         jobs.len(),
         skipped_done,
         if skipped_failed > 0 {
             format!(", {skipped_failed} not selected")
+        } else {
+            String::new()
+        },
+        if running_elsewhere > 0 {
+            format!(", {running_elsewhere} running in another process (skipped)")
         } else {
             String::new()
         },
@@ -113,6 +166,7 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
         parallel,
         threads,
         force: a.force || a.only.is_some(),
+        manifest_sha256: Some(manifest_sha256),
     };
     let started = Instant::now();
     let mut progress = Progress::new(jobs.len() as u64, "cells");

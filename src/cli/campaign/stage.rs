@@ -1,7 +1,9 @@
 //! Staging a campaign's inputs before any cell runs: the real dataset (simulated or read from
 //! its source) becomes one feature store per feature mode under `inputs/`, and every
 //! generator file is checked and hashed. A staged store whose source digest, mode and window
-//! scheme already match is kept.
+//! scheme already match, and whose file digest is the one the previous manifest recorded, is
+//! kept; any other (edited, corrupt, or of unknown provenance) is rebuilt. The manifest records
+//! each store's sha256 and `run-cell` refuses a store that no longer has it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -67,7 +69,13 @@ fn staged_matches(path: &Path, sha: &str, mode: FeatureMode, e: &Experiment) -> 
 pub fn stage_real(e: &Experiment, dir: &CampaignDir) -> Result<RealInput, CliError> {
     let ds = load_dataset(&e.dataset)?;
     let sha = ds.source.sha256.clone();
+    // What the previous plan staged: a store is kept only with the digest recorded then.
+    let previous = crate::orchestration::Manifest::read(&dir.manifest())
+        .ok()
+        .map(|m| m.real.features_sha256)
+        .unwrap_or_default();
     let mut feats = BTreeMap::new();
+    let mut digests = BTreeMap::new();
     let mut windows = 0;
     for mode in modes(e) {
         let rel = format!(
@@ -76,7 +84,15 @@ pub fn stage_real(e: &Experiment, dir: &CampaignDir) -> Result<RealInput, CliErr
             e.windows.as_str()
         );
         let path = dir.root.join(&rel);
-        if !staged_matches(&path, &sha, mode, e) {
+        let recorded = previous.get(mode.as_str());
+        let untouched = match recorded {
+            Some(d) => hash::sha256_file(&path).ok().as_ref() == Some(d),
+            None => false,
+        };
+        if path.exists() && !untouched {
+            tracing::warn!(path = %path.display(), "the staged store is not the one the previous plan recorded (edited, corrupt or unknown): rebuilding it");
+        }
+        if !untouched || !staged_matches(&path, &sha, mode, e) {
             let fs = features::build(&ds, e.windows, mode);
             if fs.is_empty() {
                 return Err(CliError::new(
@@ -92,6 +108,9 @@ pub fn stage_real(e: &Experiment, dir: &CampaignDir) -> Result<RealInput, CliErr
         windows = features::read_features(&path)
             .map(|f| f.len())
             .unwrap_or(windows);
+        let digest =
+            hash::sha256_file(&path).map_err(|e| CliError::data("hash the staged features", e))?;
+        digests.insert(mode.as_str().to_string(), digest);
         feats.insert(mode.as_str().to_string(), rel);
     }
     Ok(RealInput {
@@ -101,6 +120,7 @@ pub fn stage_real(e: &Experiment, dir: &CampaignDir) -> Result<RealInput, CliErr
         subjects: ds.subjects.len(),
         windows,
         features: feats,
+        features_sha256: digests,
     })
 }
 

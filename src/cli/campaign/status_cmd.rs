@@ -1,6 +1,8 @@
-//! `dpwear status <campaign>`: each cell's state, from its files (done, failed, interrupted,
-//! partial) and from the scheduler for submitted cells (squeue / scontrol / sacct / jobcomp,
-//! whichever the site has), with a count per state.
+//! `dpwear status <campaign>`: each cell's state, from its files (done, corrupt, failed,
+//! interrupted, partial; running while a `run-cell` holds the cell's lock) and from the
+//! scheduler for submitted cells (squeue / scontrol / sacct / jobcomp, whichever the site
+//! has), with a count per state key (`done`, `corrupt`, `running`, `pending`, `failed`,
+//! `partial`, `not_run`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -28,18 +30,22 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
-/// A cell's state for display: files first (a record means done), then the scheduler.
-pub fn display_state(files: &CellState, scheduler: Option<&str>) -> String {
+/// A cell's state for display, as `(key, text)`: the key (one word, what the counts and
+/// `--json` use) and the text with details. Files first (a record means done, a record that
+/// does not verify corrupt, a held cell lock running), then the scheduler.
+pub fn display_state(files: &CellState, scheduler: Option<&str>) -> (&'static str, String) {
     match (files, scheduler) {
-        (CellState::Done, _) => "done".into(),
-        (_, Some("PENDING")) => "pending".into(),
-        (_, Some(s)) if s == "RUNNING" || s == "COMPLETING" => "running".into(),
-        (CellState::Failed { .. }, _) => "failed".into(),
-        (_, Some(s)) if s != "COMPLETED" => format!("failed ({})", s.to_lowercase()),
-        (CellState::Interrupted { .. }, _) => "failed (interrupted)".into(),
-        (_, Some(_)) => "failed (no record)".into(),
-        (CellState::Pending { folds: 0 }, None) => "not run".into(),
-        (CellState::Pending { folds }, None) => format!("partial ({folds} folds)"),
+        (CellState::Done, _) => ("done", "done".into()),
+        (CellState::Corrupt { .. }, _) => ("corrupt", "corrupt".into()),
+        (CellState::Running { .. }, _) => ("running", "running".into()),
+        (_, Some("PENDING")) => ("pending", "pending".into()),
+        (_, Some(s)) if s == "RUNNING" || s == "COMPLETING" => ("running", "running".into()),
+        (CellState::Failed { .. }, _) => ("failed", "failed".into()),
+        (_, Some(s)) if s != "COMPLETED" => ("failed", format!("failed ({})", s.to_lowercase())),
+        (CellState::Interrupted { .. }, _) => ("failed", "failed (interrupted)".into()),
+        (_, Some(_)) => ("failed", "failed (no record)".into()),
+        (CellState::Pending { folds: 0 }, None) => ("not_run", "not run".into()),
+        (CellState::Pending { folds }, None) => ("partial", format!("partial ({folds} folds)")),
     }
 }
 
@@ -75,9 +81,8 @@ pub fn run(a: StatusArgs) -> Result<(), CliError> {
     for c in &m.cells {
         let files = cell_state(&dir, &c.id);
         let s = sched.get(&c.index).and_then(|t| t.as_ref());
-        let state = display_state(&files, s.map(|t| t.state.as_str()));
-        let key = state.split(' ').next().unwrap_or("").to_string();
-        *counts.entry(key).or_default() += 1;
+        let (key, state) = display_state(&files, s.map(|t| t.state.as_str()));
+        *counts.entry(key.to_string()).or_default() += 1;
         let job = s
             .map(|t| match (t.array_job_id, t.array_task_id) {
                 (Some(a), Some(i)) => format!("{a}_{i}"),
@@ -86,6 +91,11 @@ pub fn run(a: StatusArgs) -> Result<(), CliError> {
             .unwrap_or_else(|| "-".into());
         let detail = match &files {
             CellState::Failed { message, .. } => message.clone(),
+            CellState::Corrupt { reason } => reason.clone(),
+            CellState::Running { folds } => match s.and_then(|t| t.reason.clone()) {
+                Some(r) => r,
+                None => format!("{folds} fold(s) saved"),
+            },
             _ => s.and_then(|t| t.reason.clone()).unwrap_or_default(),
         };
         lines.push(format!(
@@ -93,7 +103,7 @@ pub fn run(a: StatusArgs) -> Result<(), CliError> {
             c.index, c.id, state, job, detail
         ));
         json_cells.push(serde_json::json!({
-            "index": c.index, "id": c.id, "state": state, "job": job, "detail": detail
+            "index": c.index, "id": c.id, "state": state, "key": key, "job": job, "detail": detail
         }));
     }
     if a.json {
@@ -112,7 +122,7 @@ pub fn run(a: StatusArgs) -> Result<(), CliError> {
         m.cells.len(),
         counts
             .iter()
-            .map(|(k, v)| format!("{v} {k}"))
+            .map(|(k, v)| format!("{v} {}", k.replace('_', " ")))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -126,4 +136,33 @@ pub fn run(a: StatusArgs) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_keys_are_single_words() {
+        let k = |f: CellState, s: Option<&str>| display_state(&f, s).0;
+        assert_eq!(k(CellState::Pending { folds: 0 }, None), "not_run");
+        assert_eq!(k(CellState::Pending { folds: 2 }, None), "partial");
+        assert_eq!(k(CellState::Running { folds: 2 }, None), "running");
+        assert_eq!(
+            display_state(&CellState::Running { folds: 2 }, None).1,
+            "running"
+        );
+        let corrupt = CellState::Corrupt { reason: "x".into() };
+        assert_eq!(k(corrupt.clone(), None), "corrupt");
+        assert_eq!(k(corrupt, Some("COMPLETED")), "corrupt");
+        assert_eq!(
+            k(CellState::Pending { folds: 0 }, Some("RUNNING")),
+            "running"
+        );
+        assert_eq!(
+            k(CellState::Pending { folds: 0 }, Some("CANCELLED")),
+            "failed"
+        );
+        assert_eq!(k(CellState::Done, Some("FAILED")), "done");
+    }
 }
