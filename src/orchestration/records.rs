@@ -120,9 +120,9 @@ pub fn cell_state(dir: &CampaignDir, id: &str) -> CellState {
         return CellState::Done;
     }
     let folds = count_checkpoints(&dir.cell_checkpoints(id));
-    match std::fs::read_to_string(dir.cell_failure(id))
+    match std::fs::read(dir.cell_failure(id))
         .ok()
-        .and_then(|t| serde_json::from_str::<CellFailure>(&t).ok())
+        .and_then(|t| serde_json::from_slice::<CellFailure>(&t).ok())
     {
         Some(f) if f.resumable => CellState::Interrupted { folds },
         Some(f) => CellState::Failed {
@@ -135,7 +135,8 @@ pub fn cell_state(dir: &CampaignDir, id: &str) -> CellState {
 
 /// Reads a finished cell's record.
 pub fn read_cell_record(path: &Path) -> Result<CellRecord, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("read {}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: not a cell record: {e}", path.display()))
+    // bytes, then JSON: non-UTF-8 content is "not a cell record", not a read failure
+    let bytes = std::fs::read(path).map_err(|e| format!("read {}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{}: not a cell record: {e}", path.display()))
 }

@@ -190,7 +190,7 @@ fn write(path: &Path, text: &str) -> Result<(), CliError> {
 /// Writes the tables and figures of the campaign in `dir`; prints the Markdown when `print`.
 pub fn collect(dir: &CampaignDir, print: bool) -> Result<(), CliError> {
     let m = Manifest::read(&dir.manifest())
-        .map_err(|e| CliError::new(exit::INPUT_UNREADABLE, "read the campaign's manifest", e))?;
+        .map_err(|e| CliError::manifest("read the campaign's manifest", e))?;
     let axes = axes(&m);
     let default_metric = m.experiment.report.metric;
     let mut written = Vec::new();
@@ -271,7 +271,7 @@ pub fn collect(dir: &CampaignDir, print: bool) -> Result<(), CliError> {
         write(&p, &svg)?;
         written.push(p);
     }
-    eprintln!(
+    crate::notice!(
         "collected {done} of {} cell(s) of campaign {} into {} file(s) under {}",
         m.cells.len(),
         m.campaign,

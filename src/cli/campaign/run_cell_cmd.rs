@@ -33,8 +33,8 @@ pub struct RunCellArgs {
     /// The cell's index in the manifest (the Slurm array task id plus the chunk offset).
     #[arg(long)]
     pub index: usize,
-    /// libtorch threads (default: the experiment's model.threads, else all cores).
-    #[arg(long)]
+    /// libtorch threads, 1 to 256 (default: the experiment's model.threads, else all cores).
+    #[arg(long, value_parser = crate::config::limits::threads)]
     pub threads: Option<usize>,
     /// Recompute a finished cell (its old record is replaced only when the new one is done).
     #[arg(long)]
@@ -44,15 +44,7 @@ pub struct RunCellArgs {
 /// Runs `dpwear run-cell`; the error carries the exit code.
 pub fn run(a: RunCellArgs) -> Result<(), CliError> {
     crate::interrupt::install();
-    let m = Manifest::read(&a.manifest).map_err(|e| {
-        let code = match e {
-            crate::orchestration::manifest::ManifestError::Unreadable { .. } => {
-                exit::INPUT_UNREADABLE
-            }
-            _ => exit::INPUT_MALFORMED,
-        };
-        CliError::new(code, "read the manifest", e)
-    })?;
+    let m = Manifest::read(&a.manifest).map_err(|e| CliError::manifest("read the manifest", e))?;
     let dir = CampaignDir::of_manifest(&a.manifest);
     let cell = m.cells.get(a.index).ok_or_else(|| {
         CliError::new(
@@ -85,7 +77,7 @@ pub fn run(a: RunCellArgs) -> Result<(), CliError> {
     let record_path = dir.cell_record(&cell.id);
     if record_path.is_file() && !a.force {
         if ranks.rank() == 0 {
-            eprintln!(
+            crate::notice!(
                 "cell {} (index {}) is already finished: {}",
                 cell.id,
                 a.index,

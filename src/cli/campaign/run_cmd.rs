@@ -23,11 +23,11 @@ pub struct RunArgs {
     /// Folder that holds the campaign folders.
     #[arg(long, default_value = "results")]
     pub results: PathBuf,
-    /// Cells at once (default: the experiment's local.parallel).
-    #[arg(long, short = 'j')]
+    /// Cells at once, 1 to 1024 (default: the experiment's local.parallel).
+    #[arg(long, short = 'j', value_parser = crate::config::limits::jobs)]
     pub jobs: Option<usize>,
-    /// libtorch threads per cell (default: model.threads, else cores / jobs).
-    #[arg(long)]
+    /// libtorch threads per cell, 1 to 256 (default: model.threads, else cores / jobs).
+    #[arg(long, value_parser = crate::config::limits::threads)]
     pub threads: Option<usize>,
     /// Recompute finished cells too.
     #[arg(long)]
@@ -92,7 +92,7 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
         .threads
         .or(m.experiment.threads)
         .unwrap_or((cores / parallel).max(1));
-    eprintln!(
+    crate::notice!(
         "campaign {}: {} cell(s) to run, {} already finished{}; {} at a time, {} thread(s) each",
         m.campaign,
         jobs.len(),
@@ -118,7 +118,7 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
     let mut progress = Progress::new(jobs.len() as u64, "cells");
     let outcomes = run_cells(&dir, &jobs, &opts, |o| {
         if !o.succeeded() {
-            tracing::warn!(cell = %o.id, index = o.index, code = ?o.exit_code, log = %dir.cell_log(&o.id).display(), "cell did not finish");
+            tracing::warn!(cell = %o.id, index = o.index, code = %o.exit_code.map_or_else(|| "none (killed or not started)".to_string(), |c| c.to_string()), log = %dir.cell_log(&o.id).display(), "cell did not finish");
         }
         progress.inc();
     });
@@ -129,7 +129,7 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
         .collect();
     let interrupted = crate::interrupt::requested() || outcomes.iter().any(|o| o.resumable());
     let spawn: f64 = outcomes.iter().map(|o| o.spawn_seconds).sum();
-    eprintln!(
+    crate::notice!(
         "ran {} cell(s) in {:.1} s ({} failed{}); mean spawn overhead {:.1} ms per cell",
         outcomes.len(),
         started.elapsed().as_secs_f64(),
@@ -138,7 +138,7 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
         1e3 * spawn / outcomes.len().max(1) as f64
     );
     for f in &failed {
-        eprintln!(
+        crate::notice!(
             "  failed: cell {} (index {}), exit {:?}; log {}",
             f.id,
             f.index,

@@ -117,6 +117,46 @@ pub fn resolve_generator_path(experiment_path: &Path, p: &str) -> PathBuf {
     }
 }
 
+/// Refuses, before anything is staged, an experiment whose input files are missing, naming
+/// every missing one (the dataset path and each generator file) in one error.
+pub fn check_inputs_exist(e: &Experiment, experiment_path: &Path) -> Result<(), CliError> {
+    let mut missing: Vec<String> = Vec::new();
+    if let DatasetSpec::Path(p) = &e.dataset {
+        if !p.exists() {
+            missing.push(format!("dataset {} does not exist", p.display()));
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for p in &e.points {
+        if let Generator::File(f) = &p.generator {
+            if !seen.insert(f.as_str()) {
+                continue;
+            }
+            let path = resolve_generator_path(experiment_path, f);
+            if !path.is_file() {
+                missing.push(format!(
+                    "generator {}: {} does not exist",
+                    p.generator.label(),
+                    path.display()
+                ));
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::new(
+        exit::INPUT_UNREADABLE,
+        "plan",
+        format!(
+            "{} missing input(s) (relative paths are relative to {}): {}",
+            missing.len(),
+            experiment_path.display(),
+            missing.join("; ")
+        ),
+    ))
+}
+
 /// Checks and hashes every generator file of the grid.
 pub fn stage_synthetic(
     e: &Experiment,
