@@ -307,7 +307,10 @@ fn cli_counts_share_the_documented_limits() {
         let o = run(&["run", x, "--results", results, flag, value]);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{flag} {value}: {err}");
-        assert!(err.contains(value) && err.contains(needle), "{flag} {value}: {err}");
+        assert!(
+            err.contains(value) && err.contains(needle),
+            "{flag} {value}: {err}"
+        );
     }
     assert!(!Path::new(results).exists(), "nothing planned");
     #[cfg(feature = "torch")]
@@ -332,7 +335,10 @@ fn cli_counts_share_the_documented_limits() {
         ]);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{flag} {value}: {err}");
-        assert!(err.contains(flag) && err.contains(value), "{flag} {value}: {err}");
+        assert!(
+            err.contains(flag) && err.contains(value),
+            "{flag} {value}: {err}"
+        );
         assert!(t.elapsed().as_secs() < 30, "refused before any work");
     }
 }
@@ -362,7 +368,13 @@ fn random_bytes_manifests_are_malformed() {
     #[cfg(feature = "torch")]
     {
         let m = camp.join("manifest.json");
-        let o = run(&["run-cell", "--manifest", m.to_str().unwrap(), "--index", "0"]);
+        let o = run(&[
+            "run-cell",
+            "--manifest",
+            m.to_str().unwrap(),
+            "--index",
+            "0",
+        ]);
         assert_clean_failure(&o, 4, "manifest.json");
     }
     // a missing manifest is unreadable
@@ -407,9 +419,18 @@ fn unreachable_slurm_is_one_line_and_dry_run_names_submit_scripts() {
     let err = stderr(&o);
     let warns: Vec<&str> = err.lines().filter(|l| l.contains("WARN")).collect();
     assert_eq!(warns.len(), 1, "{err}");
-    assert!(warns[0].contains("cannot contact the Slurm controller"), "{err}");
-    assert!(!err.contains("resolve_ctls_from_dns_srv"), "raw output at debug only: {err}");
-    assert!(!err.contains('\x1b'), "no colours when stderr is not a terminal: {err:?}");
+    assert!(
+        warns[0].contains("cannot contact the Slurm controller"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("resolve_ctls_from_dns_srv"),
+        "raw output at debug only: {err}"
+    );
+    assert!(
+        !err.contains('\x1b'),
+        "no colours when stderr is not a terminal: {err:?}"
+    );
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("slurm/array-1-1.sbatch"), "{out}");
     assert!(out.contains("slurm/collect-1.sbatch"), "{out}");

@@ -118,7 +118,10 @@ fn one_simulated_subject_is_refused_at_plan() {
         HEAD.replace("subjects = 2", "subjects = 1")
     ));
     assert_eq!(code, Some(5), "{err}");
-    assert!(err.contains("x.toml:5:12") && err.contains("between 2 and"), "{err}");
+    assert!(
+        err.contains("x.toml:5:12") && err.contains("between 2 and"),
+        "{err}"
+    );
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(!dir.path().join("results").exists());
 }
@@ -138,7 +141,9 @@ fn slurm_newlines_are_refused_by_plain_plan() {
 
 #[test]
 fn duplicate_axis_values_are_named_as_such() {
-    let (code, err, _d) = plan(&format!("{HEAD}[[grid]]\nclassifier = [\"cnn\", \"cnn\"]\n"));
+    let (code, err, _d) = plan(&format!(
+        "{HEAD}[[grid]]\nclassifier = [\"cnn\", \"cnn\"]\n"
+    ));
     assert_eq!(code, Some(5), "{err}");
     assert!(
         err.contains("x.toml:7:14") && err.contains("duplicate value \"cnn\" in axis classifier"),
@@ -153,7 +158,10 @@ fn huge_grids_are_refused_before_expansion() {
         .map(|i| format!("\"file:g{i}.h5\""))
         .collect::<Vec<_>>()
         .join(", ");
-    let ks = (1..=1000).map(|k| k.to_string()).collect::<Vec<_>>().join(", ");
+    let ks = (1..=1000)
+        .map(|k| k.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     let t = std::time::Instant::now();
     let (code, err, dir) = plan(&format!(
         "{}[[grid]]\nstrategy = [\"augment\"]\ngenerator = [{gens}]\nsynthetic_subjects = [{ks}]\n",

@@ -103,9 +103,15 @@ mod tests {
     #[test]
     fn notices_pass_every_filter_and_json_follows_the_flag() {
         let f = filter(0, Some("error")).to_string();
-        assert!(f.contains("dpwear::notice=info") && f.contains("error"), "{f}");
+        assert!(
+            f.contains("dpwear::notice=info") && f.contains("error"),
+            "{f}"
+        );
         let f = filter(2, None).to_string();
-        assert!(f.contains("debug") && f.contains("dpwear::notice=info"), "{f}");
+        assert!(
+            f.contains("debug") && f.contains("dpwear::notice=info"),
+            "{f}"
+        );
         assert!(wants_json(Some("json"), false));
         assert!(!wants_json(Some("text"), true));
         assert!(wants_json(None, true) && !wants_json(None, false));

@@ -339,7 +339,11 @@ impl Validator<'_> {
             ));
         }
         let reps = self
-            .limited(&Some(f.replicates.clone()), "replicates", &limits::REPLICATES)?
+            .limited(
+                &Some(f.replicates.clone()),
+                "replicates",
+                &limits::REPLICATES,
+            )?
             .expect("replicates is required");
         let (dataset, windows) = self.dataset(&f.dataset)?;
         let model = self.model(&f.model)?;
@@ -710,7 +714,11 @@ impl Validator<'_> {
             .collect::<Result<Vec<_>, _>>()?;
 
         let eps_span = b.epsilon.as_ref().map(|x| x.span()).unwrap_or(0..0);
-        let k_span = b.synthetic_subjects.as_ref().map(|x| x.span()).unwrap_or(0..0);
+        let k_span = b
+            .synthetic_subjects
+            .as_ref()
+            .map(|x| x.span())
+            .unwrap_or(0..0);
         self.distinct(&generators, Generator::label, "generator", &gen_span)?;
         self.distinct(&epsilons, |e| e.label(), "epsilon", &eps_span)?;
         self.distinct(&strategies, |s| s.as_str().into(), "strategy", &strat_span)?;
@@ -721,7 +729,12 @@ impl Validator<'_> {
             &k_span,
         )?;
         self.distinct(&classifiers, |c| c.as_str().into(), "classifier", &clf_span)?;
-        self.distinct(&feature_modes, |m| m.as_str().into(), "feature_mode", &mode_span)?;
+        self.distinct(
+            &feature_modes,
+            |m| m.as_str().into(),
+            "feature_mode",
+            &mode_span,
+        )?;
 
         // Combination rules, checked per axis value so that the error points at the axis.
         for s in &strategies {

@@ -326,19 +326,33 @@ fn counts_share_the_documented_limits() {
     let msg = parse_err(&format!("{BASE}[model]\nthreads = 0\n[[grid]]\n"));
     assert!(msg.contains("model.threads"), "{msg}");
     let msg = parse_err(&format!("{BASE}[model]\nepochs = 1000000000\n[[grid]]\n"));
-    assert!(msg.contains("model.epochs must be between 1 and 10000"), "{msg}");
+    assert!(
+        msg.contains("model.epochs must be between 1 and 10000"),
+        "{msg}"
+    );
     let msg = parse_err(&format!("{BASE}[model]\nbatch_size = 0\n[[grid]]\n"));
     assert!(msg.contains("model.batch_size"), "{msg}");
     for p in ["0", "100000"] {
         let msg = parse_err(&format!("{BASE}[[grid]]\n[local]\nparallel = {p}\n"));
-        assert!(msg.contains("local.parallel must be between 1 and 1024"), "{msg}");
+        assert!(
+            msg.contains("local.parallel must be between 1 and 1024"),
+            "{msg}"
+        );
     }
     let msg = parse_err(&format!(
         "{BASE}[[grid]]\nstrategy = [\"augment\"]\ngenerator = [\"file:a.h5\"]\nsynthetic_subjects = [1000000000]\n"
     ));
-    assert!(msg.contains("synthetic_subjects must be between 1 and"), "{msg}");
-    let msg = parse_err(&format!("{BASE}[[grid]]\n[slurm]\nranks_per_cell = 100000\n"));
-    assert!(msg.contains("x.toml:10:1") && msg.contains("ranks_per_cell"), "{msg}");
+    assert!(
+        msg.contains("synthetic_subjects must be between 1 and"),
+        "{msg}"
+    );
+    let msg = parse_err(&format!(
+        "{BASE}[[grid]]\n[slurm]\nranks_per_cell = 100000\n"
+    ));
+    assert!(
+        msg.contains("x.toml:10:1") && msg.contains("ranks_per_cell"),
+        "{msg}"
+    );
     assert_eq!(
         parse_ok("[model]\nthreads = 256\nepochs = 10000\n[[grid]]\n").threads,
         Some(256)
@@ -352,7 +366,10 @@ fn oversized_grids_are_refused_before_expansion() {
         .map(|i| format!("\"file:g{i}.h5\""))
         .collect::<Vec<_>>()
         .join(",");
-    let ks = (1..=10_000).map(|k| k.to_string()).collect::<Vec<_>>().join(",");
+    let ks = (1..=10_000)
+        .map(|k| k.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
     let text = format!(
         "{}\n[[grid]]\nstrategy = [\"augment\"]\ngenerator = [{gens}]\nsynthetic_subjects = [{ks}]\n",
         BASE.replace("replicates = 3", "replicates = 10000")
@@ -379,7 +396,10 @@ fn oversized_grids_are_refused_before_expansion() {
         BASE.replace("replicates = 3", "replicates = 10000")
     );
     let msg = parse_err(&text);
-    assert!(msg.contains("110000 cells (11 grid point(s) × 10000"), "{msg}");
+    assert!(
+        msg.contains("110000 cells (11 grid point(s) × 10000"),
+        "{msg}"
+    );
     // one point fewer is within the limit
     let e = parse(
         &text.replace("[1, 2, 3, 4, 5]", "[1, 2, 3, 4]"),
@@ -405,7 +425,9 @@ fn campaign_simulations_need_two_subjects() {
 
 #[test]
 fn duplicate_axis_values_name_the_value_and_axis() {
-    let msg = parse_err(&format!("{BASE}[[grid]]\nclassifier = [\"cnn\", \"cnn\"]\n"));
+    let msg = parse_err(&format!(
+        "{BASE}[[grid]]\nclassifier = [\"cnn\", \"cnn\"]\n"
+    ));
     assert!(
         msg.starts_with("x.toml:9:14:")
             && msg.contains("duplicate value \"cnn\" in axis classifier"),
@@ -413,7 +435,10 @@ fn duplicate_axis_values_name_the_value_and_axis() {
     );
     assert!(!msg.contains("more than one [[grid]] block"), "{msg}");
     let msg = parse_err(&format!("{BASE}[[grid]]\nepsilon = [1, 1.0]\n"));
-    assert!(msg.contains("duplicate value \"1\" in axis epsilon"), "{msg}");
+    assert!(
+        msg.contains("duplicate value \"1\" in axis epsilon"),
+        "{msg}"
+    );
     // across blocks it is still the block message
     let msg = parse_err(&format!("{BASE}[[grid]]\n[[grid]]\n"));
     assert!(msg.contains("more than one [[grid]] block"), "{msg}");

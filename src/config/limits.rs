@@ -130,7 +130,10 @@ mod tests {
         assert_eq!(threads("1"), Ok(1));
         assert_eq!(threads(&MAX_THREADS.to_string()), Ok(MAX_THREADS));
         let e = threads("100000").unwrap_err();
-        assert!(e.contains("between 1 and 256") && e.contains("100000"), "{e}");
+        assert!(
+            e.contains("between 1 and 256") && e.contains("100000"),
+            "{e}"
+        );
         assert!(threads("0").is_err());
         assert!(jobs("0").is_err() && jobs("100000").is_err() && jobs("4") == Ok(4));
         assert!(replicates("4294967295").is_err());
@@ -139,5 +142,4 @@ mod tests {
         assert!(batch_size("x").unwrap_err().contains("whole number"));
         assert!(synthetic_subjects("99999999999999999999999999").is_err());
     }
-
 }

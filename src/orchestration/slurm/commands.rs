@@ -37,7 +37,7 @@ pub enum SlurmError {
     },
     /// The command ran but could not reach slurmctld (no configuration source, DNS, refused
     /// connection); `reason` is the one line that says why (the raw output is logged at debug).
-    #[error("reach Slurm: `{command}` cannot contact the Slurm controller ({reason}); run dpwear on a Slurm login node, or `dpwear run` to run the cells here")]
+    #[error("Slurm is not reachable: `{command}` cannot contact the Slurm controller ({reason}); run dpwear on a Slurm login node, or `dpwear run` to run the cells here")]
     Unreachable { command: String, reason: String },
     /// `stderr` is the command's error output on one line (lines joined by " | ").
     #[error("run `{command}`: {status}: {stderr}")]
@@ -85,7 +85,11 @@ pub fn unreachable_reason(stderr: &str) -> Option<String> {
     if !UNREACHABLE_MARKERS.iter().any(|m| stderr.contains(m)) {
         return None;
     }
-    let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     let pick = lines
         .iter()
         .rev()
