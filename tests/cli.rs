@@ -313,6 +313,17 @@ fn cli_counts_share_the_documented_limits() {
         );
     }
     assert!(!Path::new(results).exists(), "nothing planned");
+    let o = run(&[
+        "run",
+        x,
+        "--results",
+        results,
+        "-j",
+        "1024",
+        "--threads",
+        "256",
+    ]);
+    assert_clean_failure(&o, 5, "1024 cells at once × 256 threads");
     #[cfg(feature = "torch")]
     for (flag, value) in [
         ("--replicates", "4294967295"),

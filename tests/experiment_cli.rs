@@ -189,3 +189,33 @@ fn every_missing_input_is_named_at_once() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(!dir.path().join("results").exists());
 }
+
+#[test]
+fn a_one_subject_dataset_file_is_refused_at_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = dir.path().join("one.h5");
+    let o = dpwear()
+        .args([
+            "data",
+            "simulate",
+            "--subjects",
+            "1",
+            "--minutes-scale",
+            "0.2",
+            "--out",
+        ])
+        .arg(&ds)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (code, err, _d) = plan(&format!(
+        "schema_version = 1\ncampaign = \"c\"\nreplicates = 1\n[dataset]\npath = {:?}\n[[grid]]\n",
+        ds.display().to_string()
+    ));
+    assert_eq!(code, Some(5), "{err}");
+    assert!(
+        err.contains("1 subject(s)") && err.contains("at least 2"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

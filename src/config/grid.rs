@@ -396,6 +396,10 @@ impl Validator<'_> {
         let local_parallel = self
             .limited(&f.local.parallel, "local.parallel", &limits::JOBS)?
             .unwrap_or(1);
+        if let (Some(p), Some(t)) = (&f.local.parallel, threads) {
+            limits::check_total_threads(local_parallel, t)
+                .map_err(|m| self.err(p.span(), format!("local.parallel × model.threads: {m}")))?;
+        }
         let privacy = self.privacy(&f.privacy)?;
         let slurm = self.slurm(&f.slurm, &f)?;
         let report = self.report(&f.report)?;

@@ -357,6 +357,13 @@ fn counts_share_the_documented_limits() {
         parse_ok("[model]\nthreads = 256\nepochs = 10000\n[[grid]]\n").threads,
         Some(256)
     );
+    let msg = parse_err(&format!(
+        "{BASE}[model]\nthreads = 256\n[[grid]]\n[local]\nparallel = 1000\n"
+    ));
+    assert!(
+        msg.contains("x.toml:12:12") && msg.contains("local.parallel × model.threads"),
+        "{msg}"
+    );
 }
 
 #[test]

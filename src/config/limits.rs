@@ -14,6 +14,7 @@
 //! | cells of one experiment (grid points × replicates) | 1 ..= [`MAX_CELLS`] |
 //! | simulated subjects of a campaign (`dataset.simulate.subjects`) | [`MIN_CAMPAIGN_SUBJECTS`] ..= the simulator's maximum |
 //! | MPI ranks per cell (`slurm.ranks_per_cell`) | 1 ..= [`MAX_RANKS_PER_CELL`] |
+//! | threads of a local run (cells at once × threads per cell) | at most [`MAX_TOTAL_THREADS`] |
 //!
 //! Pure: no dependencies beyond std.
 
@@ -39,6 +40,21 @@ pub const MAX_CELLS: usize = 100_000;
 pub const MIN_CAMPAIGN_SUBJECTS: usize = 2;
 /// MPI ranks sharing one cell's folds.
 pub const MAX_RANKS_PER_CELL: usize = 1024;
+
+/// libtorch threads of all the cells a local run executes at once (`-j` × `--threads`, or
+/// `local.parallel` × `model.threads`).
+pub const MAX_TOTAL_THREADS: usize = 4096;
+
+/// Refuses `jobs` cells at once with `threads` threads each when together they exceed
+/// [`MAX_TOTAL_THREADS`].
+pub fn check_total_threads(jobs: usize, threads: usize) -> Result<(), String> {
+    match jobs.checked_mul(threads) {
+        Some(n) if n <= MAX_TOTAL_THREADS => Ok(()),
+        _ => Err(format!(
+            "{jobs} cells at once × {threads} threads each is more than {MAX_TOTAL_THREADS} threads; lower the parallel cells or the threads"
+        )),
+    }
+}
 
 /// A named, inclusive range of counts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,5 +157,9 @@ mod tests {
         assert!(epochs("-3").unwrap_err().contains("-3"));
         assert!(batch_size("x").unwrap_err().contains("whole number"));
         assert!(synthetic_subjects("99999999999999999999999999").is_err());
+        assert!(check_total_threads(16, 256).is_ok());
+        let e = check_total_threads(1024, 256).unwrap_err();
+        assert!(e.contains("1024 cells at once × 256 threads"), "{e}");
+        assert!(check_total_threads(usize::MAX, 2).is_err());
     }
 }

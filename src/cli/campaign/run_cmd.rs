@@ -92,6 +92,8 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
         .threads
         .or(m.experiment.threads)
         .unwrap_or((cores / parallel).max(1));
+    crate::config::limits::check_total_threads(parallel, threads)
+        .map_err(|e| CliError::new(exit::INVALID_PARAMETER, "run the campaign", e))?;
     crate::notice!(
         "campaign {}: {} cell(s) to run, {} already finished{}; {} at a time, {} thread(s) each",
         m.campaign,

@@ -66,6 +66,17 @@ fn staged_matches(path: &Path, sha: &str, mode: FeatureMode, e: &Experiment) -> 
 /// Stages the real data; returns its description for the manifest.
 pub fn stage_real(e: &Experiment, dir: &CampaignDir) -> Result<RealInput, CliError> {
     let ds = load_dataset(&e.dataset)?;
+    let min = crate::config::limits::MIN_CAMPAIGN_SUBJECTS;
+    if ds.subjects.len() < min {
+        return Err(CliError::new(
+            exit::INVALID_PARAMETER,
+            &format!("stage the dataset {}", ds.source.path),
+            format!(
+                "it has {} subject(s); a campaign needs at least {min} (leave-one-subject-out needs a test subject and a training subject)",
+                ds.subjects.len()
+            ),
+        ));
+    }
     let sha = ds.source.sha256.clone();
     let mut feats = BTreeMap::new();
     let mut windows = 0;
