@@ -408,7 +408,7 @@ fn unreachable_slurm_is_one_line_and_dry_run_names_submit_scripts() {
         .arg(&results)
         .output()
         .unwrap();
-    assert_clean_failure(&o, 5, "cannot contact the Slurm controller");
+    assert_clean_failure(&o, 5, "Slurm is not reachable");
     assert!(
         stderr(&o).contains("Could not establish a configuration source"),
         "{}",
@@ -430,10 +430,7 @@ fn unreachable_slurm_is_one_line_and_dry_run_names_submit_scripts() {
     let err = stderr(&o);
     let warns: Vec<&str> = err.lines().filter(|l| l.contains("WARN")).collect();
     assert_eq!(warns.len(), 1, "{err}");
-    assert!(
-        warns[0].contains("cannot contact the Slurm controller"),
-        "{err}"
-    );
+    assert!(warns[0].contains("Slurm is not reachable"), "{err}");
     assert!(
         !err.contains("resolve_ctls_from_dns_srv"),
         "raw output at debug only: {err}"
@@ -519,5 +516,35 @@ fn repeated_unexpected_labels_are_one_warning_with_a_count() {
     assert!(
         label_lines[0].contains("150 second(s)") && label_lines[0].contains("9 ×150"),
         "{err}"
+    );
+}
+
+#[cfg(feature = "torch")]
+#[test]
+fn failed_cells_are_logged_with_plain_exit_codes() {
+    // a generator file that plan can hash but the cell cannot read: the cell fails (exit 4)
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("junk.csv"), "a,b\n").unwrap();
+    let x = dir.path().join("x.toml");
+    std::fs::write(
+        &x,
+        format!("{SMALL_EXPERIMENT}strategy = [\"augment\"]\ngenerator = [\"file:junk.csv\"]\n"),
+    )
+    .unwrap();
+    let o = common::dpwear()
+        .env_remove("RUST_LOG")
+        .arg("run")
+        .arg(&x)
+        .arg("--results")
+        .arg(dir.path().join("results"))
+        .args(["--threads", "1", "--no-collect"])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(8), "{err}");
+    assert!(err.contains("code=4") && err.contains("exit 4;"), "{err}");
+    assert!(
+        !err.contains("Some("),
+        "Debug formatting in a log line: {err}"
     );
 }

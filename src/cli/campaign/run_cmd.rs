@@ -43,6 +43,11 @@ pub struct RunArgs {
     pub no_collect: bool,
 }
 
+/// A cell process's exit code for log lines (Display, never `Some(…)`).
+fn exit_label(code: Option<i32>) -> String {
+    code.map_or_else(|| "none (killed or not started)".into(), |c| c.to_string())
+}
+
 /// Runs `dpwear run`.
 pub fn run(a: RunArgs) -> Result<(), CliError> {
     crate::interrupt::install();
@@ -120,7 +125,7 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
     let mut progress = Progress::new(jobs.len() as u64, "cells");
     let outcomes = run_cells(&dir, &jobs, &opts, |o| {
         if !o.succeeded() {
-            tracing::warn!(cell = %o.id, index = o.index, code = %o.exit_code.map_or_else(|| "none (killed or not started)".to_string(), |c| c.to_string()), log = %dir.cell_log(&o.id).display(), "cell did not finish");
+            tracing::warn!(cell = %o.id, index = o.index, code = %exit_label(o.exit_code), log = %dir.cell_log(&o.id).display(), "cell did not finish");
         }
         progress.inc();
     });
@@ -141,10 +146,10 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
     );
     for f in &failed {
         crate::notice!(
-            "  failed: cell {} (index {}), exit {:?}; log {}",
+            "  failed: cell {} (index {}), exit {}; log {}",
             f.id,
             f.index,
-            f.exit_code,
+            exit_label(f.exit_code),
             dir.cell_log(&f.id).display()
         );
     }

@@ -37,7 +37,7 @@ pub enum SlurmError {
     },
     /// The command ran but could not reach slurmctld (no configuration source, DNS, refused
     /// connection); `reason` is the one line that says why (the raw output is logged at debug).
-    #[error("Slurm is not reachable: `{command}` cannot contact the Slurm controller ({reason}); run dpwear on a Slurm login node, or `dpwear run` to run the cells here")]
+    #[error("run `{command}`: Slurm is not reachable (the controller cannot be contacted; run dpwear on a Slurm login node, or `dpwear run` to run the cells here): {reason}")]
     Unreachable { command: String, reason: String },
     /// `stderr` is the command's error output on one line (lines joined by " | ").
     #[error("run `{command}`: {status}: {stderr}")]
