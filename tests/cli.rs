@@ -237,3 +237,314 @@ fn bad_input_gets_one_line_a_named_file_and_a_documented_code() {
     let o = run(&["data", "import"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+// ---- limits, late checks and log hygiene (reliability issue) ----
+
+/// Writes an executable shell script `name` into `dir` through a child `sh` (never a
+/// descriptor of this process, which a concurrently forked child could inherit: ETXTBSY).
+fn fake_command(dir: &Path, name: &str, body: &str) {
+    use std::io::Write;
+    let p = dir.join(name);
+    let mut child = std::process::Command::new("/bin/sh")
+        .args([
+            "-c",
+            r#"cat > "$1.tmp" && chmod 755 "$1.tmp" && mv "$1.tmp" "$1""#,
+            "sh",
+        ])
+        .arg(&p)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("#!/bin/sh\n{body}\n").as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+/// A folder of fake Slurm commands that fail as Slurm 22.05 does without a reachable
+/// controller (the captured stderr of a machine with Slurm installed but no slurmctld).
+fn unreachable_slurm(dir: &Path) -> std::ffi::OsString {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for name in ["sbatch", "scontrol", "squeue", "sacct", "scancel"] {
+        fake_command(
+            &bin,
+            name,
+            &format!(
+                "echo '{name}: error: resolve_ctls_from_dns_srv: res_nsearch error: Unknown host' >&2\n\
+                 echo '{name}: error: fetch_config: DNS SRV lookup failed' >&2\n\
+                 echo '{name}: error: _establish_config_source: failed to fetch config' >&2\n\
+                 echo '{name}: fatal: Could not establish a configuration source' >&2\nexit 1"
+            ),
+        );
+    }
+    let mut path = std::ffi::OsString::from(&bin);
+    path.push(":");
+    path.push(std::env::var_os("PATH").unwrap_or_default());
+    path
+}
+
+const SMALL_EXPERIMENT: &str = "schema_version = 1\ncampaign = \"c\"\nreplicates = 1\n\
+[dataset]\nsimulate = { subjects = 2, minutes_scale = 0.2 }\n[[grid]]\n";
+
+#[test]
+fn cli_counts_share_the_documented_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = dir.path().join("x.toml");
+    std::fs::write(&x, SMALL_EXPERIMENT).unwrap();
+    let x = x.to_str().unwrap();
+    let results = dir.path().join("results");
+    let results = results.to_str().unwrap();
+    for (flag, value, needle) in [
+        ("-j", "0", "between 1 and 1024"),
+        ("-j", "100000", "between 1 and 1024"),
+        ("--threads", "0", "between 1 and 256"),
+        ("--threads", "100000", "between 1 and 256"),
+    ] {
+        let o = run(&["run", x, "--results", results, flag, value]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}: {err}");
+        assert!(
+            err.contains(value) && err.contains(needle),
+            "{flag} {value}: {err}"
+        );
+    }
+    assert!(!Path::new(results).exists(), "nothing planned");
+    let o = run(&[
+        "run",
+        x,
+        "--results",
+        results,
+        "-j",
+        "1024",
+        "--threads",
+        "256",
+    ]);
+    assert_clean_failure(&o, 5, "1024 cells at once × 256 threads");
+    #[cfg(feature = "torch")]
+    for (flag, value) in [
+        ("--replicates", "4294967295"),
+        ("--replicates", "10001"),
+        ("--threads", "100000"),
+        ("--epochs", "4000000000"),
+        ("--batch-size", "0"),
+        ("--synthetic-subjects", "0"),
+    ] {
+        let t = std::time::Instant::now();
+        let o = run(&[
+            "eval",
+            "loso",
+            "--features",
+            "absent.h5",
+            "--classifier",
+            "cnn",
+            flag,
+            value,
+        ]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}: {err}");
+        assert!(
+            err.contains(flag) && err.contains(value),
+            "{flag} {value}: {err}"
+        );
+        assert!(t.elapsed().as_secs() < 30, "refused before any work");
+    }
+}
+
+#[test]
+fn data_info_says_npz_is_export_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("f.npz");
+    std::fs::write(&p, b"PK\x03\x04 not really").unwrap();
+    let o = run(&["data", "info", p.to_str().unwrap()]);
+    assert_clean_failure(&o, 4, "f.npz");
+    assert!(stderr(&o).contains("export"), "{}", stderr(&o));
+}
+
+#[test]
+fn random_bytes_manifests_are_malformed() {
+    let dir = tempfile::tempdir().unwrap();
+    let camp = dir.path().join("c");
+    std::fs::create_dir_all(&camp).unwrap();
+    let bytes: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(camp.join("manifest.json"), &bytes).unwrap();
+    let c = camp.to_str().unwrap();
+    assert_clean_failure(&run(&["status", c]), 4, "manifest.json");
+    assert_clean_failure(&run(&["collect", c]), 4, "manifest.json");
+    #[cfg(feature = "torch")]
+    {
+        let m = camp.join("manifest.json");
+        let o = run(&[
+            "run-cell",
+            "--manifest",
+            m.to_str().unwrap(),
+            "--index",
+            "0",
+        ]);
+        assert_clean_failure(&o, 4, "manifest.json");
+    }
+    // a missing manifest is unreadable
+    let o = run(&["status", dir.path().join("absent").to_str().unwrap()]);
+    assert_clean_failure(&o, 3, "manifest.json");
+}
+
+#[test]
+fn unreachable_slurm_is_one_line_and_dry_run_names_submit_scripts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = unreachable_slurm(dir.path());
+    let x = dir.path().join("x.toml");
+    std::fs::write(&x, SMALL_EXPERIMENT).unwrap();
+    let results = dir.path().join("results");
+    let o = common::dpwear()
+        .env("PATH", &path)
+        .arg("submit")
+        .arg(&x)
+        .arg("--results")
+        .arg(&results)
+        .output()
+        .unwrap();
+    assert_clean_failure(&o, 5, "Slurm is not reachable");
+    assert!(
+        stderr(&o).contains("Could not establish a configuration source"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!results.exists(), "refused before staging anything");
+
+    let o = common::dpwear()
+        .env("PATH", &path)
+        .env_remove("RUST_LOG")
+        .arg("plan")
+        .arg(&x)
+        .arg("--results")
+        .arg(&results)
+        .arg("--dry-run")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let warns: Vec<&str> = err.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warns.len(), 1, "{err}");
+    assert!(warns[0].contains("Slurm is not reachable"), "{err}");
+    assert!(
+        !err.contains("resolve_ctls_from_dns_srv"),
+        "raw output at debug only: {err}"
+    );
+    assert!(
+        !err.contains('\x1b'),
+        "no colours when stderr is not a terminal: {err:?}"
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("slurm/array-1-1.sbatch"), "{out}");
+    assert!(out.contains("slurm/collect-1.sbatch"), "{out}");
+}
+
+#[test]
+fn json_logging_keeps_stderr_json_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = dir.path().join("x.toml");
+    std::fs::write(&x, SMALL_EXPERIMENT).unwrap();
+    let results = dir.path().join("results");
+    for args in [
+        vec!["plan".to_string(), x.display().to_string()],
+        vec!["plan".to_string(), "absent.toml".to_string()],
+    ] {
+        let o = common::dpwear()
+            .arg("--log-format")
+            .arg("json")
+            .args(&args)
+            .arg("--results")
+            .arg(&results)
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert!(!err.trim().is_empty(), "{args:?}: something is said");
+        for line in err.lines().filter(|l| !l.trim().is_empty()) {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {line}"));
+            assert!(v["fields"]["message"].is_string(), "{line}");
+        }
+    }
+}
+
+#[test]
+fn help_claims_only_what_is_built() {
+    let o = run(&["--help"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success());
+    assert!(!out.contains("GAN"), "{out}");
+}
+
+#[test]
+fn repeated_unexpected_labels_are_one_warning_with_a_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let gen = dir.path().join("gen");
+    let st = std::process::Command::new(common::python())
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/make_wesad_fixture.py"))
+        .arg(&gen)
+        .status()
+        .expect("run make_wesad_fixture.py (needs numpy)");
+    assert!(st.success());
+    // seconds 0..150 of S5 get the label 9 (WESAD has 0-7)
+    let s5 = gen.join("S5/S5.pkl");
+    let code = "import pickle,sys\nd=pickle.load(open(sys.argv[1],'rb'),encoding='latin1')\n\
+                d['label'][:150*700]=9\npickle.dump(d,open(sys.argv[1],'wb'),protocol=4)";
+    let st = std::process::Command::new(common::python())
+        .args(["-c", code])
+        .arg(&s5)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = dir.path().join("ds.h5");
+    let o = common::dpwear()
+        .env_remove("RUST_LOG")
+        .args(["data", "import"])
+        .arg(&gen)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    let label_lines: Vec<&str> = err.lines().filter(|l| l.contains("label")).collect();
+    assert_eq!(label_lines.len(), 1, "{err}");
+    assert!(
+        label_lines[0].contains("150 second(s)") && label_lines[0].contains("9 ×150"),
+        "{err}"
+    );
+}
+
+#[cfg(feature = "torch")]
+#[test]
+fn failed_cells_are_logged_with_plain_exit_codes() {
+    // a generator file that plan can hash but the cell cannot read: the cell fails (exit 4)
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("junk.csv"), "a,b\n").unwrap();
+    let x = dir.path().join("x.toml");
+    std::fs::write(
+        &x,
+        format!("{SMALL_EXPERIMENT}strategy = [\"augment\"]\ngenerator = [\"file:junk.csv\"]\n"),
+    )
+    .unwrap();
+    let o = common::dpwear()
+        .env_remove("RUST_LOG")
+        .arg("run")
+        .arg(&x)
+        .arg("--results")
+        .arg(dir.path().join("results"))
+        .args(["--threads", "1", "--no-collect"])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(8), "{err}");
+    assert!(err.contains("code=4") && err.contains("exit 4;"), "{err}");
+    assert!(
+        !err.contains("Some("),
+        "Debug formatting in a log line: {err}"
+    );
+}

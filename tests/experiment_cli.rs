@@ -108,3 +108,114 @@ fn the_shipped_experiments_are_valid() {
         assert!(e.points.iter().all(|p| p.epsilon.is_private()), "{name}");
     }
 }
+
+// ---- checked at plan, said clearly (reliability issue) ----
+
+#[test]
+fn one_simulated_subject_is_refused_at_plan() {
+    let (code, err, dir) = plan(&format!(
+        "{}[[grid]]\n",
+        HEAD.replace("subjects = 2", "subjects = 1")
+    ));
+    assert_eq!(code, Some(5), "{err}");
+    assert!(
+        err.contains("x.toml:5:12") && err.contains("between 2 and"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!dir.path().join("results").exists());
+}
+
+#[test]
+fn slurm_newlines_are_refused_by_plain_plan() {
+    let (code, err, dir) = plan(&format!(
+        "{HEAD}[[grid]]\n[slurm]\npartition = \"debug\\n#SBATCH --qos=high\"\n"
+    ));
+    assert_eq!(code, Some(5), "{err}");
+    assert!(
+        err.contains("x.toml:8:1") && err.contains("slurm.partition"),
+        "{err}"
+    );
+    assert!(!dir.path().join("results").exists());
+}
+
+#[test]
+fn duplicate_axis_values_are_named_as_such() {
+    let (code, err, _d) = plan(&format!(
+        "{HEAD}[[grid]]\nclassifier = [\"cnn\", \"cnn\"]\n"
+    ));
+    assert_eq!(code, Some(5), "{err}");
+    assert!(
+        err.contains("x.toml:7:14") && err.contains("duplicate value \"cnn\" in axis classifier"),
+        "{err}"
+    );
+}
+
+#[test]
+fn huge_grids_are_refused_before_expansion() {
+    // 10 axes-worth of values: 10^3 K × 10^2 generators × 10^2 replicates = 10^7 cells
+    let gens = (0..100)
+        .map(|i| format!("\"file:g{i}.h5\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let ks = (1..=1000)
+        .map(|k| k.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let t = std::time::Instant::now();
+    let (code, err, dir) = plan(&format!(
+        "{}[[grid]]\nstrategy = [\"augment\"]\ngenerator = [{gens}]\nsynthetic_subjects = [{ks}]\n",
+        HEAD.replace("replicates = 1", "replicates = 100")
+    ));
+    assert_eq!(code, Some(5), "{err}");
+    assert!(
+        err.contains("10000000 cells") && err.contains("at most 100000"),
+        "{err}"
+    );
+    assert!(t.elapsed().as_secs() < 20);
+    assert!(!dir.path().join("results").exists());
+}
+
+#[test]
+fn every_missing_input_is_named_at_once() {
+    let (code, err, dir) = plan(
+        "schema_version = 1\ncampaign = \"c\"\nreplicates = 1\n[dataset]\npath = \"no-data.csv\"\n\
+         [[grid]]\nstrategy = [\"tstr\"]\ngenerator = [\"file:a.csv\", \"file:b.h5\"]\n",
+    );
+    assert_eq!(code, Some(3), "{err}");
+    for name in ["no-data.csv", "a.csv", "b.h5", "3 missing input(s)"] {
+        assert!(err.contains(name), "{name}: {err}");
+    }
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!dir.path().join("results").exists());
+}
+
+#[test]
+fn a_one_subject_dataset_file_is_refused_at_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = dir.path().join("one.h5");
+    let o = dpwear()
+        .args([
+            "data",
+            "simulate",
+            "--subjects",
+            "1",
+            "--minutes-scale",
+            "0.2",
+            "--out",
+        ])
+        .arg(&ds)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (code, err, _d) = plan(&format!(
+        "schema_version = 1\ncampaign = \"c\"\nreplicates = 1\n[dataset]\npath = {:?}\n[[grid]]\n",
+        ds.display().to_string()
+    ));
+    assert_eq!(code, Some(5), "{err}");
+    assert!(
+        err.contains("1 subject(s)") && err.contains("at least 2"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

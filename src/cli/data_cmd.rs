@@ -167,7 +167,7 @@ fn import(a: ImportArgs) -> Result<(), CliError> {
     store::write_dataset(&a.out, &ds).map_err(|e| CliError::data("write the dataset store", e))?;
     let s = ds.summary();
     tracing::info!(subjects = s.n_subjects, rows = s.rows, "imported");
-    eprintln!(
+    crate::notice!(
         "imported {} subjects, {} rows ({} stress) from {} [{}] into {}",
         s.n_subjects,
         s.rows,
@@ -190,7 +190,7 @@ fn simulate_cmd(a: SimulateArgs) -> Result<(), CliError> {
     let ds = simulate(&cfg).map_err(|e| CliError::data("simulate", e))?;
     store::write_dataset(&a.out, &ds).map_err(|e| CliError::data("write the dataset store", e))?;
     let s = ds.summary();
-    eprintln!(
+    crate::notice!(
         "wrote SIMULATED data (not measurements): {} subjects, {} rows ({} stress) to {}",
         s.n_subjects,
         s.rows,
@@ -202,6 +202,18 @@ fn simulate_cmd(a: SimulateArgs) -> Result<(), CliError> {
 
 fn info(a: InfoArgs) -> Result<(), CliError> {
     let action = "read";
+    let is_npz = a
+        .file
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("npz"));
+    if is_npz {
+        return Err(CliError::new(
+            exit::INPUT_MALFORMED,
+            &format!("read {}", a.file.display()),
+            "a .npz file is an export for NumPy (`dpwear features --out f.npz`), which dpwear does not read back; give the HDF5 feature store (`--out f.h5`) or dataset store instead",
+        ));
+    }
     let kind = store::file_kind(&a.file).map_err(|e| CliError::data(action, e))?;
     match kind.as_str() {
         store::KIND => {

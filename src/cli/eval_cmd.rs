@@ -159,7 +159,8 @@ pub struct CommonArgs {
     #[arg(long, value_enum)]
     pub classifier: ClassifierArg,
     /// Independent repetitions (distinct derived seeds unless --same-seed).
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=crate::config::limits::MAX_REPLICATES as i64))]
     pub replicates: u32,
     /// Head, loss and input handling.
     #[arg(long, value_enum, default_value = "default")]
@@ -172,19 +173,19 @@ pub struct CommonArgs {
     #[arg(long)]
     pub same_seed: bool,
     /// Epochs (default: the reference's per classifier: CNN 10, CNN-LSTM 20, Transformer 110).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=crate::config::limits::MAX_EPOCHS as i64))]
     pub epochs: Option<u32>,
     /// Batch size (default 50).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=crate::config::limits::MAX_BATCH_SIZE as i64))]
     pub batch_size: Option<u32>,
     /// Adam learning rate (default: CNN and CNN-LSTM 1e-3, Transformer 1e-4).
     #[arg(long)]
     pub learning_rate: Option<f64>,
     /// Synthetic CSV only: keep subjects sid ≤ 1000 + K (the reference's syn_subj_cnt).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::config::limits::synthetic_subjects)]
     pub synthetic_subjects: Option<usize>,
-    /// libtorch intra-op threads (default: all cores).
-    #[arg(long)]
+    /// libtorch intra-op threads (default: all cores; at most 256).
+    #[arg(long, value_parser = crate::config::limits::threads)]
     pub threads: Option<usize>,
     /// Device.
     #[arg(long, value_enum, default_value = "cpu")]

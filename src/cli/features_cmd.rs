@@ -76,7 +76,7 @@ pub fn run(a: FeaturesArgs) -> Result<(), CliError> {
     } else {
         ""
     };
-    eprintln!(
+    crate::notice!(
         "wrote {} windows × 6 × 210 ({} mode, {} windows; labels {}) in {:.3} s to {}{simulated}",
         fs.len(),
         mode.as_str(),

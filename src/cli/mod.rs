@@ -17,10 +17,13 @@ use clap::{Parser, Subcommand};
 
 use crate::data::DataError;
 
-/// dpwear: differentially private synthetic wearable-sensor data, evaluated on WESAD stress
-/// detection (LOSO / TSTR), from a laptop to a Slurm cluster.
+/// The one-line description in `--help`: what this build does, nothing it does not (no GAN
+/// training yet: synthetic data comes from precomputed files).
+pub const ABOUT: &str = "dpwear: WESAD stress classifiers (LOSO / TSTR, optional DP-SGD) on real and precomputed synthetic wearable-sensor data, from a laptop to a Slurm cluster";
+
+/// dpwear command line.
 #[derive(Debug, Parser)]
-#[command(name = "dpwear", version, about, long_about = None, after_help = exit::TABLE)]
+#[command(name = "dpwear", version, about = ABOUT, long_about = None, after_help = exit::TABLE)]
 pub struct Cli {
     /// More log output on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -77,6 +80,17 @@ impl CliError {
         }
     }
 
+    /// Wraps a manifest read error: 3 when the file cannot be read, 4 when it is not a
+    /// manifest (random bytes, truncated JSON, another kind or version).
+    pub fn manifest(action: &str, e: crate::orchestration::manifest::ManifestError) -> Self {
+        let code = if e.is_unreadable() {
+            exit::INPUT_UNREADABLE
+        } else {
+            exit::INPUT_MALFORMED
+        };
+        Self::new(code, action, e)
+    }
+
     /// Wraps a data-layer error raised while doing `action`.
     pub fn data(action: &str, e: DataError) -> Self {
         Self::new(exit::for_data_error(&e), action, e)
@@ -103,7 +117,7 @@ pub fn run(cli: Cli) -> i32 {
     match result {
         Ok(()) => exit::OK,
         Err(e) => {
-            eprintln!("dpwear: {}", e.message);
+            logging::error_line(&e.message, e.code);
             e.code
         }
     }

@@ -6,7 +6,13 @@
 //!   and no `synthetic_subjects` (put the real baseline in its own `[[grid]]` block);
 //! - ε must be positive (`inf` = non-private); a finite ε trains the classifier with DP-SGD
 //!   as `[privacy]` says, and is refused with `tstr` (private TSTR training is not offered);
-//! - a grid point may appear only once across the `[[grid]]` blocks;
+//! - a value may appear only once within an axis, and a grid point only once across the
+//!   `[[grid]]` blocks;
+//! - every count is within [`super::limits`], and the whole grid (points × replicates) has at
+//!   most [`limits::MAX_CELLS`] cells, checked before it is expanded;
+//! - a simulated campaign dataset has at least [`limits::MIN_CAMPAIGN_SUBJECTS`] subjects
+//!   (leave-one-subject-out needs a training subject in every fold);
+//! - `[slurm]` text values fit on one `#SBATCH` or shell line (no control characters).
 //! - report tables and figures may only name axes, each at most once.
 
 use std::collections::HashSet;
@@ -17,11 +23,12 @@ use toml::Spanned;
 
 use super::error::{line_column, ConfigError};
 use super::experiment::*;
+use super::limits::{self, Limit};
 use crate::features::{FeatureMode, WindowScheme};
 use crate::models::{ClassifierKind, HeadMode};
 
-/// Largest number of replicates per grid point.
-pub const MAX_REPLICATES: usize = 10_000;
+/// Largest number of replicates per grid point (see [`super::limits`]).
+pub use super::limits::MAX_REPLICATES;
 
 /// The axes of a grid, in table order.
 pub const AXES: [&str; 6] = [
@@ -261,9 +268,17 @@ impl Experiment {
 
 /// Reads and validates an experiment file.
 pub fn load(path: &Path) -> Result<Experiment, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
+    // Read bytes, then decode: a file that exists but is not UTF-8 is malformed, not unreadable.
+    let bytes = std::fs::read(path).map_err(|source| ConfigError::Unreadable {
         path: path.to_path_buf(),
         source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| ConfigError::Syntax {
+        path: path.to_path_buf(),
+        message: format!(
+            "not UTF-8 text (invalid byte at offset {}); an experiment file is TOML",
+            e.utf8_error().valid_up_to()
+        ),
     })?;
     parse(&text, path)
 }
@@ -323,21 +338,22 @@ impl Validator<'_> {
                 "campaign must be 1–100 letters, digits, '-', '_' or '.' (not starting with '.'): it names the results folder",
             ));
         }
-        let reps = *f.replicates.get_ref();
-        if reps < 1 || reps as usize > MAX_REPLICATES {
-            return Err(self.err(
-                f.replicates.span(),
-                format!("replicates must be between 1 and {MAX_REPLICATES}, got {reps}"),
-            ));
-        }
+        let reps = self
+            .limited(
+                &Some(f.replicates.clone()),
+                "replicates",
+                &limits::REPLICATES,
+            )?
+            .expect("replicates is required");
         let (dataset, windows) = self.dataset(&f.dataset)?;
         let model = self.model(&f.model)?;
-        let threads = self.positive(&f.model.threads, "model.threads")?;
+        let threads = self.limited(&f.model.threads, "model.threads", &limits::THREADS)?;
         let mut points = Vec::new();
         let mut seen = HashSet::new();
         if f.grid.get_ref().is_empty() {
             return Err(self.err(f.grid.span(), "at least one [[grid]] block is needed"));
         }
+        self.cell_bound(&f.grid, &f.replicates)?;
         for block in f.grid.get_ref() {
             for p in self.block(block)? {
                 if !seen.insert(p.key()) {
@@ -377,18 +393,20 @@ impl Validator<'_> {
                 }
             })
             .collect();
-        let local_parallel = match &f.local.parallel {
-            None => 1,
-            Some(p) if *p.get_ref() >= 1 && *p.get_ref() <= 1024 => *p.get_ref() as usize,
-            Some(p) => return Err(self.err(p.span(), "local.parallel must be between 1 and 1024")),
-        };
+        let local_parallel = self
+            .limited(&f.local.parallel, "local.parallel", &limits::JOBS)?
+            .unwrap_or(1);
+        if let (Some(p), Some(t)) = (&f.local.parallel, threads) {
+            limits::check_total_threads(local_parallel, t)
+                .map_err(|m| self.err(p.span(), format!("local.parallel × model.threads: {m}")))?;
+        }
         let privacy = self.privacy(&f.privacy)?;
         let slurm = self.slurm(&f.slurm, &f)?;
         let report = self.report(&f.report)?;
         Ok(Experiment {
             campaign,
             master_seed: f.master_seed,
-            replicates: reps as usize,
+            replicates: reps,
             dataset,
             windows,
             model,
@@ -415,12 +433,15 @@ impl Validator<'_> {
             }
             (None, Some(s)) => {
                 let v = s.get_ref();
-                if !(1..=crate::data::simulator::MAX_SUBJECTS).contains(&v.subjects) {
+                let range = limits::MIN_CAMPAIGN_SUBJECTS..=crate::data::simulator::MAX_SUBJECTS;
+                if !range.contains(&v.subjects) {
                     return Err(self.err(
                         s.span(),
                         format!(
-                            "dataset.simulate.subjects must be between 1 and {}",
-                            crate::data::simulator::MAX_SUBJECTS
+                            "dataset.simulate.subjects must be between {} and {} (leave-one-subject-out needs a test subject and at least one training subject), got {}",
+                            range.start(),
+                            range.end(),
+                            v.subjects
                         ),
                     ));
                 }
@@ -464,15 +485,85 @@ impl Validator<'_> {
         Ok((spec, windows))
     }
 
-    fn positive(&self, v: &Option<Spanned<i64>>, name: &str) -> Result<Option<usize>, ConfigError> {
+    /// An optional count within `limit`; the message names the key `name`.
+    fn limited(
+        &self,
+        v: &Option<Spanned<i64>>,
+        name: &str,
+        limit: &Limit,
+    ) -> Result<Option<usize>, ConfigError> {
         match v {
             None => Ok(None),
-            Some(s) if *s.get_ref() >= 1 => Ok(Some(*s.get_ref() as usize)),
-            Some(s) => Err(self.err(
-                s.span(),
-                format!("{name} must be at least 1, got {}", s.get_ref()),
-            )),
+            Some(s) => limit
+                .check(i128::from(*s.get_ref()))
+                .map(Some)
+                .map_err(|_| {
+                    self.err(
+                        s.span(),
+                        format!(
+                            "{name} must be between {} and {}, got {}",
+                            limit.range.start(),
+                            limit.range.end(),
+                            s.get_ref()
+                        ),
+                    )
+                }),
         }
+    }
+
+    /// Refuses a grid of more than [`limits::MAX_CELLS`] cells from the axis lengths alone,
+    /// before anything is expanded (the bound counts duplicates, which are refused later).
+    fn cell_bound(
+        &self,
+        grid: &Spanned<Vec<GridBlock>>,
+        replicates: &Spanned<i64>,
+    ) -> Result<(), ConfigError> {
+        fn len<T>(a: &Option<Spanned<Vec<T>>>) -> u128 {
+            a.as_ref().map_or(1, |v| v.get_ref().len() as u128)
+        }
+        let mut points: u128 = 0;
+        for b in grid.get_ref() {
+            let product = len(&b.generator)
+                * len(&b.epsilon)
+                * len(&b.strategy)
+                * len(&b.synthetic_subjects)
+                * len(&b.classifier)
+                * len(&b.feature_mode);
+            points = points.saturating_add(product);
+        }
+        let reps = (*replicates.get_ref()).max(1) as u128;
+        let cells = points.saturating_mul(reps);
+        if cells > limits::MAX_CELLS as u128 {
+            return Err(self.err(
+                grid.span(),
+                format!(
+                    "the grid has {cells} cells ({points} grid point(s) × {reps} replicate(s)); at most {} cells are allowed per experiment: split it into several campaigns",
+                    limits::MAX_CELLS
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses a value that appears twice in one axis, naming the value and the axis.
+    fn distinct<T>(
+        &self,
+        values: &[T],
+        label: impl Fn(&T) -> String,
+        axis: &str,
+        span: &std::ops::Range<usize>,
+    ) -> Result<(), ConfigError> {
+        let mut seen = HashSet::new();
+        for v in values {
+            let l = label(v);
+            if !seen.insert(l.clone()) {
+                return Err(self.err(
+                    span.clone(),
+                    format!("duplicate value {l:?} in axis {axis}: each value may appear once"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn model(&self, m: &ModelSection) -> Result<ModelSpec, ConfigError> {
@@ -501,8 +592,8 @@ impl Validator<'_> {
         };
         Ok(ModelSpec {
             head,
-            epochs: self.positive(&m.epochs, "model.epochs")?,
-            batch_size: self.positive(&m.batch_size, "model.batch_size")?,
+            epochs: self.limited(&m.epochs, "model.epochs", &limits::EPOCHS)?,
+            batch_size: self.limited(&m.batch_size, "model.batch_size", &limits::BATCH_SIZE)?,
             learning_rate,
         })
     }
@@ -587,14 +678,17 @@ impl Validator<'_> {
                 .get_ref()
                 .iter()
                 .map(|&k| {
-                    if k < 1 {
-                        Err(self.err(
+                    let l = &limits::SYNTHETIC_SUBJECTS;
+                    l.check(i128::from(k)).map(Some).map_err(|_| {
+                        self.err(
                             s.span(),
-                            format!("synthetic_subjects must be at least 1, got {k}"),
-                        ))
-                    } else {
-                        Ok(Some(k as usize))
-                    }
+                            format!(
+                                "synthetic_subjects must be between {} and {}, got {k}",
+                                l.range.start(),
+                                l.range.end()
+                            ),
+                        )
+                    })
                 })
                 .collect::<Result<Vec<_>, _>>()?,
         };
@@ -622,6 +716,29 @@ impl Validator<'_> {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+
+        let eps_span = b.epsilon.as_ref().map(|x| x.span()).unwrap_or(0..0);
+        let k_span = b
+            .synthetic_subjects
+            .as_ref()
+            .map(|x| x.span())
+            .unwrap_or(0..0);
+        self.distinct(&generators, Generator::label, "generator", &gen_span)?;
+        self.distinct(&epsilons, |e| e.label(), "epsilon", &eps_span)?;
+        self.distinct(&strategies, |s| s.as_str().into(), "strategy", &strat_span)?;
+        self.distinct(
+            &ks,
+            |k| k.map(|k| k.to_string()).unwrap_or_default(),
+            "synthetic_subjects",
+            &k_span,
+        )?;
+        self.distinct(&classifiers, |c| c.as_str().into(), "classifier", &clf_span)?;
+        self.distinct(
+            &feature_modes,
+            |m| m.as_str().into(),
+            "feature_mode",
+            &mode_span,
+        )?;
 
         // Combination rules, checked per axis value so that the error points at the axis.
         for s in &strategies {
@@ -688,31 +805,72 @@ impl Validator<'_> {
         Ok(out)
     }
 
-    fn slurm(&self, s: &SlurmSection, _f: &ExperimentFile) -> Result<SlurmSection, ConfigError> {
-        let bad = |what: &str| ConfigError::Invalid {
-            path: self.path.to_path_buf(),
-            line: self
-                .text
-                .find("[slurm]")
-                .map(|o| line_column(self.text, o).0)
-                .unwrap_or(0),
-            column: 1,
-            message: what.to_string(),
+    /// The location of `key` inside the `[slurm]` table (the table header when the key is not
+    /// found on a line of its own, e.g. written as an inline table).
+    fn slurm_key_span(&self, key: &str) -> std::ops::Range<usize> {
+        let Some(start) = self.text.find("[slurm]") else {
+            return 0..0;
         };
-        if s.ranks_per_cell == Some(0) {
-            return Err(bad("slurm.ranks_per_cell must be at least 1"));
+        let mut offset = start;
+        for (i, line) in self.text[start..].split_inclusive('\n').enumerate() {
+            let trimmed = line.trim_start();
+            if i > 0 && trimmed.starts_with('[') {
+                break;
+            }
+            if let Some(rest) = trimmed.strip_prefix(key) {
+                if rest.trim_start().starts_with('=') {
+                    let at = offset + (line.len() - trimmed.len());
+                    return at..at + key.len();
+                }
+            }
+            offset += line.len();
         }
-        if s.cpus_per_task == Some(0) {
-            return Err(bad("slurm.cpus_per_task must be at least 1"));
+        start..start + "[slurm]".len()
+    }
+
+    fn slurm(&self, s: &SlurmSection, _f: &ExperimentFile) -> Result<SlurmSection, ConfigError> {
+        let bad = |key: &str, what: String| self.err(self.slurm_key_span(key), what);
+        for (key, v) in [
+            ("ranks_per_cell", s.ranks_per_cell),
+            ("cpus_per_task", s.cpus_per_task),
+            ("array_throttle", s.array_throttle),
+        ] {
+            if v == Some(0) {
+                return Err(bad(key, format!("slurm.{key} must be at least 1")));
+            }
         }
-        if s.array_throttle == Some(0) {
-            return Err(bad("slurm.array_throttle must be at least 1"));
+        if let Some(r) = s.ranks_per_cell {
+            let l = &limits::RANKS_PER_CELL;
+            if l.check(i128::from(r)).is_err() {
+                return Err(bad(
+                    "ranks_per_cell",
+                    format!(
+                        "slurm.ranks_per_cell must be between {} and {}, got {r}",
+                        l.range.start(),
+                        l.range.end()
+                    ),
+                ));
+            }
         }
         if let Some(t) = &s.time {
             if !is_slurm_time(t) {
-                return Err(bad(&format!(
-                    "slurm.time {t:?} is not a Slurm time (MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS)"
-                )));
+                return Err(bad(
+                    "time",
+                    format!(
+                        "slurm.time {t:?} is not a Slurm time (MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS)"
+                    ),
+                ));
+            }
+        }
+        for (key, value, shell_line) in s.text_fields() {
+            if !is_one_line(value, shell_line) {
+                return Err(bad(
+                    key,
+                    format!(
+                        "slurm.{key} {value:?} contains a line break or control character; it must fit on one {} line",
+                        if shell_line { "shell" } else { "#SBATCH" }
+                    ),
+                ));
             }
         }
         Ok(s.clone())
@@ -871,6 +1029,42 @@ impl Validator<'_> {
             tables: r.table.iter().map(|t| t.get_ref().clone()).collect(),
             figures: r.figure.iter().map(|f| f.get_ref().clone()).collect(),
         })
+    }
+}
+
+/// Whether `value` can be written as one `#SBATCH` value (`shell_line` false) or one shell
+/// line (`shell_line` true: a tab is allowed there) without changing its meaning: no line
+/// break or other control character. The sbatch renderer applies the same rule.
+pub fn is_one_line(value: &str, shell_line: bool) -> bool {
+    !value
+        .chars()
+        .any(|c| c.is_control() && !(shell_line && c == '\t'))
+}
+
+impl SlurmSection {
+    /// Every text value with its key and whether it is a shell line (`setup`) rather than an
+    /// `#SBATCH` value.
+    pub fn text_fields(&self) -> Vec<(&'static str, &str, bool)> {
+        let mut out = Vec::new();
+        for (key, v) in [
+            ("partition", &self.partition),
+            ("account", &self.account),
+            ("qos", &self.qos),
+            ("gres", &self.gres),
+            ("time", &self.time),
+            ("mem", &self.mem),
+        ] {
+            if let Some(v) = v {
+                out.push((key, v.as_str(), false));
+            }
+        }
+        out.extend(self.setup.iter().map(|l| ("setup", l.as_str(), true)));
+        out.extend(
+            self.extra_sbatch
+                .iter()
+                .map(|l| ("extra_sbatch", l.as_str(), false)),
+        );
+        out
     }
 }
 

@@ -309,3 +309,182 @@ fn random_grids_have_product_cell_counts_and_unique_stable_ids() {
         assert_eq!(ids, again);
     }
 }
+
+#[test]
+fn counts_share_the_documented_limits() {
+    let with = |from: &str, to: &str| parse_err(&format!("{}\n[[grid]]\n", BASE.replace(from, to)));
+    let msg = with("replicates = 3", "replicates = 4294967295");
+    assert!(
+        msg.starts_with("x.toml:4:14:") && msg.contains("between 1 and 10000"),
+        "{msg}"
+    );
+    let msg = parse_err(&format!("{BASE}[model]\nthreads = 100000\n[[grid]]\n"));
+    assert!(
+        msg.contains("x.toml:9:11") && msg.contains("model.threads must be between 1 and 256"),
+        "{msg}"
+    );
+    let msg = parse_err(&format!("{BASE}[model]\nthreads = 0\n[[grid]]\n"));
+    assert!(msg.contains("model.threads"), "{msg}");
+    let msg = parse_err(&format!("{BASE}[model]\nepochs = 1000000000\n[[grid]]\n"));
+    assert!(
+        msg.contains("model.epochs must be between 1 and 10000"),
+        "{msg}"
+    );
+    let msg = parse_err(&format!("{BASE}[model]\nbatch_size = 0\n[[grid]]\n"));
+    assert!(msg.contains("model.batch_size"), "{msg}");
+    for p in ["0", "100000"] {
+        let msg = parse_err(&format!("{BASE}[[grid]]\n[local]\nparallel = {p}\n"));
+        assert!(
+            msg.contains("local.parallel must be between 1 and 1024"),
+            "{msg}"
+        );
+    }
+    let msg = parse_err(&format!(
+        "{BASE}[[grid]]\nstrategy = [\"augment\"]\ngenerator = [\"file:a.h5\"]\nsynthetic_subjects = [1000000000]\n"
+    ));
+    assert!(
+        msg.contains("synthetic_subjects must be between 1 and"),
+        "{msg}"
+    );
+    let msg = parse_err(&format!(
+        "{BASE}[[grid]]\n[slurm]\nranks_per_cell = 100000\n"
+    ));
+    assert!(
+        msg.contains("x.toml:10:1") && msg.contains("ranks_per_cell"),
+        "{msg}"
+    );
+    assert_eq!(
+        parse_ok("[model]\nthreads = 256\nepochs = 10000\n[[grid]]\n").threads,
+        Some(256)
+    );
+    let msg = parse_err(&format!(
+        "{BASE}[model]\nthreads = 256\n[[grid]]\n[local]\nparallel = 1000\n"
+    ));
+    assert!(
+        msg.contains("x.toml:12:12") && msg.contains("local.parallel × model.threads"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn oversized_grids_are_refused_before_expansion() {
+    // 10^4 generators × 10^4 K × 10^4 replicates = 10^12 cells: expanding would exhaust memory
+    let gens = (0..10_000)
+        .map(|i| format!("\"file:g{i}.h5\""))
+        .collect::<Vec<_>>()
+        .join(",");
+    let ks = (1..=10_000)
+        .map(|k| k.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let text = format!(
+        "{}\n[[grid]]\nstrategy = [\"augment\"]\ngenerator = [{gens}]\nsynthetic_subjects = [{ks}]\n",
+        BASE.replace("replicates = 3", "replicates = 10000")
+    );
+    let msg = parse_err(&text);
+    assert!(
+        msg.contains("1000000000000 cells") && msg.contains("at most 100000"),
+        "{}",
+        &msg[..msg.len().min(300)]
+    );
+    // the sum over blocks counts; exactly the limit is allowed
+    let e = parse_ok(
+        "[[grid]]\nclassifier = [\"cnn\", \"cnn-lstm\"]\n[[grid]]\nclassifier = [\"transformer\"]\nfeature_mode = [\"corrected\"]\n",
+    );
+    assert_eq!(e.cell_count(), 9);
+    let text = format!(
+        "{}\n[[grid]]\nclassifier = [\"cnn\", \"cnn-lstm\"]\n[[grid]]\nclassifier = [\"transformer\"]\n",
+        BASE.replace("replicates = 3", "replicates = 40000")
+    );
+    assert!(parse_err(&text).contains("replicates must be between"));
+    let text = format!(
+        "{}\n[[grid]]\nclassifier = [\"cnn\", \"cnn-lstm\", \"transformer\"]\nfeature_mode = [\"reference\", \"corrected\"]\n\
+         [[grid]]\nstrategy = [\"augment\"]\ngenerator = [\"file:a.h5\"]\nsynthetic_subjects = [1, 2, 3, 4, 5]\n",
+        BASE.replace("replicates = 3", "replicates = 10000")
+    );
+    let msg = parse_err(&text);
+    assert!(
+        msg.contains("110000 cells (11 grid point(s) × 10000"),
+        "{msg}"
+    );
+    // one point fewer is within the limit
+    let e = parse(
+        &text.replace("[1, 2, 3, 4, 5]", "[1, 2, 3, 4]"),
+        Path::new("x.toml"),
+    )
+    .unwrap();
+    assert_eq!(e.cell_count(), 100_000);
+}
+
+#[test]
+fn campaign_simulations_need_two_subjects() {
+    let msg = parse_err(&format!(
+        "{}\n[[grid]]\n",
+        BASE.replace("subjects = 4", "subjects = 1")
+    ));
+    assert!(
+        msg.starts_with("x.toml:7:12:")
+            && msg.contains("between 2 and")
+            && msg.contains("leave-one-subject-out"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn duplicate_axis_values_name_the_value_and_axis() {
+    let msg = parse_err(&format!(
+        "{BASE}[[grid]]\nclassifier = [\"cnn\", \"cnn\"]\n"
+    ));
+    assert!(
+        msg.starts_with("x.toml:9:14:")
+            && msg.contains("duplicate value \"cnn\" in axis classifier"),
+        "{msg}"
+    );
+    assert!(!msg.contains("more than one [[grid]] block"), "{msg}");
+    let msg = parse_err(&format!("{BASE}[[grid]]\nepsilon = [1, 1.0]\n"));
+    assert!(
+        msg.contains("duplicate value \"1\" in axis epsilon"),
+        "{msg}"
+    );
+    // across blocks it is still the block message
+    let msg = parse_err(&format!("{BASE}[[grid]]\n[[grid]]\n"));
+    assert!(msg.contains("more than one [[grid]] block"), "{msg}");
+}
+
+#[test]
+fn slurm_text_must_fit_on_one_line() {
+    for (key, value) in [
+        ("partition", "\"debug\\n#SBATCH --uid=0\""),
+        ("extra_sbatch", "[\"--constraint=cpu\", \"x\\ry\"]"),
+        ("setup", "[\"module load x\\nrm -rf /\"]"),
+        ("mem", "\"8G\\u0007\""),
+    ] {
+        let msg = parse_err(&format!(
+            "{BASE}[[grid]]\n[slurm]\ntime = \"01:00:00\"\n{key} = {value}\n"
+        ));
+        assert!(
+            msg.starts_with("x.toml:11:1:")
+                && msg.contains(&format!("slurm.{key}"))
+                && msg.contains("line break or control character"),
+            "{msg}"
+        );
+    }
+    // a tab in a setup line is fine
+    let e = parse_ok("[[grid]]\n[slurm]\nsetup = [\"export A=1\\t# note\"]\n");
+    assert_eq!(e.slurm.setup.len(), 1);
+}
+
+#[test]
+fn non_utf8_experiment_files_are_malformed_not_unreadable() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("x.toml");
+    std::fs::write(&p, [0xff, 0xfe, 0x00, 0x9c, b'a']).unwrap();
+    match load(&p) {
+        Err(ConfigError::Syntax { message, .. }) => assert!(message.contains("UTF-8"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        load(&dir.path().join("missing.toml")),
+        Err(ConfigError::Unreadable { .. })
+    ));
+}

@@ -9,6 +9,7 @@ pub mod cell;
 pub mod error;
 pub mod experiment;
 pub mod grid;
+pub mod limits;
 pub mod seeds;
 
 pub use cell::{cell_id, expand, CellConfig};

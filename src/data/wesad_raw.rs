@@ -321,6 +321,8 @@ fn preprocess(
     // Label per second, drop and map.
     let mut keep = Vec::with_capacity(num);
     let mut labels = Vec::with_capacity(num);
+    // unexpected label values: one warning per file with a count, not one per second
+    let mut unexpected: std::collections::BTreeMap<i64, (usize, usize)> = Default::default();
     for k in 0..num {
         let raw = label[k * LABEL_HZ];
         if raw.fract() != 0.0 || !raw.is_finite() {
@@ -331,15 +333,24 @@ fn preprocess(
         }
         let raw = raw as i64;
         if !(0..=7).contains(&raw) {
-            tracing::warn!(
-                file,
-                "unexpected WESAD label {raw} at second {k}; row dropped"
-            );
+            unexpected.entry(raw).or_insert((0, k)).0 += 1;
         }
         if let Some(l) = label_map.map_wesad(raw) {
             keep.push(k);
             labels.push(l);
         }
+    }
+    if !unexpected.is_empty() {
+        let seconds: usize = unexpected.values().map(|(n, _)| n).sum();
+        let detail = unexpected
+            .iter()
+            .map(|(l, (n, first))| format!("{l} ×{n} (first at second {first})"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        tracing::warn!(
+            file,
+            "{seconds} second(s) with unexpected WESAD labels outside 0-7 dropped: {detail}"
+        );
     }
     if keep.is_empty() {
         return Err(DataError::Invalid {

@@ -108,14 +108,23 @@ pub enum ManifestError {
     Malformed { path: PathBuf, reason: String },
 }
 
+impl ManifestError {
+    /// Whether the file could not be read at all (rather than read and found malformed).
+    pub fn is_unreadable(&self) -> bool {
+        matches!(self, ManifestError::Unreadable { .. })
+    }
+}
+
 impl Manifest {
     /// Reads and checks a manifest.
     pub fn read(path: &Path) -> Result<Self, ManifestError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Unreadable {
+        // Bytes first, then JSON: a file that exists but is not UTF-8 JSON is malformed (exit
+        // 4), only a failed read is unreadable (exit 3).
+        let bytes = std::fs::read(path).map_err(|source| ManifestError::Unreadable {
             path: path.to_path_buf(),
             source,
         })?;
-        let m: Manifest = serde_json::from_str(&text).map_err(|e| ManifestError::Malformed {
+        let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| ManifestError::Malformed {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
@@ -166,4 +175,23 @@ pub fn inputs_sha256(real: &str, synthetic: Option<&str>) -> String {
         h.update(s.as_bytes());
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+
+    #[test]
+    fn random_bytes_are_malformed_and_a_missing_file_is_unreadable() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("manifest.json");
+        std::fs::write(&p, [0x8b_u8, 0xff, 0x00, 0x13, 0xc3, 0x28]).unwrap();
+        let e = Manifest::read(&p).unwrap_err();
+        assert!(!e.is_unreadable(), "{e}");
+        assert!(e.to_string().contains("is not a dpwear manifest"), "{e}");
+        std::fs::write(&p, "{\"kind\": 3}").unwrap();
+        assert!(!Manifest::read(&p).unwrap_err().is_unreadable());
+        let e = Manifest::read(&dir.path().join("absent.json")).unwrap_err();
+        assert!(e.is_unreadable(), "{e}");
+    }
 }

@@ -150,9 +150,9 @@ pub fn cell_state_from_files(dir: &CampaignDir, id: &str) -> CellState {
         };
     }
     let folds = count_checkpoints(&dir.cell_checkpoints(id));
-    match std::fs::read_to_string(dir.cell_failure(id))
+    match std::fs::read(dir.cell_failure(id))
         .ok()
-        .and_then(|t| serde_json::from_str::<CellFailure>(&t).ok())
+        .and_then(|t| serde_json::from_slice::<CellFailure>(&t).ok())
     {
         Some(f) if f.resumable => CellState::Interrupted { folds },
         Some(f) => CellState::Failed {

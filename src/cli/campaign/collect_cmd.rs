@@ -107,7 +107,7 @@ fn current_report(m: &Manifest) -> crate::config::grid::ReportSpec {
     match crate::config::load(path) {
         Ok(e) if e.campaign == m.campaign => {
             if e.report != m.experiment.report {
-                eprintln!(
+                crate::notice!(
                     "collect: using the [report] section of {} as it is now (it changed since `dpwear plan`)",
                     path.display()
                 );
@@ -120,7 +120,7 @@ fn current_report(m: &Manifest) -> crate::config::grid::ReportSpec {
         }
         Err(err) => {
             if path.exists() {
-                eprintln!(
+                crate::notice!(
                     "warning: collect: {err}; using the [report] section recorded in the manifest"
                 );
             }
@@ -292,7 +292,7 @@ fn write(path: &Path, text: &str) -> Result<(), CliError> {
 /// that cannot be drawn (exit 5) make it fail, naming them.
 pub fn collect(dir: &CampaignDir, print: bool) -> Result<(), CliError> {
     let m = Manifest::read(&dir.manifest())
-        .map_err(|e| CliError::new(exit::INPUT_UNREADABLE, "read the campaign's manifest", e))?;
+        .map_err(|e| CliError::manifest("read the campaign's manifest", e))?;
     let axes = axes(&m.experiment);
     let report = current_report(&m);
     let default_metric = report.metric;
@@ -383,7 +383,7 @@ pub fn collect(dir: &CampaignDir, print: bool) -> Result<(), CliError> {
         write(&p, &svg)?;
         written.push(p);
     }
-    eprintln!(
+    crate::notice!(
         "collected {done} of {} cell(s) of campaign {} into {} file(s) under {}",
         m.cells.len(),
         m.campaign,
@@ -405,7 +405,7 @@ pub fn collect(dir: &CampaignDir, print: bool) -> Result<(), CliError> {
             ));
         }
         for p in &problems {
-            eprintln!("dpwear: also: {p}");
+            crate::notice!("dpwear: also: {p}");
         }
         return Err(CliError::new(
             exit::INPUT_MALFORMED,

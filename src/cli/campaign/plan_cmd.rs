@@ -52,6 +52,7 @@ pub fn build_manifest(
     })?;
     let dir = CampaignDir::new(results.join(&e.campaign));
     super::run_cmd::lock_campaign(&dir)?;
+    stage::check_inputs_exist(&e, experiment)?;
     let real = stage::stage_real(&e, &dir)?;
     let synthetic = stage::stage_synthetic(&e, experiment)?;
     let code = code_version();
@@ -233,7 +234,7 @@ pub fn run(a: PlanArgs) -> Result<(), CliError> {
         "{}",
         render_grid(&m, &dir, if a.all { None } else { Some(40) })
     );
-    eprintln!("wrote {}", dir.manifest().display());
+    crate::notice!("wrote {}", dir.manifest().display());
     if a.dry_run {
         print!("{}", super::submit_cmd::dry_run_text(&m, &dir)?);
     }

@@ -44,8 +44,8 @@ pub struct RunCellArgs {
     /// The cell's index in the manifest (the Slurm array task id plus the chunk offset).
     #[arg(long)]
     pub index: usize,
-    /// libtorch threads (default: the experiment's model.threads, else all cores).
-    #[arg(long)]
+    /// libtorch threads, 1 to 256 (default: the experiment's model.threads, else all cores).
+    #[arg(long, value_parser = crate::config::limits::threads)]
     pub threads: Option<usize>,
     /// Recompute a finished cell (its old record is replaced only when the new one is done).
     #[arg(long)]
@@ -78,15 +78,7 @@ pub fn run(a: RunCellArgs) -> Result<(), CliError> {
             ));
         }
     }
-    let m = Manifest::read(&a.manifest).map_err(|e| {
-        let code = match e {
-            crate::orchestration::manifest::ManifestError::Unreadable { .. } => {
-                exit::INPUT_UNREADABLE
-            }
-            _ => exit::INPUT_MALFORMED,
-        };
-        CliError::new(code, "read the manifest", e)
-    })?;
+    let m = Manifest::read(&a.manifest).map_err(|e| CliError::manifest("read the manifest", e))?;
     let dir = CampaignDir::of_manifest(&a.manifest);
     let cell = m.cells.get(a.index).ok_or_else(|| {
         CliError::new(
@@ -124,7 +116,7 @@ pub fn run(a: RunCellArgs) -> Result<(), CliError> {
         ranks.broadcast_flag(!matches!(prepared, Ok((_, false))));
         let (l, finished) = prepared?;
         if finished {
-            eprintln!(
+            crate::notice!(
                 "cell {} (index {}) is already finished: {}",
                 cell.id,
                 a.index,
@@ -168,7 +160,7 @@ fn lock_and_check(
     let action = format!("run cell {} (index {})", cell.id, cell.index);
     let what = format!("dpwear run-cell of cell {} (index {})", cell.id, cell.index);
     let lock = lock_waiting(&dir.cell_lock(&cell.id), &what, |holder| {
-        eprintln!(
+        crate::notice!(
             "cell {} (index {}) is being computed by {holder}: waiting for it",
             cell.id, cell.index
         )
@@ -194,7 +186,7 @@ fn lock_and_check(
                     e,
                 )
             })?;
-            eprintln!(
+            crate::notice!(
                 "cell {} (index {}): its record did not verify ({reason}); moved to {} and computing the cell again",
                 cell.id,
                 cell.index,
@@ -407,7 +399,7 @@ fn run_cell(
             Ok(o) => outcomes.push(o),
             Err(why) => {
                 tracing::warn!(cell = %cell.id, fold = f, path = %p.display(), "fold checkpoint not used, the fold is recomputed: {why}");
-                eprintln!(
+                crate::notice!(
                     "warning: {}: not a valid checkpoint of fold {f} of cell {} ({why}); recomputing the fold",
                     p.display(),
                     cell.id

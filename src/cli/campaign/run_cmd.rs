@@ -31,11 +31,11 @@ pub struct RunArgs {
     /// Folder that holds the campaign folders.
     #[arg(long, default_value = "results")]
     pub results: PathBuf,
-    /// Cells at once (default: the experiment's local.parallel).
-    #[arg(long, short = 'j')]
+    /// Cells at once, 1 to 1024 (default: the experiment's local.parallel).
+    #[arg(long, short = 'j', value_parser = crate::config::limits::jobs)]
     pub jobs: Option<usize>,
-    /// libtorch threads per cell (default: model.threads, else cores / jobs).
-    #[arg(long)]
+    /// libtorch threads per cell, 1 to 256 (default: model.threads, else cores / jobs).
+    #[arg(long, value_parser = crate::config::limits::threads)]
     pub threads: Option<usize>,
     /// Recompute finished cells too.
     #[arg(long)]
@@ -68,6 +68,11 @@ pub fn lock_campaign(dir: &CampaignDir) -> Result<(), CliError> {
     })
 }
 
+/// A cell process's exit code for log lines (Display, never `Some(…)`).
+fn exit_label(code: Option<i32>) -> String {
+    code.map_or_else(|| "none (killed or not started)".into(), |c| c.to_string())
+}
+
 /// Runs `dpwear run`.
 pub fn run(a: RunArgs) -> Result<(), CliError> {
     crate::interrupt::install();
@@ -92,7 +97,7 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
         }
         let state = cell_state(&dir, &c.id);
         if let CellState::Corrupt { reason } = &state {
-            eprintln!(
+            crate::notice!(
                 "cell {} (index {}) has a corrupt record ({reason}): it is moved aside and rerun",
                 c.id, c.index
             );
@@ -140,7 +145,9 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
         .threads
         .or(m.experiment.threads)
         .unwrap_or((cores / parallel).max(1));
-    eprintln!(
+    crate::config::limits::check_total_threads(parallel, threads)
+        .map_err(|e| CliError::new(exit::INVALID_PARAMETER, "run the campaign", e))?;
+    crate::notice!(
         "campaign {}: {} cell(s) to run, {} already finished{}{}; {} at a time, {} thread(s) each",
         m.campaign,
         jobs.len(),
@@ -172,7 +179,7 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
     let mut progress = Progress::new(jobs.len() as u64, "cells");
     let outcomes = run_cells(&dir, &jobs, &opts, |o| {
         if !o.succeeded() {
-            tracing::warn!(cell = %o.id, index = o.index, code = ?o.exit_code, log = %dir.cell_log(&o.id).display(), "cell did not finish");
+            tracing::warn!(cell = %o.id, index = o.index, code = %exit_label(o.exit_code), log = %dir.cell_log(&o.id).display(), "cell did not finish");
         }
         progress.inc();
     });
@@ -183,7 +190,7 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
         .collect();
     let interrupted = crate::interrupt::requested() || outcomes.iter().any(|o| o.resumable());
     let spawn: f64 = outcomes.iter().map(|o| o.spawn_seconds).sum();
-    eprintln!(
+    crate::notice!(
         "ran {} cell(s) in {:.1} s ({} failed{}); mean spawn overhead {:.1} ms per cell",
         outcomes.len(),
         started.elapsed().as_secs_f64(),
@@ -192,11 +199,11 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
         1e3 * spawn / outcomes.len().max(1) as f64
     );
     for f in &failed {
-        eprintln!(
-            "  failed: cell {} (index {}), exit {:?}; log {}",
+        crate::notice!(
+            "  failed: cell {} (index {}), exit {}; log {}",
             f.id,
             f.index,
-            f.exit_code,
+            exit_label(f.exit_code),
             dir.cell_log(&f.id).display()
         );
     }

@@ -68,6 +68,17 @@ fn staged_matches(path: &Path, sha: &str, mode: FeatureMode, e: &Experiment) -> 
 /// Stages the real data; returns its description for the manifest.
 pub fn stage_real(e: &Experiment, dir: &CampaignDir) -> Result<RealInput, CliError> {
     let ds = load_dataset(&e.dataset)?;
+    let min = crate::config::limits::MIN_CAMPAIGN_SUBJECTS;
+    if ds.subjects.len() < min {
+        return Err(CliError::new(
+            exit::INVALID_PARAMETER,
+            &format!("stage the dataset {}", ds.source.path),
+            format!(
+                "it has {} subject(s); a campaign needs at least {min} (leave-one-subject-out needs a test subject and a training subject)",
+                ds.subjects.len()
+            ),
+        ));
+    }
     let sha = ds.source.sha256.clone();
     // What the previous plan staged: a store is kept only with the digest recorded then.
     let previous = crate::orchestration::Manifest::read(&dir.manifest())
@@ -135,6 +146,46 @@ pub fn resolve_generator_path(experiment_path: &Path, p: &str) -> PathBuf {
             .map(|d| d.join(&raw))
             .unwrap_or(raw)
     }
+}
+
+/// Refuses, before anything is staged, an experiment whose input files are missing, naming
+/// every missing one (the dataset path and each generator file) in one error.
+pub fn check_inputs_exist(e: &Experiment, experiment_path: &Path) -> Result<(), CliError> {
+    let mut missing: Vec<String> = Vec::new();
+    if let DatasetSpec::Path(p) = &e.dataset {
+        if !p.exists() {
+            missing.push(format!("dataset {} does not exist", p.display()));
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for p in &e.points {
+        if let Generator::File(f) = &p.generator {
+            if !seen.insert(f.as_str()) {
+                continue;
+            }
+            let path = resolve_generator_path(experiment_path, f);
+            if !path.is_file() {
+                missing.push(format!(
+                    "generator {}: {} does not exist",
+                    p.generator.label(),
+                    path.display()
+                ));
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::new(
+        exit::INPUT_UNREADABLE,
+        "plan",
+        format!(
+            "{} missing input(s) (relative paths are relative to {}): {}",
+            missing.len(),
+            experiment_path.display(),
+            missing.join("; ")
+        ),
+    ))
 }
 
 /// Checks and hashes every generator file of the grid.

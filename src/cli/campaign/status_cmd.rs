@@ -56,8 +56,8 @@ pub fn run(a: StatusArgs) -> Result<(), CliError> {
     } else {
         CampaignDir::new(a.results.join(&a.campaign))
     };
-    let m = Manifest::read(&dir.manifest())
-        .map_err(|e| CliError::new(exit::INPUT_UNREADABLE, "read the campaign", e))?;
+    let m =
+        Manifest::read(&dir.manifest()).map_err(|e| CliError::manifest("read the campaign", e))?;
     let ledger = Submissions::read(&dir.submissions())
         .map_err(|e| CliError::new(exit::INPUT_MALFORMED, "read the submissions", e))?;
     let ids = ledger.array_job_ids();

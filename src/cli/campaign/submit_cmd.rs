@@ -34,6 +34,25 @@ pub struct SubmitArgs {
     pub resume: bool,
 }
 
+/// Where submission `submission` (1-based: the ledger's length + 1) writes its array job
+/// `array` (1-based) script; `plan --dry-run` names the same file.
+pub fn array_script_path(dir: &CampaignDir, submission: usize, array: usize) -> PathBuf {
+    dir.slurm()
+        .join(format!("array-{submission}-{array}.sbatch"))
+}
+
+/// Where submission `submission` writes its collect job script.
+pub fn collect_script_path(dir: &CampaignDir, submission: usize) -> PathBuf {
+    dir.slurm().join(format!("collect-{submission}.sbatch"))
+}
+
+/// The number the next submission of the campaign in `dir` gets.
+fn next_submission(dir: &CampaignDir) -> Result<usize, CliError> {
+    let ledger = Submissions::read(&dir.submissions())
+        .map_err(|e| CliError::new(exit::INPUT_MALFORMED, "read the submissions", e))?;
+    Ok(ledger.submissions.len() + 1)
+}
+
 /// Default seconds of warning before the time limit.
 pub const DEFAULT_SIGNAL_SECONDS: u32 = 300;
 
@@ -141,9 +160,14 @@ fn unfinished(m: &Manifest, dir: &CampaignDir) -> Vec<usize> {
 pub fn dry_run_text(m: &Manifest, dir: &CampaignDir) -> Result<String, CliError> {
     use std::fmt::Write;
     let cells = unfinished(m, dir);
-    let max = SlurmClient::detect()
-        .map(|c| c.max_array_size())
-        .unwrap_or(DEFAULT_MAX_ARRAY_SIZE);
+    let max = match SlurmClient::detect() {
+        Ok(c) => c.max_array_size(),
+        Err(e) => {
+            tracing::info!("{e}; assuming MaxArraySize {DEFAULT_MAX_ARRAY_SIZE}");
+            DEFAULT_MAX_ARRAY_SIZE
+        }
+    };
+    let n = next_submission(dir)?;
     let (arrays, collect) = render_all(m, dir, &cells, max)?;
     let mut s = String::new();
     let _ = writeln!(
@@ -156,9 +180,7 @@ pub fn dry_run_text(m: &Manifest, dir: &CampaignDir) -> Result<String, CliError>
         let _ = writeln!(
             s,
             "\n# ---- sbatch --parsable {}  (array job {} of {}: cells {}…{})",
-            dir.slurm()
-                .join(format!("array-{}.sbatch", i + 1))
-                .display(),
+            array_script_path(dir, n, i + 1).display(),
             i + 1,
             arrays.len(),
             a.offset + a.task_ids.first().copied().unwrap_or(0),
@@ -169,7 +191,7 @@ pub fn dry_run_text(m: &Manifest, dir: &CampaignDir) -> Result<String, CliError>
     let _ = writeln!(
         s,
         "\n# ---- sbatch --parsable --dependency=afterany:<array job ids> --kill-on-invalid-dep=yes {}",
-        dir.slurm().join("collect.sbatch").display()
+        collect_script_path(dir, n).display()
     );
     s.push_str(&collect);
     Ok(s)
@@ -179,6 +201,11 @@ pub fn dry_run_text(m: &Manifest, dir: &CampaignDir) -> Result<String, CliError>
 pub fn run(a: SubmitArgs) -> Result<(), CliError> {
     let client =
         SlurmClient::detect().map_err(|e| CliError::new(exit::INVALID_PARAMETER, "submit", e))?;
+    // one question to slurmctld before anything is staged: an unreachable controller is one
+    // line, not a dump of every command's stderr
+    let max = client
+        .site_max_array_size()
+        .map_err(|e| CliError::new(exit::INVALID_PARAMETER, "submit", e))?;
     let (m, dir) = plan_cmd::build_manifest(&a.experiment, &a.results)?;
     plan_cmd::write_manifest(&m, &dir)?;
     let mut ledger = Submissions::read(&dir.submissions())
@@ -207,7 +234,7 @@ pub fn run(a: SubmitArgs) -> Result<(), CliError> {
         .filter(|i| !active.contains(i))
         .collect();
     if cells.is_empty() {
-        eprintln!(
+        crate::notice!(
             "campaign {}: nothing to submit ({} finished, {} queued or running)",
             m.campaign,
             m.cells.len() - unfinished(&m, &dir).len(),
@@ -215,12 +242,11 @@ pub fn run(a: SubmitArgs) -> Result<(), CliError> {
         );
         return Ok(());
     }
-    let max = client.max_array_size();
     let (arrays, collect) = render_all(&m, &dir, &cells, max)?;
     let n = ledger.submissions.len() + 1;
     let mut submitted = Vec::new();
     for (i, arr) in arrays.iter().enumerate() {
-        let path = dir.slurm().join(format!("array-{n}-{}.sbatch", i + 1));
+        let path = array_script_path(&dir, n, i + 1);
         let job_id = client
             .submit(&path, &arr.script, &[])
             .map_err(|e| CliError::new(exit::OUTPUT_FAILED, "submit the array job", e))?;
@@ -242,7 +268,7 @@ pub fn run(a: SubmitArgs) -> Result<(), CliError> {
             .map_err(|e| CliError::new(exit::OUTPUT_FAILED, "write the submissions", e))?;
     }
     let ids: Vec<u64> = submitted.iter().map(|s| s.job_id).collect();
-    let collect_path = dir.slurm().join(format!("collect-{n}.sbatch"));
+    let collect_path = collect_script_path(&dir, n);
     let collect_id = client
         .submit(&collect_path, &collect, &dependency_args(&ids))
         .map_err(|e| CliError::new(exit::OUTPUT_FAILED, "submit the collect job", e))?;

@@ -35,6 +35,11 @@ pub enum SlurmError {
         #[source]
         source: std::io::Error,
     },
+    /// The command ran but could not reach slurmctld (no configuration source, DNS, refused
+    /// connection); `reason` is the one line that says why (the raw output is logged at debug).
+    #[error("run `{command}`: Slurm is not reachable (the controller cannot be contacted; run dpwear on a Slurm login node, or `dpwear run` to run the cells here): {reason}")]
+    Unreachable { command: String, reason: String },
+    /// `stderr` is the command's error output on one line (lines joined by " | ").
     #[error("run `{command}`: {status}: {stderr}")]
     Command {
         command: String,
@@ -64,12 +69,65 @@ struct Output {
     stderr: String,
 }
 
+/// Phrases with which Slurm 22.05's client commands say that slurmctld cannot be reached.
+const UNREACHABLE_MARKERS: [&str; 6] = [
+    "Could not establish a configuration source",
+    "Unable to contact slurm controller",
+    "resolve_ctls_from_dns_srv",
+    "Unable to establish controller machine",
+    "Connection refused",
+    "Socket timed out",
+];
+
+/// The one-line reason when `stderr` says that slurmctld cannot be reached: its last
+/// `fatal:`/`error:` line without the program prefix.
+pub fn unreachable_reason(stderr: &str) -> Option<String> {
+    if !UNREACHABLE_MARKERS.iter().any(|m| stderr.contains(m)) {
+        return None;
+    }
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let pick = lines
+        .iter()
+        .rev()
+        .find(|l| l.contains("fatal:"))
+        .or_else(|| lines.last())
+        .copied()
+        .unwrap_or("no answer");
+    let reason = pick
+        .split_once("fatal:")
+        .or_else(|| pick.split_once("error:"))
+        .map(|(_, r)| r.trim())
+        .unwrap_or(pick);
+    Some(reason.to_string())
+}
+
+/// A command's error output on one line.
+fn one_line(stderr: &str) -> String {
+    stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
 impl Output {
     fn into_error(self) -> SlurmError {
+        tracing::debug!(command = %self.command, status = %self.status, stderr = %self.stderr.trim(), "Slurm command failed");
+        if let Some(reason) = unreachable_reason(&self.stderr) {
+            return SlurmError::Unreachable {
+                command: self.command,
+                reason,
+            };
+        }
         SlurmError::Command {
             command: self.command,
             status: self.status,
-            stderr: self.stderr.trim().to_string(),
+            stderr: one_line(&self.stderr),
         }
     }
 }
@@ -219,20 +277,25 @@ impl SlurmClient {
     }
 
     /// The site's `MaxArraySize` (array task ids must stay below it), or
-    /// [`DEFAULT_MAX_ARRAY_SIZE`] when it cannot be read (logged as a warning).
+    /// [`DEFAULT_MAX_ARRAY_SIZE`] when the configuration has none; an error when
+    /// `scontrol show config` fails (e.g. [`SlurmError::Unreachable`]).
+    pub fn site_max_array_size(&self) -> Result<usize, SlurmError> {
+        let cfg = self.show_config()?;
+        Ok(parse_max_array_size(&cfg).unwrap_or_else(|| {
+            tracing::warn!(
+                "no MaxArraySize in scontrol show config; assuming {DEFAULT_MAX_ARRAY_SIZE}"
+            );
+            DEFAULT_MAX_ARRAY_SIZE
+        }))
+    }
+
+    /// Like [`SlurmClient::site_max_array_size`], but a failure is one warning line (the raw
+    /// output is logged at debug level) and gives [`DEFAULT_MAX_ARRAY_SIZE`].
     pub fn max_array_size(&self) -> usize {
-        match self.show_config() {
-            Ok(cfg) => parse_max_array_size(&cfg).unwrap_or_else(|| {
-                tracing::warn!(
-                    "no MaxArraySize in scontrol show config; assuming {DEFAULT_MAX_ARRAY_SIZE}"
-                );
-                DEFAULT_MAX_ARRAY_SIZE
-            }),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read MaxArraySize; assuming {DEFAULT_MAX_ARRAY_SIZE}");
-                DEFAULT_MAX_ARRAY_SIZE
-            }
-        }
+        self.site_max_array_size().unwrap_or_else(|e| {
+            tracing::warn!("cannot read MaxArraySize, assuming {DEFAULT_MAX_ARRAY_SIZE}: {e}");
+            DEFAULT_MAX_ARRAY_SIZE
+        })
     }
 
     /// The site's job completion file, when it uses `jobcomp/filetxt` and this machine can read

@@ -97,7 +97,7 @@ pub enum RenderError {
 }
 
 fn check_text(field: &'static str, value: &str) -> Result<(), RenderError> {
-    if value.chars().any(char::is_control) {
+    if !crate::config::grid::is_one_line(value, false) {
         return Err(RenderError::ControlCharacter {
             field,
             value: value.to_string(),
@@ -146,7 +146,7 @@ fn check_common(job_name: &str, profile: &SbatchProfile) -> Result<(), RenderErr
     for line in &profile.setup {
         // A setup line is one shell line; a newline would still be valid bash, but tabs are
         // fine and anything else is almost certainly a mistake.
-        if line.chars().any(|c| c.is_control() && c != '\t') {
+        if !crate::config::grid::is_one_line(line, true) {
             return Err(RenderError::ControlCharacter {
                 field: "setup",
                 value: line.clone(),
