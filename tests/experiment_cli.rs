@@ -219,3 +219,20 @@ fn a_one_subject_dataset_file_is_refused_at_plan() {
     );
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+#[test]
+fn a_report_figure_that_cannot_be_drawn_is_refused_at_plan() {
+    // classifier has two values but is neither the x axis nor a series: the figure would
+    // fail only after every cell had run.
+    let (code, err, dir) = plan(&format!(
+        "{HEAD}[[grid]]\nstrategy = [\"real\"]\nclassifier = [\"cnn\", \"cnn-lstm\"]\n\
+         [[report.figure]]\nx = \"strategy\"\nseries = []\n"
+    ));
+    assert_eq!(code, Some(5), "{err}");
+    assert!(
+        err.contains("x.toml") && err.contains("[[report.figure]] 1") && err.contains("classifier"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!dir.path().join("results").exists());
+}

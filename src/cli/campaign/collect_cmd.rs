@@ -178,6 +178,14 @@ fn axis_label(name: &str) -> String {
     }
 }
 
+/// A grid point's value on every axis.
+fn point_axes(p: &crate::config::grid::GridPoint) -> BTreeMap<String, String> {
+    crate::config::grid::AXES
+        .iter()
+        .map(|a| (a.to_string(), p.axis_value(a).unwrap_or_default()))
+        .collect()
+}
+
 /// Per grid point, the metric of each finished replicate.
 pub fn points(
     m: &Manifest,
@@ -206,10 +214,7 @@ pub fn points(
         .iter()
         .zip(by_point)
         .map(|(p, values)| PointResult {
-            axes: crate::config::grid::AXES
-                .iter()
-                .map(|a| (a.to_string(), p.axis_value(a).unwrap_or_default()))
-                .collect::<BTreeMap<_, _>>(),
+            axes: point_axes(p),
             values,
             expected: e.replicates,
         })
@@ -287,35 +292,34 @@ fn write(path: &Path, text: &str) -> Result<(), CliError> {
         .map_err(|e| CliError::new(exit::OUTPUT_FAILED, &format!("write {}", path.display()), e))
 }
 
-/// Writes the tables and figures of the campaign in `dir`; prints the Markdown when `print`.
-/// Everything that can be written is; then corrupt cell records (exit 4) or a table or figure
-/// that cannot be drawn (exit 5) make it fail, naming them.
-pub fn collect(dir: &CampaignDir, print: bool) -> Result<(), CliError> {
-    let m = Manifest::read(&dir.manifest())
-        .map_err(|e| CliError::manifest("read the campaign's manifest", e))?;
-    let axes = axes(&m.experiment);
-    let report = current_report(&m);
-    let default_metric = report.metric;
-    let mut written = Vec::new();
-    let mut problems: Vec<String> = Vec::new();
-    let mut done = 0;
-    for (i, t) in table_sections(&m.experiment, &report).iter().enumerate() {
-        let metric = t
-            .metric
-            .as_deref()
-            .and_then(ReportMetric::parse)
-            .unwrap_or(default_metric);
-        let (pts, _) = points(&m, dir, metric)?;
-        done = pts.iter().map(|p| p.values.len()).sum();
-        let title = t.title.clone().unwrap_or_else(|| {
-            format!(
-                "{}: {} (LOSO mean over test subjects)",
-                m.campaign,
-                metric.label()
-            )
-        });
+/// One drawn output of the report: its file under the campaign folder (relative: `tables/…`
+/// or `figures/…`) and its text; `print` for the Markdown tables shown on stdout.
+struct Drawn {
+    relative: String,
+    text: String,
+    print: bool,
+}
+
+/// Draws every table and figure of `report` for the experiment `e` from the points that
+/// `points_for` gives for a metric. Returns what was drawn and, for each entry that cannot be
+/// drawn, a line naming it (the others are still drawn).
+fn draw_report(
+    e: &Experiment,
+    campaign: &str,
+    report: &ReportSpec,
+    mut points_for: impl FnMut(ReportMetric) -> Result<Vec<PointResult>, CliError>,
+) -> Result<(Vec<Drawn>, Vec<String>), CliError> {
+    let axes = axes(e);
+    let metric_of = |m: Option<&str>| m.and_then(ReportMetric::parse).unwrap_or(report.metric);
+    let mut drawn = Vec::new();
+    let mut problems = Vec::new();
+    for (i, t) in table_sections(e, report).iter().enumerate() {
+        let metric = metric_of(t.metric.as_deref());
+        let pts = points_for(metric)?;
         let spec = TableSpec {
-            title,
+            title: t.title.clone().unwrap_or_else(|| {
+                format!("{campaign}: {} (LOSO mean over test subjects)", metric.label())
+            }),
             rows: t.rows.clone(),
             columns: t.columns.clone(),
             metric: metric.label().into(),
@@ -327,61 +331,100 @@ pub fn collect(dir: &CampaignDir, print: bool) -> Result<(), CliError> {
         });
         let (tables, csv) = match built {
             Ok(x) => x,
-            Err(e) => {
-                problems.push(format!("[[report.table]] {}: {e}", i + 1));
+            Err(err) => {
+                problems.push(format!("[[report.table]] {}: {err}", i + 1));
                 continue;
             }
         };
-        let stem = format!("table-{}-{}", i + 1, metric.as_str());
-        let md: String = tables
-            .iter()
-            .map(render_markdown)
-            .collect::<Vec<_>>()
-            .join("\n");
-        let tex: String = tables
-            .iter()
-            .map(render_latex)
-            .collect::<Vec<_>>()
-            .join("\n");
-        for (ext, text) in [("md", &md), ("tex", &tex), ("csv", &csv)] {
-            let p = dir.tables().join(format!("{stem}.{ext}"));
-            write(&p, text)?;
-            written.push(p);
-        }
-        if print {
-            println!("{md}");
+        let join = |f: fn(&crate::reporting::table::Table) -> String| {
+            tables.iter().map(f).collect::<Vec<_>>().join("\n")
+        };
+        let stem = format!("tables/table-{}-{}", i + 1, metric.as_str());
+        for (ext, text) in [
+            ("md", join(render_markdown)),
+            ("tex", join(render_latex)),
+            ("csv", csv),
+        ] {
+            drawn.push(Drawn {
+                relative: format!("{stem}.{ext}"),
+                text,
+                print: ext == "md",
+            });
         }
     }
-    for (i, f) in figure_sections(&m.experiment, &report).iter().enumerate() {
-        let metric = f
-            .metric
-            .as_deref()
-            .and_then(ReportMetric::parse)
-            .unwrap_or(default_metric);
-        let (pts, _) = points(&m, dir, metric)?;
+    for (i, f) in figure_sections(e, report).iter().enumerate() {
+        let metric = metric_of(f.metric.as_deref());
+        let pts = points_for(metric)?;
         let title = f.title.clone().unwrap_or_else(|| {
-            format!(
-                "{}: {} against {}",
-                m.campaign,
-                metric.label(),
-                axis_label(&f.x)
-            )
+            format!("{campaign}: {} against {}", metric.label(), axis_label(&f.x))
         });
-        let svg = match render_line_figure(&pts, &axes, &f.x, &f.series, metric.label(), &title) {
-            Ok(svg) => svg,
-            Err(e) => {
-                problems.push(format!("[[report.figure]] {} (x = {:?}): {e}", i + 1, f.x));
-                continue;
-            }
-        };
-        let p = dir.figures().join(format!(
-            "figure-{}-{}-vs-{}.svg",
-            i + 1,
-            metric.as_str(),
-            f.x
-        ));
-        write(&p, &svg)?;
+        match render_line_figure(&pts, &axes, &f.x, &f.series, metric.label(), &title) {
+            Ok(svg) => drawn.push(Drawn {
+                relative: format!("figures/figure-{}-{}-vs-{}.svg", i + 1, metric.as_str(), f.x),
+                text: svg,
+                print: false,
+            }),
+            Err(err) => problems.push(format!("[[report.figure]] {} (x = {:?}): {err}", i + 1, f.x)),
+        }
+    }
+    Ok((drawn, problems))
+}
+
+/// Checks, before anything runs, that every table and figure of the experiment's `[report]`
+/// can be drawn once its cells are finished: draws them from placeholder values for every
+/// planned replicate (nothing is written). `plan` (and so `run` and `submit`) call it, so a
+/// bad `[[report.figure]]` is refused at once instead of after the whole grid has run.
+pub fn check_report(e: &Experiment, experiment_path: &Path) -> Result<(), CliError> {
+    let placeholder = |_| {
+        Ok(e.points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| PointResult {
+                axes: point_axes(p),
+                values: (0..e.replicates)
+                    .map(|r| 0.5 + 0.01 * ((i + r) % 7) as f64)
+                    .collect(),
+                expected: e.replicates,
+            })
+            .collect())
+    };
+    let (_, problems) = draw_report(e, &e.campaign, &e.report, placeholder)?;
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::new(
+        exit::INVALID_PARAMETER,
+        "check the experiment's report section",
+        format!(
+            "{}: {} cannot be drawn: {}",
+            experiment_path.display(),
+            if problems.len() == 1 { "one entry".to_string() } else { format!("{} entries", problems.len()) },
+            problems.join("; ")
+        ),
+    ))
+}
+
+/// Writes the tables and figures of the campaign in `dir`; prints the Markdown when `print`.
+/// Everything that can be written is; then corrupt cell records (exit 4) or a table or figure
+/// that cannot be drawn (exit 5) make it fail, naming them.
+pub fn collect(dir: &CampaignDir, print: bool) -> Result<(), CliError> {
+    let m = Manifest::read(&dir.manifest())
+        .map_err(|e| CliError::manifest("read the campaign's manifest", e))?;
+    let report = current_report(&m);
+    let mut done = 0;
+    let (drawn, problems) = draw_report(&m.experiment, &m.campaign, &report, |metric| {
+        let (pts, _) = points(&m, dir, metric)?;
+        done = pts.iter().map(|p| p.values.len()).sum();
+        Ok(pts)
+    })?;
+    let mut written = Vec::new();
+    for d in &drawn {
+        let p = dir.root.join(&d.relative);
+        write(&p, &d.text)?;
         written.push(p);
+        if print && d.print {
+            println!("{}", d.text);
+        }
     }
     crate::notice!(
         "collected {done} of {} cell(s) of campaign {} into {} file(s) under {}",
@@ -448,36 +491,7 @@ mod tests {
                 continue;
             }
             let e = crate::config::load(&path).unwrap_or_else(|err| panic!("{err}"));
-            let pts: Vec<PointResult> = e
-                .points
-                .iter()
-                .enumerate()
-                .map(|(i, p)| PointResult {
-                    axes: crate::config::grid::AXES
-                        .iter()
-                        .map(|a| (a.to_string(), p.axis_value(a).unwrap_or_default()))
-                        .collect(),
-                    values: (0..e.replicates)
-                        .map(|r| 0.5 + 0.01 * ((i + r) % 7) as f64)
-                        .collect(),
-                    expected: e.replicates,
-                })
-                .collect();
-            let axes = axes(&e);
-            for t in table_sections(&e, &e.report) {
-                let spec = TableSpec {
-                    title: "t".into(),
-                    rows: t.rows.clone(),
-                    columns: t.columns.clone(),
-                    metric: "m".into(),
-                };
-                build_tables(&pts, &axes, &spec)
-                    .unwrap_or_else(|err| panic!("{}: table {t:?}: {err}", path.display()));
-            }
-            for f in figure_sections(&e, &e.report) {
-                render_line_figure(&pts, &axes, &f.x, &f.series, "m", "t")
-                    .unwrap_or_else(|err| panic!("{}: figure {f:?}: {err}", path.display()));
-            }
+            check_report(&e, &path).unwrap_or_else(|err| panic!("{}", err.message));
             checked += 1;
         }
         assert!(checked >= 5, "only {checked} experiment files");

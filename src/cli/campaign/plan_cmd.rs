@@ -50,9 +50,10 @@ pub fn build_manifest(
         };
         CliError::new(code, "read the experiment", e)
     })?;
+    super::collect_cmd::check_report(&e, experiment)?;
     let dir = CampaignDir::new(results.join(&e.campaign));
-    super::run_cmd::lock_campaign(&dir)?;
     stage::check_inputs_exist(&e, experiment)?;
+    super::run_cmd::lock_campaign(&dir)?;
     let real = stage::stage_real(&e, &dir)?;
     let synthetic = stage::stage_synthetic(&e, experiment)?;
     let code = code_version();
