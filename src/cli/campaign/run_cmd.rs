@@ -52,7 +52,8 @@ pub struct RunArgs {
 }
 
 /// Takes the campaign lock for the rest of this process (`plan`, `run`, `submit`), or refuses
-/// (exit 6) naming the process that holds it.
+/// (exit 6) naming the process that holds it; then removes stale temporary files of the
+/// campaign's folders.
 pub fn lock_campaign(dir: &CampaignDir) -> Result<(), CliError> {
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     hold_for_process(&dir.lock(), &command).map_err(|e| match e {
@@ -65,7 +66,19 @@ pub fn lock_campaign(dir: &CampaignDir) -> Result<(), CliError> {
             ),
         ),
         other => CliError::new(exit::OUTPUT_FAILED, "lock the campaign", other),
-    })
+    })?;
+    // Temporary files of writers that were killed (`kill -9` during a plan or a cell).
+    for d in [
+        dir.root.clone(),
+        dir.inputs(),
+        dir.cells(),
+        dir.tables(),
+        dir.figures(),
+        dir.slurm(),
+    ] {
+        crate::atomic_file::clean_stale_temporaries(&d);
+    }
+    Ok(())
 }
 
 /// A cell process's exit code for log lines (Display, never `Some(…)`).
