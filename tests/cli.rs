@@ -442,6 +442,21 @@ fn unreachable_slurm_is_one_line_and_dry_run_names_submit_scripts() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("slurm/array-1-1.sbatch"), "{out}");
     assert!(out.contains("slurm/collect-1.sbatch"), "{out}");
+
+    // status of a submitted campaign: the same one line, exit 5 (a setting, not a bug)
+    std::fs::create_dir_all(results.join("c/slurm")).unwrap();
+    std::fs::write(
+        results.join("c/slurm/submissions.json"),
+        r#"{"schema_version":1,"submissions":[{"at_unix":0,"arrays":[{"job_id":5,"offset":0,"task_ids":[0],"script":"s"}],"collect_job_id":null,"resume":false}]}"#,
+    )
+    .unwrap();
+    let o = common::dpwear()
+        .env("PATH", &path)
+        .arg("status")
+        .arg(results.join("c"))
+        .output()
+        .unwrap();
+    assert_clean_failure(&o, 5, "Slurm is not reachable");
 }
 
 #[test]

@@ -64,15 +64,15 @@ pub fn run(a: StatusArgs) -> Result<(), CliError> {
     let tasks = if ids.is_empty() {
         Vec::new()
     } else {
-        let client = SlurmClient::detect()
-            .map_err(|e| CliError::new(exit::INVALID_PARAMETER, "ask Slurm", e))?;
+        let client =
+            SlurmClient::detect().map_err(|e| super::submit_cmd::slurm_error("ask Slurm", e))?;
         let client = {
             let jc = client.discover_jobcomp_file();
             client.with_jobcomp_file(jc)
         };
         client
             .query(&ids)
-            .map_err(|e| CliError::new(exit::INTERNAL, "ask Slurm", e))?
+            .map_err(|e| super::submit_cmd::slurm_error("ask Slurm", e))?
     };
     let sched = ledger.cell_states(&tasks);
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();

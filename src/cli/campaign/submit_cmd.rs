@@ -15,7 +15,7 @@ use crate::config::experiment::SlurmSection;
 use crate::orchestration::records::now_unix;
 use crate::orchestration::slurm::{
     dependency_args, format_array_spec, render_array_script, render_collect_script,
-    split_into_chunks, ArrayScript, CollectScript, SbatchProfile, SlurmClient,
+    split_into_chunks, ArrayScript, CollectScript, SbatchProfile, SlurmClient, SlurmError,
     DEFAULT_MAX_ARRAY_SIZE,
 };
 use crate::orchestration::submissions::{is_active, ArraySubmission, Submission, Submissions};
@@ -32,6 +32,16 @@ pub struct SubmitArgs {
     /// Resubmit only the cells that are unfinished and not queued or running.
     #[arg(long)]
     pub resume: bool,
+}
+
+/// A Slurm failure while doing `action`: no Slurm here or an unreachable controller is a
+/// setting of this machine (exit 5, one line); anything else is unexpected (exit 1).
+pub fn slurm_error(action: &str, e: SlurmError) -> CliError {
+    let code = match e {
+        SlurmError::NotInstalled { .. } | SlurmError::Unreachable { .. } => exit::INVALID_PARAMETER,
+        _ => exit::INTERNAL,
+    };
+    CliError::new(code, action, e)
 }
 
 /// Where submission `submission` (1-based: the ledger's length + 1) writes its array job
@@ -199,19 +209,19 @@ pub fn dry_run_text(m: &Manifest, dir: &CampaignDir) -> Result<String, CliError>
 
 /// Runs `dpwear submit`.
 pub fn run(a: SubmitArgs) -> Result<(), CliError> {
-    let client =
-        SlurmClient::detect().map_err(|e| CliError::new(exit::INVALID_PARAMETER, "submit", e))?;
+    let client = SlurmClient::detect().map_err(|e| slurm_error("submit", e))?;
     // one question to slurmctld before anything is staged: an unreachable controller is one
     // line, not a dump of every command's stderr
     let max = client
         .site_max_array_size()
-        .map_err(|e| CliError::new(exit::INVALID_PARAMETER, "submit", e))?;
+        .map_err(|e| slurm_error("submit", e))?;
     let (m, dir) = plan_cmd::build_manifest(&a.experiment, &a.results)?;
     plan_cmd::write_manifest(&m, &dir)?;
     let mut ledger = Submissions::read(&dir.submissions())
         .map_err(|e| CliError::new(exit::INPUT_MALFORMED, "read the submissions", e))?;
-    let slurm_err = |e| CliError::new(exit::INTERNAL, "ask Slurm", e);
-    let states = client.query(&ledger.array_job_ids()).map_err(slurm_err)?;
+    let states = client
+        .query(&ledger.array_job_ids())
+        .map_err(|e| slurm_error("ask Slurm", e))?;
     let by_cell = ledger.cell_states(&states);
     let active: Vec<usize> = by_cell
         .iter()
