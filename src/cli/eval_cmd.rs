@@ -83,8 +83,8 @@ pub struct DpArgs {
     /// training is non-private.
     #[arg(long, allow_negative_numbers = true)]
     pub epsilon: Option<f64>,
-    /// δ (default: 1/n^1.1 with n the fold's privacy units; reference-batch: 10^-digits(n)
-    /// with the reference's n).
+    /// δ (default: min(1e-5, 1/(100 n)) with n the fold's privacy units; reference-batch:
+    /// 10^-digits(n) with the reference's n); a δ ≥ 1/n is refused.
     #[arg(long, requires = "epsilon", allow_negative_numbers = true)]
     pub delta: Option<f64>,
     /// Accountant for σ calibration and the spent ε (default rdp; reference-batch always uses

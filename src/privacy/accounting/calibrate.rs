@@ -14,6 +14,7 @@
 //! May depend on: `rdp`, `roots`, `error`, `mod`. f64 maths only.
 
 use super::error::{invalid, is_pos_finite, AccountingError, Result};
+use super::fmt::sig6;
 use super::rdp::RdpAccountant;
 use super::roots::{scipy_bisect, scipy_brentq, SCIPY_MAXITER, SCIPY_RTOL, SCIPY_XTOL};
 use super::{Accountant, Schedule};
@@ -59,12 +60,70 @@ pub struct Calibration {
     pub epsilon: f64,
     /// Number of accountant evaluations.
     pub evaluations: usize,
+    /// `Some(s)` when the search stopped because the accountant could not evaluate σ = s
+    /// within its work limit ([`super::budget::MAX_GRID_POINTS`]): `sigma` is then the
+    /// smallest σ verified to meet the target, not the smallest σ that does (it may be up to
+    /// `sigma / s` times too large).
+    pub work_limited_below: Option<f64>,
+}
+
+impl Calibration {
+    /// A one-line note for output and records when the work limit stopped the search.
+    pub fn note(&self) -> Option<String> {
+        self.work_limited_below.map(|s| {
+            format!(
+                "sigma calibration stopped at the accountant's work limit: sigma = {} could not \
+                 be evaluated, so sigma = {} (epsilon = {}) is the smallest verified value, not \
+                 necessarily the smallest that meets the target",
+                sig6(s),
+                sig6(self.sigma),
+                sig6(self.epsilon)
+            )
+        })
+    }
+}
+
+/// One accountant evaluation of the calibration: `Some(ε)` (+∞ for "no finite ε"), or `None`
+/// when the accountant refused σ at its work limit (the error is kept).
+struct Evaluator<'a, A: Accountant + ?Sized> {
+    acc: &'a A,
+    sched: &'a Schedule,
+    max_evaluations: usize,
+    evaluations: usize,
+    over_limit: Option<AccountingError>,
+}
+
+impl<A: Accountant + ?Sized> Evaluator<'_, A> {
+    fn eps(&mut self, sigma: f64) -> Result<Option<f64>> {
+        self.evaluations += 1;
+        if self.evaluations > self.max_evaluations {
+            return Err(AccountingError::Numerical {
+                what: "sigma calibration",
+                reason: format!("more than {} accountant evaluations", self.max_evaluations),
+            });
+        }
+        match self.acc.epsilon(self.sched, sigma) {
+            Ok(e) => Ok(Some(e)),
+            Err(AccountingError::NoFiniteEpsilon { .. }) => Ok(Some(f64::INFINITY)),
+            Err(e @ AccountingError::WorkLimit { .. }) => {
+                self.over_limit = Some(e);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
 }
 
 /// Finds σ with ε(σ) ≤ `target_epsilon` and within `rel_tol` of the smallest such σ:
 /// geometric bracketing (×2 / ÷2 from `sigma_start`), then the Illinois variant of regula
 /// falsi (bisection whenever an endpoint's ε is infinite). The upper end of the final bracket
 /// is returned, so the guarantee always holds at the returned σ.
+///
+/// Work is bounded: every evaluation stays within the accountant's work limit, and the first
+/// σ below the bracket's upper end that the accountant refuses at that limit ends the search
+/// ([`Calibration::work_limited_below`]); when growing σ, a refused σ counts as above the
+/// target. So a huge target (which needs a tiny σ and a huge grid) finishes after a few
+/// bounded evaluations.
 pub fn calibrate_sigma<A: Accountant + ?Sized>(
     acc: &A,
     sched: &Schedule,
@@ -89,74 +148,75 @@ pub fn calibrate_sigma<A: Accountant + ?Sized>(
             opts.sigma_start,
             format!(
                 "need 0 < sigma_min ({}) <= sigma_start <= sigma_max ({}) < inf",
-                opts.sigma_min, opts.sigma_max
+                sig6(opts.sigma_min),
+                sig6(opts.sigma_max)
             ),
         ));
     }
     if !is_pos_finite(opts.rel_tol) {
         return Err(invalid("rel_tol", opts.rel_tol, "must be > 0"));
     }
-    let mut evaluations = 0usize;
-    // ε(σ), with "no finite ε" mapped to +∞ (it is above any target).
-    let mut eps_at = |sigma: f64| -> Result<f64> {
-        evaluations += 1;
-        if evaluations > opts.max_evaluations {
-            return Err(AccountingError::Numerical {
-                what: "sigma calibration",
-                reason: format!("more than {} accountant evaluations", opts.max_evaluations),
-            });
-        }
-        match acc.epsilon(sched, sigma) {
-            Ok(e) => Ok(e),
-            Err(AccountingError::NoFiniteEpsilon { .. }) => Ok(f64::INFINITY),
-            Err(e) => Err(e),
-        }
+    let mut ev = Evaluator {
+        acc,
+        sched,
+        max_evaluations: opts.max_evaluations,
+        evaluations: 0,
+        over_limit: None,
+    };
+    let done = |sigma: f64, epsilon: f64, evaluations: usize, limited: Option<f64>| {
+        Ok(Calibration {
+            sigma,
+            epsilon,
+            evaluations,
+            work_limited_below: limited,
+        })
     };
 
-    // Bracket: lo has ε > target, hi has ε ≤ target.
+    // Bracket: lo has ε > target (or is over the work limit), hi has ε ≤ target.
     let mut sigma = opts.sigma_start;
-    let e0 = eps_at(sigma)?;
+    let e0 = ev.eps(sigma)?;
     let (mut lo, mut e_lo, mut hi, mut e_hi);
-    if e0 > target_epsilon {
+    if e0.is_none_or(|e| e > target_epsilon) {
         lo = sigma;
-        e_lo = e0;
+        e_lo = e0.unwrap_or(f64::INFINITY);
         loop {
             let next = (sigma * 2.0).min(opts.sigma_max);
-            let e = eps_at(next)?;
-            if e <= target_epsilon {
+            let e = ev.eps(next)?;
+            if let Some(e) = e.filter(|&e| e <= target_epsilon) {
                 hi = next;
                 e_hi = e;
                 break;
             }
             if next >= opts.sigma_max {
-                return Err(AccountingError::Unreachable {
-                    accountant: acc.name(),
-                    target_epsilon,
-                    sigma_max: opts.sigma_max,
-                    epsilon_at_max: e,
-                    sample_rate: sched.sample_rate,
-                    steps: sched.steps,
-                    delta: sched.delta,
+                return Err(match (e, ev.over_limit.take()) {
+                    (None, Some(limit)) => limit,
+                    _ => AccountingError::Unreachable {
+                        accountant: acc.name(),
+                        target_epsilon,
+                        sigma_max: opts.sigma_max,
+                        epsilon_at_max: e.unwrap_or(f64::INFINITY),
+                        sample_rate: sched.sample_rate,
+                        steps: sched.steps,
+                        delta: sched.delta,
+                    },
                 });
             }
             sigma = next;
             lo = next;
-            e_lo = e;
+            e_lo = e.unwrap_or(f64::INFINITY);
         }
     } else {
         hi = sigma;
-        e_hi = e0;
+        e_hi = e0.unwrap_or(f64::INFINITY);
         loop {
             let next = sigma / 2.0;
             if next < opts.sigma_min {
                 // Even (about) sigma_min meets the target.
-                return Ok(Calibration {
-                    sigma: hi,
-                    epsilon: e_hi,
-                    evaluations,
-                });
+                return done(hi, e_hi, ev.evaluations, None);
             }
-            let e = eps_at(next)?;
+            let Some(e) = ev.eps(next)? else {
+                return done(hi, e_hi, ev.evaluations, Some(next));
+            };
             if e > target_epsilon {
                 lo = next;
                 e_lo = e;
@@ -188,7 +248,9 @@ pub fn calibrate_sigma<A: Accountant + ?Sized>(
             // Very wide bracket: bisect geometrically.
             x = (lo * hi).sqrt();
         }
-        let e = eps_at(x)?;
+        let Some(e) = ev.eps(x)? else {
+            return done(hi, e_hi, ev.evaluations, Some(x));
+        };
         let g = e - target_epsilon;
         if g > 0.0 {
             lo = x;
@@ -207,11 +269,7 @@ pub fn calibrate_sigma<A: Accountant + ?Sized>(
             side = 1;
         }
     }
-    Ok(Calibration {
-        sigma: hi,
-        epsilon: e_hi,
-        evaluations,
-    })
+    done(hi, e_hi, ev.evaluations, None)
 }
 
 /// `δ = 10^(−number of decimal digits of n)` (the reference implementation's rule:
@@ -283,7 +341,7 @@ pub fn compute_noise(
         doublings += 1;
         if doublings > 1100 || !hi.is_finite() {
             return Err(AccountingError::Unreachable {
-                accountant: "rdp",
+                accountant: acc.name(),
                 target_epsilon,
                 sigma_max: lo,
                 epsilon_at_max: cur,
@@ -337,7 +395,7 @@ pub fn compute_noise_tfp085(
         tries += 1;
         if tries > 30 {
             return Err(AccountingError::Unreachable {
-                accountant: "rdp",
+                accountant: acc.name(),
                 target_epsilon,
                 sigma_max: upper,
                 epsilon_at_max: upper_value + target_epsilon,
