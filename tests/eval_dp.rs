@@ -295,7 +295,14 @@ fn bad_privacy_parameters_are_refused_with_one_line() {
         (vec!["--epsilon", "1", "--delta", "0"], "--delta"),
         // 3 training subjects: δ = 0.4 is not below 1/n = 1/3
         (
-            vec!["--epsilon", "1", "--privacy-unit", "subject", "--delta", "0.4"],
+            vec![
+                "--epsilon",
+                "1",
+                "--privacy-unit",
+                "subject",
+                "--delta",
+                "0.4",
+            ],
             "not below 1/n",
         ),
         (vec!["--epsilon", "1", "--clip-norm", "0"], "--clip-norm"),

@@ -14,6 +14,7 @@ use crate::evaluation::record::{EvalConfig, EvalRecord};
 use crate::features::synthetic::{read_reference_synthetic_csv, SyntheticWindows};
 use crate::features::{self, FeatureMode, FeatureSet, WindowScheme};
 use crate::models::{ClassifierKind, DpMode, DpTraining, HeadMode, TrainHyper};
+use crate::privacy::accounting::fmt::sig6;
 use crate::privacy::accounting::ledger::AccountantKind;
 use crate::privacy::accounting::PrivacyUnit;
 use crate::reporting::progress::Progress;
@@ -449,16 +450,16 @@ pub fn privacy_summary(r: &EvalRecord) -> Option<String> {
             ""
         },
         first.dp_level.as_str(),
-        first.epsilon_target,
+        sig6(first.epsilon_target),
         first.unit.as_str(),
-        range(&col(|p| p.epsilon_spent), |x| format!("{x:.4}")),
+        range(&col(|p| p.epsilon_spent), sig6),
         range(&col(|p| p.delta), |x| format!("{x:.3e}")),
         first.delta_rule,
         first.accountant.as_str(),
         first.conversion,
         first.sampling.as_str(),
-        range(&col(|p| p.sigma), |x| format!("{x:.4}")),
-        range(&col(|p| p.sample_rate), |x| format!("{x:.4}")),
+        range(&col(|p| p.sigma), sig6),
+        range(&col(|p| p.sample_rate), sig6),
         first.clip_norm,
         steps(|p| p.steps_planned),
         steps(|p| p.steps_realised),

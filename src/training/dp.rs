@@ -622,9 +622,13 @@ mod tests {
         assert_eq!(p.units, 494);
         assert!((p.sample_rate - 50.0 / 494.0).abs() < 1e-15);
         assert_eq!(p.steps_planned, 99); // ⌈10 · 494 / 50⌉
-        // min(1e-5, 1/(100 n)) for n = 494 windows
+                                         // min(1e-5, 1/(100 n)) for n = 494 windows
         assert_eq!(p.delta, 1e-5);
-        assert!(p.delta_rule.contains("min(1e-5, 1/(100 n)), n = 494"), "{}", p.delta_rule);
+        assert!(
+            p.delta_rule.contains("min(1e-5, 1/(100 n)), n = 494"),
+            "{}",
+            p.delta_rule
+        );
         assert!(p.epsilon_planned <= 1.0 && p.epsilon_planned > 0.99);
         assert!((p.expected_batch_size - 50.0).abs() < 1e-9);
         let rec = p
@@ -635,7 +639,11 @@ mod tests {
             .unwrap();
         assert!(rec.epsilon_spent <= 1.0 + 1e-9);
         assert!(rec.statement.contains("per window") && rec.statement.contains("poisson"));
-        assert!(rec.statement.contains("min(1e-5, 1/(100 n))"), "{}", rec.statement);
+        assert!(
+            rec.statement.contains("min(1e-5, 1/(100 n))"),
+            "{}",
+            rec.statement
+        );
         assert_eq!(rec.accountant, AccountantKind::Rdp);
         // Fewer realised steps spend less.
         let fewer = p
@@ -685,7 +693,11 @@ mod tests {
         // The reference's accountant is named as such, not as dpwear's default RDP.
         assert_eq!(p.accountant, AccountantKind::RdpReference);
         assert_eq!(rec.accountant, AccountantKind::RdpReference);
-        assert!(rec.statement.contains("rdp-reference accountant"), "{}", rec.statement);
+        assert!(
+            rec.statement.contains("rdp-reference accountant"),
+            "{}",
+            rec.statement
+        );
         assert!(rec.notes.is_empty());
         // A set δ ≥ 1/n (0.01 ≥ 1/494) is refused, not stated with a warning.
         let weak = plan(
@@ -697,7 +709,10 @@ mod tests {
             SIZES,
         )
         .unwrap_err();
-        assert!(weak.contains("not below 1/n") && weak.contains("494 training windows"), "{weak}");
+        assert!(
+            weak.contains("not below 1/n") && weak.contains("494 training windows"),
+            "{weak}"
+        );
     }
 
     #[test]

@@ -21,7 +21,8 @@ pub const MAX_GRID_POINTS: usize = 1 << 22;
 /// What to do instead, for [`AccountingError::WorkLimit`] messages. Names only options that
 /// exist (the `--accountant` option of `dpwear privacy` and `dpwear eval`, the `accountant`
 /// key of a grid's `[privacy]` table).
-pub const WORK_LIMIT_HINT: &str = "use the rdp accountant (--accountant rdp, or accountant = \"rdp\" \
+pub const WORK_LIMIT_HINT: &str =
+    "use the rdp accountant (--accountant rdp, or accountant = \"rdp\" \
 in the grid's [privacy] table), which needs no grid, or more noise (a larger sigma) or fewer steps";
 
 /// `needed` grid points for `what`, as a `usize`, or [`AccountingError::WorkLimit`] when it is
@@ -64,7 +65,10 @@ mod tests {
             match grid_points("pld", "the loss grid", bad) {
                 Err(e @ AccountingError::WorkLimit { .. }) => {
                     let msg = e.to_string();
-                    assert!(msg.contains("pld") && msg.contains("--accountant rdp"), "{msg}");
+                    assert!(
+                        msg.contains("pld") && msg.contains("--accountant rdp"),
+                        "{msg}"
+                    );
                 }
                 other => panic!("{bad}: {other:?}"),
             }

@@ -23,6 +23,14 @@ use super::{Accountant, Schedule};
 /// multiplier is reported as [`AccountingError::Unreachable`].
 pub const SIGMA_MAX: f64 = 1e4;
 
+/// Default work budget of one σ calibration, in grid points summed over its accountant
+/// evaluations ([`Accountant::epsilon_and_work`]): 4 × [`super::budget::MAX_GRID_POINTS`].
+pub const CALIBRATION_MAX_WORK: usize = 4 * super::budget::MAX_GRID_POINTS;
+
+/// A bracket this narrow (relative) when the work budget runs out counts as converged: the σ
+/// returned is verified and at most 0.1 % above the smallest that meets the target.
+const SPENT_BUT_TIGHT: f64 = 1e-3;
+
 /// Options of [`calibrate_sigma`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CalibrationOptions {
@@ -37,6 +45,10 @@ pub struct CalibrationOptions {
     pub rel_tol: f64,
     /// Cap on accountant evaluations (default 200); exceeding it is an error.
     pub max_evaluations: usize,
+    /// Work budget in grid points (default [`CALIBRATION_MAX_WORK`]): once σ meeting the
+    /// target is known and this much work is spent, the search stops there
+    /// ([`Calibration::work_limited_below`]).
+    pub max_work: usize,
 }
 
 impl Default for CalibrationOptions {
@@ -47,6 +59,7 @@ impl Default for CalibrationOptions {
             sigma_max: SIGMA_MAX,
             rel_tol: 1e-6,
             max_evaluations: 200,
+            max_work: CALIBRATION_MAX_WORK,
         }
     }
 }
@@ -60,10 +73,11 @@ pub struct Calibration {
     pub epsilon: f64,
     /// Number of accountant evaluations.
     pub evaluations: usize,
-    /// `Some(s)` when the search stopped because the accountant could not evaluate σ = s
-    /// within its work limit ([`super::budget::MAX_GRID_POINTS`]): `sigma` is then the
-    /// smallest σ verified to meet the target, not the smallest σ that does (it may be up to
-    /// `sigma / s` times too large).
+    /// `Some(s)` when the search stopped at a work limit below `sigma`: the accountant could
+    /// not evaluate σ = s within [`super::budget::MAX_GRID_POINTS`], or the calibration's
+    /// budget ([`CalibrationOptions::max_work`]) was spent with s the bracket's lower end.
+    /// `sigma` is then the smallest σ verified to meet the target, not necessarily the
+    /// smallest σ that does.
     pub work_limited_below: Option<f64>,
 }
 
@@ -72,9 +86,9 @@ impl Calibration {
     pub fn note(&self) -> Option<String> {
         self.work_limited_below.map(|s| {
             format!(
-                "sigma calibration stopped at the accountant's work limit: sigma = {} could not \
-                 be evaluated, so sigma = {} (epsilon = {}) is the smallest verified value, not \
-                 necessarily the smallest that meets the target",
+                "sigma calibration stopped at the accountant's work limit at sigma = {}: \
+                 sigma = {} (epsilon = {}) is the smallest value verified to meet the target, \
+                 not necessarily the smallest that does",
                 sig6(s),
                 sig6(self.sigma),
                 sig6(self.epsilon)
@@ -91,6 +105,8 @@ struct Evaluator<'a, A: Accountant + ?Sized> {
     max_evaluations: usize,
     evaluations: usize,
     over_limit: Option<AccountingError>,
+    max_work: usize,
+    work: usize,
 }
 
 impl<A: Accountant + ?Sized> Evaluator<'_, A> {
@@ -102,8 +118,11 @@ impl<A: Accountant + ?Sized> Evaluator<'_, A> {
                 reason: format!("more than {} accountant evaluations", self.max_evaluations),
             });
         }
-        match self.acc.epsilon(self.sched, sigma) {
-            Ok(e) => Ok(Some(e)),
+        match self.acc.epsilon_and_work(self.sched, sigma) {
+            Ok((e, w)) => {
+                self.work = self.work.saturating_add(w);
+                Ok(Some(e))
+            }
             Err(AccountingError::NoFiniteEpsilon { .. }) => Ok(Some(f64::INFINITY)),
             Err(e @ AccountingError::WorkLimit { .. }) => {
                 self.over_limit = Some(e);
@@ -111,6 +130,11 @@ impl<A: Accountant + ?Sized> Evaluator<'_, A> {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The calibration's work budget is spent.
+    fn spent(&self) -> bool {
+        self.work >= self.max_work
     }
 }
 
@@ -120,10 +144,11 @@ impl<A: Accountant + ?Sized> Evaluator<'_, A> {
 /// is returned, so the guarantee always holds at the returned σ.
 ///
 /// Work is bounded: every evaluation stays within the accountant's work limit, and the first
-/// σ below the bracket's upper end that the accountant refuses at that limit ends the search
-/// ([`Calibration::work_limited_below`]); when growing σ, a refused σ counts as above the
-/// target. So a huge target (which needs a tiny σ and a huge grid) finishes after a few
-/// bounded evaluations.
+/// σ below the bracket's upper end that the accountant refuses at that limit ends the search,
+/// as does spending [`CalibrationOptions::max_work`] grid points once a σ meeting the target
+/// is known ([`Calibration::work_limited_below`]); when growing σ, a refused σ counts as
+/// above the target. So a huge target (a tiny σ, a huge grid) finishes after a few bounded
+/// evaluations, and no calibration does more than about `max_work` + one evaluation of work.
 pub fn calibrate_sigma<A: Accountant + ?Sized>(
     acc: &A,
     sched: &Schedule,
@@ -162,6 +187,8 @@ pub fn calibrate_sigma<A: Accountant + ?Sized>(
         max_evaluations: opts.max_evaluations,
         evaluations: 0,
         over_limit: None,
+        max_work: opts.max_work,
+        work: 0,
     };
     let done = |sigma: f64, epsilon: f64, evaluations: usize, limited: Option<f64>| {
         Ok(Calibration {
@@ -214,6 +241,9 @@ pub fn calibrate_sigma<A: Accountant + ?Sized>(
                 // Even (about) sigma_min meets the target.
                 return done(hi, e_hi, ev.evaluations, None);
             }
+            if ev.spent() {
+                return done(hi, e_hi, ev.evaluations, Some(next));
+            }
             let Some(e) = ev.eps(next)? else {
                 return done(hi, e_hi, ev.evaluations, Some(next));
             };
@@ -233,6 +263,10 @@ pub fn calibrate_sigma<A: Accountant + ?Sized>(
     let mut g_hi = e_hi - target_epsilon; // ≤ 0
     let mut side = 0i8;
     while hi - lo > opts.rel_tol * hi {
+        if ev.spent() {
+            let tight = hi - lo <= SPENT_BUT_TIGHT * hi;
+            return done(hi, e_hi, ev.evaluations, (!tight).then_some(lo));
+        }
         let width = hi - lo;
         let mut x = if g_lo.is_finite() && g_hi.is_finite() && g_lo != g_hi {
             hi - g_hi * (hi - lo) / (g_hi - g_lo)

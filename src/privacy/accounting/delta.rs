@@ -41,12 +41,7 @@ pub struct ChosenDelta {
 /// δ for a run over `n` privacy units (`unit` names them in messages, e.g. "training
 /// subjects"): `set` (from `--delta` or the grid's `delta`, labelled `set_label`), else the
 /// default rule; refused by [`check_delta`] when void.
-pub fn choose_delta(
-    set: Option<f64>,
-    set_label: &str,
-    n: u64,
-    unit: &str,
-) -> Result<ChosenDelta> {
+pub fn choose_delta(set: Option<f64>, set_label: &str, n: u64, unit: &str) -> Result<ChosenDelta> {
     if n < 2 {
         return Err(AccountingError::TooFewUnits {
             n,
@@ -110,11 +105,13 @@ mod tests {
         assert!((default_delta(1_000_000) - 1e-8).abs() < 1e-22);
         for n in [2u64, 3, 14, 70, 530, 10_000, 50_000, 10_000_000] {
             let c = choose_delta(None, "fixed", n, "units").unwrap();
-            assert!(c.delta * n as f64 <= 0.01 + 1e-15, "n {n}: delta {}", c.delta);
-            assert!(c.warning.is_none(), "{c:?}");
             assert!(
-                c.rule.starts_with(DEFAULT_DELTA_RULE) && c.rule.contains(&format!("n = {n}"))
+                c.delta * n as f64 <= 0.01 + 1e-15,
+                "n {n}: delta {}",
+                c.delta
             );
+            assert!(c.warning.is_none(), "{c:?}");
+            assert!(c.rule.starts_with(DEFAULT_DELTA_RULE) && c.rule.contains(&format!("n = {n}")));
         }
     }
 
@@ -124,8 +121,14 @@ mod tests {
         match choose_delta(Some(0.5), "fixed (--delta)", 2, "training subjects") {
             Err(e @ AccountingError::VoidDelta { .. }) => {
                 let m = e.to_string();
-                assert!(m.contains("0.500000") && m.contains("1/n = 0.500000"), "{m}");
-                assert!(m.contains("2 training subjects") && m.contains("--delta"), "{m}");
+                assert!(
+                    m.contains("0.500000") && m.contains("1/n = 0.500000"),
+                    "{m}"
+                );
+                assert!(
+                    m.contains("2 training subjects") && m.contains("--delta"),
+                    "{m}"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -137,11 +140,18 @@ mod tests {
             Err(AccountingError::VoidDelta { .. })
         ));
         let c = choose_delta(Some(0.0009), "fixed", 100, "training windows").unwrap();
-        assert_eq!((c.delta, c.rule.as_str(), c.warning), (0.0009, "fixed", None));
+        assert_eq!(
+            (c.delta, c.rule.as_str(), c.warning),
+            (0.0009, "fixed", None)
+        );
         match choose_delta(None, "fixed", 1, "training subjects") {
             Err(e @ AccountingError::TooFewUnits { .. }) => {
                 let m = e.to_string();
-                assert!(m.contains("n = 1 privacy unit (training subjects)") && m.contains("--privacy-unit window"), "{m}");
+                assert!(
+                    m.contains("n = 1 privacy unit (training subjects)")
+                        && m.contains("--privacy-unit window"),
+                    "{m}"
+                );
                 assert!(!m.contains("delta = 1"), "{m}");
             }
             other => panic!("{other:?}"),

@@ -54,7 +54,14 @@ mod tests {
 
     #[test]
     fn exact_reads_back_and_stays_short() {
-        for x in [3.0234391503, 1e-10, 1.2345678901234e-7, 5e300, 0.5, 123456.789] {
+        for x in [
+            3.0234391503,
+            1e-10,
+            1.2345678901234e-7,
+            5e300,
+            0.5,
+            123456.789,
+        ] {
             let s = exact(x);
             assert_eq!(s.parse::<f64>().unwrap(), x, "{s}");
             assert!(s.len() <= 24, "{s}");

@@ -14,9 +14,9 @@ pub mod budget;
 pub mod calibrate;
 pub mod delta;
 pub mod error;
-pub mod fmt;
 #[cfg(test)]
 mod fixture_tests;
+pub mod fmt;
 pub mod ledger;
 pub mod log_math;
 pub mod pld;
@@ -128,6 +128,11 @@ impl Schedule {
 pub trait Accountant {
     /// ε at `sched.delta`; finite and ≥ 0, or an error (never ∞/NaN/negative).
     fn epsilon(&self, sched: &Schedule, sigma: f64) -> Result<f64>;
+    /// [`Accountant::epsilon`] and the work the evaluation did, in grid points (0 for an
+    /// accountant without a grid); σ calibration sums it against its work budget.
+    fn epsilon_and_work(&self, sched: &Schedule, sigma: f64) -> Result<(f64, usize)> {
+        Ok((self.epsilon(sched, sigma)?, 0))
+    }
     /// δ at the given ε (`sched.delta` is ignored); in [0, 1].
     fn delta(&self, sched: &Schedule, sigma: f64, epsilon: f64) -> Result<f64>;
     /// The accountant's identity, carried into statements and records as it is (so the

@@ -20,10 +20,10 @@
 //!
 //! May depend on: `log_math`, `error`, `mod`, rustfft. f64 maths only.
 
-use super::error::{invalid, AccountingError, Result};
-use super::log_math::{log_a_times_exp_b_plus_c, log_add, norm_cdf, norm_log_cdf, norm_ppf};
 use super::budget;
+use super::error::{invalid, AccountingError, Result};
 use super::ledger::AccountantKind;
+use super::log_math::{log_a_times_exp_b_plus_c, log_add, norm_cdf, norm_log_cdf, norm_ppf};
 use super::rdp::validate_sigma;
 use super::{Accountant, Schedule};
 use rustfft::num_complex::Complex;
@@ -273,7 +273,8 @@ fn connect_dots(loss: &SubsampledGaussianLoss, d: f64, log_mass_bound: f64) -> R
 /// The step count as the exponent of one FFT power (at most 2^32 − 1); checked before the
 /// support bounds, whose integer arithmetic it keeps in range.
 fn max_steps(n: u64) -> Result<u32> {
-    u32::try_from(n).map_err(|_| invalid("steps", n as f64, "at most 2^32 - 1 for the pld accountant"))
+    u32::try_from(n)
+        .map_err(|_| invalid("steps", n as f64, "at most 2^32 - 1 for the pld accountant"))
 }
 
 /// Smallest 2·3·5·7-smooth integer ≥ n.
@@ -337,11 +338,7 @@ fn self_compose(pmf: &Pmf, n: u64, tail: f64) -> Result<Pmf> {
             reason: format!("empty Chernoff support [{lo}, {hi}]"),
         });
     }
-    let out_len = budget::grid_points(
-        "pld",
-        "the composed privacy loss",
-        (hi - lo) as f64 + 1.0,
-    )?;
+    let out_len = budget::grid_points("pld", "the composed privacy loss", (hi - lo) as f64 + 1.0)?;
     let fast = budget::grid_points(
         "pld",
         "the composition FFT",
@@ -477,13 +474,24 @@ impl PldAccountant {
 
 impl Accountant for PldAccountant {
     fn epsilon(&self, sched: &Schedule, sigma: f64) -> Result<f64> {
-        let eps = self.epsilon_raw(sched, sigma)?;
-        sched.finite_epsilon(
+        Ok(self.epsilon_and_work(sched, sigma)?.0)
+    }
+
+    /// Work: the points of the composed PMFs (both adjacencies).
+    fn epsilon_and_work(&self, sched: &Schedule, sigma: f64) -> Result<(f64, usize)> {
+        let pmfs = self.composed_pmfs(sched, sigma)?;
+        let work = pmfs.iter().map(|p| p.probs.len()).sum();
+        let eps = pmfs
+            .iter()
+            .map(|p| p.epsilon_for_delta(sched.delta))
+            .fold(0.0, f64::max);
+        let eps = sched.finite_epsilon(
             eps,
             self.name(),
             sigma,
             "the PLD mass at +infinity (truncated tails) exceeds delta",
-        )
+        )?;
+        Ok((eps, work))
     }
 
     fn delta(&self, sched: &Schedule, sigma: f64, epsilon: f64) -> Result<f64> {
@@ -552,6 +560,24 @@ mod tests {
         let composed = self_compose(&pmf, 1000, 1e-15).unwrap();
         let total: f64 = composed.probs.iter().sum::<f64>() + composed.infinity_mass;
         assert!((total - 1.0).abs() < 1e-9, "{total}");
+    }
+
+    #[test]
+    fn tiny_sigma_is_refused_at_the_work_limit_before_allocating() {
+        // σ = 1e-3 needed 5e9 points (40 GB); σ = 1e-10 overflowed the capacity (a panic).
+        let sched = Schedule::new(0.01, 100, 1e-5).unwrap();
+        for sigma in [1e-3, 1e-10, 1e-300] {
+            match PldAccountant::default().epsilon(&sched, sigma) {
+                Err(AccountingError::WorkLimit { accountant, .. }) => assert_eq!(accountant, "pld"),
+                other => panic!("σ {sigma}: {other:?}"),
+            }
+        }
+        // more steps than one FFT power can take: refused before the support bounds
+        let many = Schedule::new(0.01, 1 << 40, 1e-5).unwrap();
+        assert!(matches!(
+            PldAccountant::default().epsilon(&many, 1.0),
+            Err(AccountingError::InvalidParameter { name: "steps", .. })
+        ));
     }
 
     #[test]

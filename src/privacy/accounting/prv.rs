@@ -34,8 +34,8 @@
 //! f64 maths only.
 
 use super::budget;
-use super::ledger::AccountantKind;
 use super::error::{invalid, is_pos_finite, AccountingError, Result};
+use super::ledger::AccountantKind;
 use super::log_math::{log_add, norm_cdf};
 use super::rdp::{epsilon_from_rdp, validate_sigma, RdpAccountant};
 use super::{Accountant, Schedule};
@@ -586,6 +586,12 @@ impl Curves {
 impl Accountant for PrvAccountant {
     fn epsilon(&self, sched: &Schedule, sigma: f64) -> Result<f64> {
         Ok(self.epsilon_bounds(sched, sigma)?.upper.max(0.0))
+    }
+
+    /// Work: the grid points of the two directions (bounded by twice the larger).
+    fn epsilon_and_work(&self, sched: &Schedule, sigma: f64) -> Result<(f64, usize)> {
+        let b = self.epsilon_bounds(sched, sigma)?;
+        Ok((b.upper.max(0.0), 2 * b.grid))
     }
 
     fn delta(&self, sched: &Schedule, sigma: f64, epsilon: f64) -> Result<f64> {

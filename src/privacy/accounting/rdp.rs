@@ -16,8 +16,8 @@
 //! May depend on: `log_math`, `error`, `mod` (the `Accountant` trait). f64 maths only.
 
 use super::error::{invalid, is_pos_finite, AccountingError, Result};
-use super::log_math::{log_add, log_erfc, log_sub};
 use super::ledger::AccountantKind;
+use super::log_math::{log_add, log_erfc, log_sub};
 use super::{Accountant, Schedule};
 use serde::{Deserialize, Serialize};
 
