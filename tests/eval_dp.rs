@@ -61,8 +61,10 @@ fn check_example_block(fold: &Value, eps: f64) {
     let n = fold["n_train_real"].as_u64().unwrap();
     assert_eq!(p["units"].as_u64().unwrap(), n);
     let delta = f64_of(&p["delta"]);
-    assert!((delta - (n as f64).powf(-1.1)).abs() < 1e-15, "δ {delta}");
-    assert_eq!(p["delta_rule"], "1/n^1.1");
+    // the default rule min(1e-5, 1/(100 n)), stated with its n
+    let want = 1e-5f64.min(0.01 / n as f64);
+    assert_eq!(delta, want, "δ {delta}");
+    assert_eq!(p["delta_rule"], format!("min(1e-5, 1/(100 n)), n = {n}"));
     assert!((f64_of(&p["sample_rate"]) - 8.0 / n as f64).abs() < 1e-12);
     let planned = p["steps_planned"].as_u64().unwrap();
     assert_eq!(planned, n.div_ceil(8)); // ⌈1 epoch · n / 8⌉
@@ -291,6 +293,18 @@ fn bad_privacy_parameters_are_refused_with_one_line() {
         (vec!["--epsilon", "1", "--delta", "1"], "--delta"),
         (vec!["--epsilon", "1", "--delta", "2.5"], "--delta"),
         (vec!["--epsilon", "1", "--delta", "0"], "--delta"),
+        // 3 training subjects: δ = 0.4 is not below 1/n = 1/3
+        (
+            vec![
+                "--epsilon",
+                "1",
+                "--privacy-unit",
+                "subject",
+                "--delta",
+                "0.4",
+            ],
+            "not below 1/n",
+        ),
         (vec!["--epsilon", "1", "--clip-norm", "0"], "--clip-norm"),
         (
             vec!["--epsilon", "1", "--dp-class-weights", "1,0"],

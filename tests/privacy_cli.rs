@@ -182,3 +182,128 @@ fn impossible_parameters_are_refused_with_code_5() {
         assert!(err.contains(needle), "{args:?}: {err}");
     }
 }
+
+/// `dpwear privacy <args>` with q = 0.01, 100 steps, δ = 1e-5 appended.
+fn small_schedule(args: &[&str]) -> std::process::Output {
+    let schedule = ["--sample-rate", "0.01", "--steps", "100", "--delta", "1e-5"];
+    run(&[args, &schedule[..]].concat())
+}
+
+/// Hostile inputs of the issue: a tiny σ used to make the PLD allocate 40 GB (σ = 1e-3) or
+/// panic with a capacity overflow (σ = 1e-10). Now the grid is sized before allocation and
+/// refused with exit 5, a one-line message naming an option that exists.
+#[test]
+fn grid_accountants_refuse_work_beyond_their_limit_before_allocating() {
+    for (sigma, accountant, steps) in [
+        ("1e-3", "pld", "100"),
+        ("1e-10", "pld", "100"),
+        ("1", "prv", "10000000000"),
+    ] {
+        let t = std::time::Instant::now();
+        let o = run(&[
+            "epsilon",
+            "--sigma",
+            sigma,
+            "--sample-rate",
+            "0.01",
+            "--steps",
+            steps,
+            "--delta",
+            "1e-5",
+            "--accountant",
+            accountant,
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(5), "σ {sigma}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("grid points") && err.contains("--accountant rdp"),
+            "{err}"
+        );
+        for missing in ["value_discretization_interval", "eps_error", "panicked"] {
+            assert!(!err.contains(missing), "{err}");
+        }
+        assert!(t.elapsed().as_secs() < 10, "took {:?}", t.elapsed());
+    }
+}
+
+/// `privacy sigma --target-epsilon 1000 --accountant pld` ran for minutes: now the search
+/// stops at the accountant's work limit with a verified σ and says so.
+#[test]
+fn calibration_for_a_huge_target_finishes_quickly_and_says_why_it_stopped() {
+    let t = std::time::Instant::now();
+    let o = small_schedule(&[
+        "sigma",
+        "--target-epsilon",
+        "1000",
+        "--accountant",
+        "pld",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(t.elapsed().as_secs() < 60, "took {:?}", t.elapsed());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["epsilon"].as_f64().unwrap() <= 1000.0);
+    let note = v["note"].as_str().unwrap();
+    assert!(note.contains("work limit"), "{note}");
+    // RDP and PRV reach the target itself.
+    for accountant in ["rdp", "prv"] {
+        let o = small_schedule(&[
+            "sigma",
+            "--target-epsilon",
+            "1000",
+            "--accountant",
+            accountant,
+            "--json",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let eps = v["epsilon"].as_f64().unwrap();
+        assert!(eps <= 1000.0 && eps > 990.0, "{accountant}: {eps}");
+        assert!(v.get("note").is_none(), "{v}");
+    }
+}
+
+/// `--accountant rdp-reference` was reported as plain `rdp`.
+#[test]
+fn the_reference_accountant_keeps_its_name() {
+    let o = on_reference_schedule(
+        &["epsilon", "--sigma", "3.02344"],
+        &["--accountant", "rdp-reference", "--json"],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["accountant"], "rdp-reference", "{v}");
+    let o = on_reference_schedule(
+        &["epsilon", "--sigma", "3.02344"],
+        &["--accountant", "rdp-reference"],
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("[rdp-reference accountant"), "{text}");
+    // the default RDP accountant is still `rdp`
+    let o = on_reference_schedule(&["epsilon", "--sigma", "3.02344"], &["--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["accountant"], "rdp", "{v}");
+}
+
+/// σ printed as `0.000000` and ε with 309 digits: text output uses significant digits.
+#[test]
+fn tiny_sigma_and_huge_epsilon_print_sanely() {
+    let o = run(&[
+        "epsilon",
+        "--sigma",
+        "1e-150",
+        "--sample-rate",
+        "0.5",
+        "--steps",
+        "100",
+        "--delta",
+        "1e-5",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("sigma = 1e-150"), "{text}");
+    assert!(text.contains("σ = 1.00000e-150"), "{text}");
+    assert!(text.contains("ε = 5.50000e301"), "{text}");
+    assert!(!text.contains("0.000000"), "{text}");
+    assert!(text.lines().all(|l| l.len() < 400), "{text}");
+}

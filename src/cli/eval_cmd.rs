@@ -14,6 +14,7 @@ use crate::evaluation::record::{EvalConfig, EvalRecord};
 use crate::features::synthetic::{read_reference_synthetic_csv, SyntheticWindows};
 use crate::features::{self, FeatureMode, FeatureSet, WindowScheme};
 use crate::models::{ClassifierKind, DpMode, DpTraining, HeadMode, TrainHyper};
+use crate::privacy::accounting::fmt::sig6;
 use crate::privacy::accounting::ledger::AccountantKind;
 use crate::privacy::accounting::PrivacyUnit;
 use crate::reporting::progress::Progress;
@@ -83,8 +84,8 @@ pub struct DpArgs {
     /// training is non-private.
     #[arg(long, allow_negative_numbers = true)]
     pub epsilon: Option<f64>,
-    /// δ (default: 1/n^1.1 with n the fold's privacy units; reference-batch: 10^-digits(n)
-    /// with the reference's n).
+    /// δ (default: min(1e-5, 1/(100 n)) with n the fold's privacy units; reference-batch:
+    /// 10^-digits(n) with the reference's n); a δ ≥ 1/n is refused.
     #[arg(long, requires = "epsilon", allow_negative_numbers = true)]
     pub delta: Option<f64>,
     /// Accountant for σ calibration and the spent ε (default rdp; reference-batch always uses
@@ -450,16 +451,16 @@ pub fn privacy_summary(r: &EvalRecord) -> Option<String> {
             ""
         },
         first.dp_level.as_str(),
-        first.epsilon_target,
+        sig6(first.epsilon_target),
         first.unit.as_str(),
-        range(&col(|p| p.epsilon_spent), |x| format!("{x:.4}")),
+        range(&col(|p| p.epsilon_spent), sig6),
         range(&col(|p| p.delta), |x| format!("{x:.3e}")),
         first.delta_rule,
         first.accountant.as_str(),
         first.conversion,
         first.sampling.as_str(),
-        range(&col(|p| p.sigma), |x| format!("{x:.4}")),
-        range(&col(|p| p.sample_rate), |x| format!("{x:.4}")),
+        range(&col(|p| p.sigma), sig6),
+        range(&col(|p| p.sample_rate), sig6),
         first.clip_norm,
         steps(|p| p.steps_planned),
         steps(|p| p.steps_realised),

@@ -4,6 +4,7 @@
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::{exit, CliError};
+use crate::privacy::accounting::fmt::{exact, sig6};
 use crate::privacy::accounting::{
     calibrate_sigma, Accountant, AccountingError, CalibrationOptions, DpLevel, PldAccountant,
     PrivacyStatement, PrivacyUnit, PrvAccountant, RdpAccountant, Sampling, Schedule,
@@ -102,7 +103,10 @@ fn fail(e: AccountingError) -> CliError {
         AccountingError::InvalidParameter { .. }
         | AccountingError::Unreachable { .. }
         | AccountingError::MinNoiseTooLarge { .. }
-        | AccountingError::NoFiniteEpsilon { .. } => exit::INVALID_PARAMETER,
+        | AccountingError::NoFiniteEpsilon { .. }
+        | AccountingError::WorkLimit { .. }
+        | AccountingError::VoidDelta { .. }
+        | AccountingError::TooFewUnits { .. } => exit::INVALID_PARAMETER,
         _ => exit::INTERNAL,
     };
     CliError::new(code, "account for privacy", e)
@@ -116,14 +120,17 @@ pub fn run(cmd: PrivacyCommand) -> Result<(), CliError> {
     };
     let sched = Schedule::new(s.sample_rate, s.steps, s.delta).map_err(fail)?;
     let acc = accountant(s.accountant).map_err(fail)?;
-    let sigma = match sigma {
-        Ok(sigma) => sigma,
+    let (sigma, note) = match sigma {
+        Ok(sigma) => (sigma, None),
         Err(target) => {
-            calibrate_sigma(acc.as_ref(), &sched, target, &CalibrationOptions::default())
-                .map_err(fail)?
-                .sigma
+            let c = calibrate_sigma(acc.as_ref(), &sched, target, &CalibrationOptions::default())
+                .map_err(fail)?;
+            (c.sigma, c.note())
         }
     };
+    if let Some(note) = &note {
+        tracing::warn!("{note}");
+    }
     let sampling = match s.sampling {
         SamplingArg::Poisson => Sampling::Poisson,
         SamplingArg::Shuffle => Sampling::Shuffle,
@@ -142,21 +149,29 @@ pub fn run(cmd: PrivacyCommand) -> Result<(), CliError> {
     )
     .map_err(fail)?;
     if s.json {
-        let j = serde_json::to_string_pretty(&st)
+        let mut v = serde_json::to_value(&st)
+            .map_err(|e| CliError::new(exit::INTERNAL, "serialise JSON", e))?;
+        if let (Some(note), Some(obj)) = (&note, v.as_object_mut()) {
+            obj.insert("note".into(), note.clone().into());
+        }
+        let j = serde_json::to_string_pretty(&v)
             .map_err(|e| CliError::new(exit::INTERNAL, "serialise JSON", e))?;
         println!("{j}");
     } else {
-        println!("sigma = {}", st.sigma);
+        println!("sigma = {}", exact(st.sigma));
         println!("{st}");
+        if let Some(note) = &note {
+            println!("note: {note}");
+        }
         if let AccountantArg::Prv = s.accountant {
             let b = PrvAccountant::default()
                 .epsilon_bounds(&sched, sigma)
                 .map_err(fail)?;
             println!(
-                "prv error bar: true epsilon in [{:.6}, {:.6}] (estimate {:.6}; epsilon error {:.3e}, delta error {:.3e}, {} grid points)",
-                b.lower.max(0.0),
-                b.upper,
-                b.estimate,
+                "prv error bar: true epsilon in [{}, {}] (estimate {}; epsilon error {:.3e}, delta error {:.3e}, {} grid points)",
+                sig6(b.lower.max(0.0)),
+                sig6(b.upper),
+                sig6(b.estimate),
                 b.eps_error,
                 b.delta_error,
                 b.grid

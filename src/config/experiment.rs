@@ -153,8 +153,8 @@ pub struct PrivacySection {
     pub mode: Option<Spanned<String>>,
     /// `rdp` (default), `pld` or `prv` (example mode only).
     pub accountant: Option<Spanned<String>>,
-    /// Fixed δ; default 1/n^1.1 with n the fold's privacy units (reference-batch: the
-    /// reference's 10^-digits(n)).
+    /// Fixed δ; default min(1e-5, 1/(100 n)) with n the fold's privacy units
+    /// (reference-batch: the reference's 10^-digits(n)); a δ ≥ 1/n is refused at plan time.
     pub delta: Option<Spanned<f64>>,
     /// `window` (default) or `subject`.
     pub unit: Option<Spanned<String>>,

@@ -82,7 +82,7 @@ pub struct FoldPrivacy {
     /// tolerance).
     pub epsilon_spent: f64,
     pub delta: f64,
-    /// How δ was chosen: `1/n^1.1`, `fixed (--delta)` or the reference's `10^-digits(n)`.
+    /// How δ was chosen: `min(1e-5, 1/(100 n)), n = …`, `fixed (--delta)` or the reference's `10^-digits(n)`.
     pub delta_rule: String,
     /// Noise multiplier σ (noise std σ·C).
     pub sigma: f64,

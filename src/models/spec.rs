@@ -136,8 +136,9 @@ pub struct DpTraining {
     pub mode: DpMode,
     /// Target ε (> 0) for the whole training run of one model.
     pub target_epsilon: f64,
-    /// Fixed δ ∈ (0, 1); absent: 1/n^1.1 with n the fold's privacy units (example mode) or
-    /// 10^−digits(n) with the reference's n (reference-batch mode).
+    /// Fixed δ ∈ (0, 1); absent: min(1e−5, 1/(100·n)) with n the fold's privacy units
+    /// (example mode) or 10^−digits(n) with the reference's n (reference-batch mode). A δ ≥ 1/n
+    /// is refused (`privacy::accounting::delta`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delta: Option<f64>,
     /// Accountant for σ calibration and the spent ε (example mode; reference-batch mode

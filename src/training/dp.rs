@@ -6,7 +6,8 @@
 //! - n privacy units = the fold's training windows (window unit) or their subjects (subject
 //!   unit); q = batch / training windows (for subjects: the rate at which each subject is
 //!   drawn, so that a batch holds about `batch` windows on average); steps =
-//!   ⌈epochs · windows / batch⌉ (the reference's formula); δ = 1/n^1.1 unless fixed.
+//!   ⌈epochs · windows / batch⌉ (the reference's formula); δ = min(1e−5, 1/(100·n)) unless
+//!   fixed, and a δ ≥ 1/n or n < 2 is refused (`accounting::delta`, the one rule).
 //! - σ is calibrated for the target ε with the chosen accountant before training starts.
 //! - Every step draws a Poisson batch (independent inclusion with rate q); an empty batch is a
 //!   pure-noise step. The forward pass runs through a [`Tape`], which gives exact batched
@@ -50,6 +51,7 @@ use super::classifier::{gather_batch, per_sample_loss, Lap, TrainProfile};
 use crate::evaluation::record::FoldPrivacy;
 use crate::models::classifiers::Classifier;
 use crate::models::{DpMode, DpTraining, HeadMode, TrainHyper};
+use crate::privacy::accounting::delta::{check_delta, choose_delta};
 use crate::privacy::accounting::ledger::AccountantKind;
 use crate::privacy::accounting::{
     calibrate_sigma, compute_noise_tfp085, reference_delta, Accountant, AccountingError,
@@ -93,6 +95,10 @@ pub struct DpPlan {
     pub sigma: f64,
     /// ε at the planned steps (≤ target).
     pub epsilon_planned: f64,
+    /// Warnings of the plan, recorded as notes: δ not far below 1/n
+    /// (`accounting::delta::check_delta`), σ calibration stopped at the accountant's work
+    /// limit ([`crate::privacy::accounting::Calibration::note`]).
+    pub plan_notes: Vec<String>,
 }
 
 /// The accountant of a DP request: dpwear's RDP or PLD accountant for example mode,
@@ -101,17 +107,9 @@ fn accountant(dp: &DpTraining) -> Box<dyn Accountant> {
     match (dp.mode, dp.accountant) {
         (DpMode::ReferenceBatch, _) => Box::new(RdpAccountant::reference()),
         (DpMode::Example, AccountantKind::Rdp) => Box::new(RdpAccountant::default()),
+        (DpMode::Example, AccountantKind::RdpReference) => Box::new(RdpAccountant::reference()),
         (DpMode::Example, AccountantKind::Pld) => Box::new(PldAccountant::default()),
         (DpMode::Example, AccountantKind::Prv) => Box::new(PrvAccountant::default()),
-    }
-}
-
-fn conversion_label(dp: &DpTraining, acc: &dyn Accountant) -> String {
-    match dp.mode {
-        DpMode::ReferenceBatch => {
-            format!("{}; tf-privacy 0.8.5 orders 1.25..512", acc.conversion())
-        }
-        DpMode::Example => acc.conversion(),
     }
 }
 
@@ -125,7 +123,7 @@ pub fn plan(dp: &DpTraining, hyper: &TrainHyper, sizes: DpSizes) -> Result<DpPla
     let batch = hyper.batch_size;
     let epochs = hyper.epochs as f64;
     let acc = accountant(dp);
-    let conversion = conversion_label(dp, acc.as_ref());
+    let conversion = acc.conversion();
     match dp.mode {
         DpMode::Example => {
             let windows = sizes.train_windows;
@@ -134,17 +132,18 @@ pub fn plan(dp: &DpTraining, hyper: &TrainHyper, sizes: DpSizes) -> Result<DpPla
                     "batch size {batch} must lie in 1..={windows} (the fold's training windows) for Poisson sampling with q = batch / windows"
                 ));
             }
-            let (units, units_rule) = match dp.unit {
-                PrivacyUnit::Window => (windows, "training windows of the fold"),
+            let (units, units_rule, unit_name) = match dp.unit {
+                PrivacyUnit::Window => (windows, "training windows of the fold", "training windows"),
                 PrivacyUnit::Subject => (
                     sizes.train_subjects,
                     "training subjects of the fold (each drawn with rate q = batch / training windows)",
+                    "training subjects",
                 ),
             };
-            let (delta, delta_rule) = match dp.delta {
-                Some(d) => (d, "fixed (--delta)".to_string()),
-                None => (1.0 / (units as f64).powf(1.1), "1/n^1.1".to_string()),
-            };
+            let chosen = choose_delta(dp.delta, "fixed (--delta)", units as u64, unit_name)
+                .map_err(|e| accounting("choose delta", e))?;
+            let (delta, delta_rule) = (chosen.delta, chosen.rule);
+            let mut plan_notes: Vec<String> = chosen.warning.into_iter().collect();
             let sched = Schedule::from_epochs(windows as u64, batch as u64, epochs, delta)
                 .map_err(|e| accounting("set up the DP-SGD schedule", e))?;
             let cal = calibrate_sigma(
@@ -154,11 +153,15 @@ pub fn plan(dp: &DpTraining, hyper: &TrainHyper, sizes: DpSizes) -> Result<DpPla
                 &CalibrationOptions::default(),
             )
             .map_err(|e| accounting("calibrate sigma", e))?;
+            plan_notes.extend(cal.note());
+            for note in &plan_notes {
+                tracing::warn!("{note}");
+            }
             Ok(DpPlan {
                 request: *dp,
                 dp_level: DpLevel::ExampleLevel,
                 sampling: Sampling::Poisson,
-                accountant: dp.accountant,
+                accountant: acc.kind(),
                 conversion,
                 units,
                 units_rule: units_rule.into(),
@@ -169,6 +172,7 @@ pub fn plan(dp: &DpTraining, hyper: &TrainHyper, sizes: DpSizes) -> Result<DpPla
                 delta_rule,
                 sigma: cal.sigma,
                 epsilon_planned: cal.epsilon,
+                plan_notes,
             })
         }
         DpMode::ReferenceBatch => {
@@ -180,6 +184,14 @@ pub fn plan(dp: &DpTraining, hyper: &TrainHyper, sizes: DpSizes) -> Result<DpPla
                     "10^-digits(n) (the reference's rule)".to_string(),
                 ),
             };
+            let plan_notes: Vec<String> =
+                check_delta(delta, n as u64, "real windows (the reference's n)")
+                    .map_err(|e| accounting("choose delta", e))?
+                    .into_iter()
+                    .collect();
+            for note in &plan_notes {
+                tracing::warn!("{note}");
+            }
             let sched = Schedule::from_epochs(n as u64, batch as u64, epochs, delta)
                 .map_err(|e| accounting("set up the reference schedule", e))?;
             let sigma = compute_noise_tfp085(
@@ -198,7 +210,7 @@ pub fn plan(dp: &DpTraining, hyper: &TrainHyper, sizes: DpSizes) -> Result<DpPla
                 request: *dp,
                 dp_level: DpLevel::ReferenceBatchLevel,
                 sampling: Sampling::Shuffle,
-                accountant: AccountantKind::Rdp,
+                accountant: acc.kind(),
                 conversion,
                 units: n,
                 units_rule: "windows of all real subjects incl. the held-out test subject (the reference's n)".into(),
@@ -209,6 +221,7 @@ pub fn plan(dp: &DpTraining, hyper: &TrainHyper, sizes: DpSizes) -> Result<DpPla
                 delta_rule,
                 sigma,
                 epsilon_planned,
+                plan_notes,
             })
         }
     }
@@ -243,19 +256,12 @@ impl DpPlan {
             self.request.unit,
             self.dp_level,
         )
-        .map_err(|e| accounting("account for the realised steps", e))?;
+        .map_err(|e| accounting("account for the realised steps", e))?
+        .with_delta_source(self.delta_rule.clone());
         st.conversion = self.conversion.clone();
         let mut notes = stats.notes;
-        if self.delta >= 1.0 / self.units.max(1) as f64 {
-            let note = format!(
-                "delta = {:e} is not below 1/n = {:e}: a mechanism that publishes a random unit's \
-                 data in the clear meets this delta, so the guarantee is weak",
-                self.delta,
-                1.0 / self.units.max(1) as f64
-            );
-            tracing::warn!("{note}");
-            notes.push(note);
-        }
+        // δ ≥ 1/n and n < 2 were refused by `plan` (accounting::delta::choose_delta).
+        notes.extend(self.plan_notes.iter().cloned());
         Ok(FoldPrivacy {
             dp_level: self.dp_level,
             mode: self.request.mode.as_str().into(),
@@ -616,7 +622,13 @@ mod tests {
         assert_eq!(p.units, 494);
         assert!((p.sample_rate - 50.0 / 494.0).abs() < 1e-15);
         assert_eq!(p.steps_planned, 99); // ⌈10 · 494 / 50⌉
-        assert!((p.delta - 494f64.powf(-1.1)).abs() < 1e-18);
+                                         // min(1e-5, 1/(100 n)) for n = 494 windows
+        assert_eq!(p.delta, 1e-5);
+        assert!(
+            p.delta_rule.contains("min(1e-5, 1/(100 n)), n = 494"),
+            "{}",
+            p.delta_rule
+        );
         assert!(p.epsilon_planned <= 1.0 && p.epsilon_planned > 0.99);
         assert!((p.expected_batch_size - 50.0).abs() < 1e-9);
         let rec = p
@@ -627,6 +639,12 @@ mod tests {
             .unwrap();
         assert!(rec.epsilon_spent <= 1.0 + 1e-9);
         assert!(rec.statement.contains("per window") && rec.statement.contains("poisson"));
+        assert!(
+            rec.statement.contains("min(1e-5, 1/(100 n))"),
+            "{}",
+            rec.statement
+        );
+        assert_eq!(rec.accountant, AccountantKind::Rdp);
         // Fewer realised steps spend less.
         let fewer = p
             .finish(DpRunStats {
@@ -672,8 +690,18 @@ mod tests {
             .unwrap();
         assert!(rec.statement.contains("not example-level DP"));
         assert!(rec.epsilon_spent < 1.0);
-        // δ = 1e-3 is below 1/530: no weak-δ note.
-        assert!(rec.notes.is_empty());
+        // The reference's accountant is named as such, not as dpwear's default RDP.
+        assert_eq!(p.accountant, AccountantKind::RdpReference);
+        assert_eq!(rec.accountant, AccountantKind::RdpReference);
+        assert!(
+            rec.statement.contains("rdp-reference accountant"),
+            "{}",
+            rec.statement
+        );
+        // The reference's δ = 1e-3 is below 1/530 but not far below it: recorded as a warning.
+        assert_eq!(rec.notes.len(), 1, "{:?}", rec.notes);
+        assert!(rec.notes[0].contains("not far below 1/n"), "{:?}", rec.notes);
+        // A set δ ≥ 1/n (0.01 ≥ 1/494) is refused, not stated with a warning.
         let weak = plan(
             &DpTraining {
                 delta: Some(0.01),
@@ -682,13 +710,39 @@ mod tests {
             &hyper(1, 50),
             SIZES,
         )
-        .unwrap()
-        .finish(DpRunStats {
-            steps_realised: 10,
-            ..Default::default()
-        })
-        .unwrap();
-        assert!(weak.notes[0].contains("not below 1/n"), "{:?}", weak.notes);
+        .unwrap_err();
+        assert!(
+            weak.contains("not below 1/n") && weak.contains("494 training windows"),
+            "{weak}"
+        );
+    }
+
+    #[test]
+    fn default_delta_is_meaningful_for_few_subjects_and_one_subject_is_refused() {
+        // Two training subjects: the old default 1/n^1.1 stated δ = 0.47.
+        let dp = DpTraining {
+            unit: PrivacyUnit::Subject,
+            ..DpTraining::example(10.0)
+        };
+        let two = DpSizes {
+            train_subjects: 2,
+            ..SIZES
+        };
+        let p = plan(&dp, &hyper(1, 50), two).unwrap();
+        assert_eq!((p.units, p.delta), (2, 1e-5));
+        let one = DpSizes {
+            train_subjects: 1,
+            ..SIZES
+        };
+        let e = plan(&dp, &hyper(1, 50), one).unwrap_err();
+        assert!(e.contains("n = 1 privacy unit (training subjects)"), "{e}");
+        assert!(!e.contains("delta = 1 "), "{e}");
+        // A set δ of 0.5 for two subjects is refused.
+        let set = DpTraining {
+            delta: Some(0.5),
+            ..dp
+        };
+        assert!(plan(&set, &hyper(1, 50), two).unwrap_err().contains("1/n"));
     }
 
     /// The CNN's DP step clips per example: one window with a huge gradient moves the noiseless

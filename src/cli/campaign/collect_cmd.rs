@@ -156,7 +156,10 @@ fn epsilon_label(e: &Experiment) -> String {
     let delta = match p.delta {
         Some(d) => format!("δ = {d:e}"),
         None if p.mode == "reference-batch" => "δ = 10^-digits(n)".into(),
-        None => "δ = 1/n^1.1".into(),
+        None => format!(
+            "δ = {}",
+            crate::privacy::accounting::delta::DEFAULT_DELTA_RULE
+        ),
     };
     if p.mode == "reference-batch" {
         format!("ε (reference-batch: nominal, NOT example-level DP; tf-privacy RDP, {delta}; inf = non-private)")

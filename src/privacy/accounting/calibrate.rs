@@ -14,6 +14,7 @@
 //! May depend on: `rdp`, `roots`, `error`, `mod`. f64 maths only.
 
 use super::error::{invalid, is_pos_finite, AccountingError, Result};
+use super::fmt::sig6;
 use super::rdp::RdpAccountant;
 use super::roots::{scipy_bisect, scipy_brentq, SCIPY_MAXITER, SCIPY_RTOL, SCIPY_XTOL};
 use super::{Accountant, Schedule};
@@ -21,6 +22,14 @@ use super::{Accountant, Schedule};
 /// The largest σ [`calibrate_sigma`] tries by default; a target ε not reached at this noise
 /// multiplier is reported as [`AccountingError::Unreachable`].
 pub const SIGMA_MAX: f64 = 1e4;
+
+/// Default work budget of one σ calibration, in grid points summed over its accountant
+/// evaluations ([`Accountant::epsilon_and_work`]): 4 × [`super::budget::MAX_GRID_POINTS`].
+pub const CALIBRATION_MAX_WORK: usize = 4 * super::budget::MAX_GRID_POINTS;
+
+/// A bracket this narrow (relative) when the work budget runs out counts as converged: the σ
+/// returned is verified and at most 0.1 % above the smallest that meets the target.
+const SPENT_BUT_TIGHT: f64 = 1e-3;
 
 /// Options of [`calibrate_sigma`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -36,6 +45,10 @@ pub struct CalibrationOptions {
     pub rel_tol: f64,
     /// Cap on accountant evaluations (default 200); exceeding it is an error.
     pub max_evaluations: usize,
+    /// Work budget in grid points (default [`CALIBRATION_MAX_WORK`]): once σ meeting the
+    /// target is known and this much work is spent, the search stops there
+    /// ([`Calibration::work_limited_below`]).
+    pub max_work: usize,
 }
 
 impl Default for CalibrationOptions {
@@ -46,6 +59,7 @@ impl Default for CalibrationOptions {
             sigma_max: SIGMA_MAX,
             rel_tol: 1e-6,
             max_evaluations: 200,
+            max_work: CALIBRATION_MAX_WORK,
         }
     }
 }
@@ -59,12 +73,82 @@ pub struct Calibration {
     pub epsilon: f64,
     /// Number of accountant evaluations.
     pub evaluations: usize,
+    /// `Some(s)` when the search stopped at a work limit below `sigma`: the accountant could
+    /// not evaluate σ = s within [`super::budget::MAX_GRID_POINTS`], or the calibration's
+    /// budget ([`CalibrationOptions::max_work`]) was spent with s the bracket's lower end.
+    /// `sigma` is then the smallest σ verified to meet the target, not necessarily the
+    /// smallest σ that does.
+    pub work_limited_below: Option<f64>,
+}
+
+impl Calibration {
+    /// A one-line note for output and records when the work limit stopped the search.
+    pub fn note(&self) -> Option<String> {
+        self.work_limited_below.map(|s| {
+            format!(
+                "sigma calibration stopped at the accountant's work limit at sigma = {}: \
+                 sigma = {} (epsilon = {}) is the smallest value verified to meet the target, \
+                 not necessarily the smallest that does",
+                sig6(s),
+                sig6(self.sigma),
+                sig6(self.epsilon)
+            )
+        })
+    }
+}
+
+/// One accountant evaluation of the calibration: `Some(ε)` (+∞ for "no finite ε"), or `None`
+/// when the accountant refused σ at its work limit (the error is kept).
+struct Evaluator<'a, A: Accountant + ?Sized> {
+    acc: &'a A,
+    sched: &'a Schedule,
+    max_evaluations: usize,
+    evaluations: usize,
+    over_limit: Option<AccountingError>,
+    max_work: usize,
+    work: usize,
+}
+
+impl<A: Accountant + ?Sized> Evaluator<'_, A> {
+    fn eps(&mut self, sigma: f64) -> Result<Option<f64>> {
+        self.evaluations += 1;
+        if self.evaluations > self.max_evaluations {
+            return Err(AccountingError::Numerical {
+                what: "sigma calibration",
+                reason: format!("more than {} accountant evaluations", self.max_evaluations),
+            });
+        }
+        match self.acc.epsilon_and_work(self.sched, sigma) {
+            Ok((e, w)) => {
+                self.work = self.work.saturating_add(w);
+                Ok(Some(e))
+            }
+            Err(AccountingError::NoFiniteEpsilon { .. }) => Ok(Some(f64::INFINITY)),
+            Err(e @ AccountingError::WorkLimit { .. }) => {
+                self.over_limit = Some(e);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The calibration's work budget is spent.
+    fn spent(&self) -> bool {
+        self.work >= self.max_work
+    }
 }
 
 /// Finds σ with ε(σ) ≤ `target_epsilon` and within `rel_tol` of the smallest such σ:
 /// geometric bracketing (×2 / ÷2 from `sigma_start`), then the Illinois variant of regula
 /// falsi (bisection whenever an endpoint's ε is infinite). The upper end of the final bracket
 /// is returned, so the guarantee always holds at the returned σ.
+///
+/// Work is bounded: every evaluation stays within the accountant's work limit, and the first
+/// σ below the bracket's upper end that the accountant refuses at that limit ends the search,
+/// as does spending [`CalibrationOptions::max_work`] grid points once a σ meeting the target
+/// is known ([`Calibration::work_limited_below`]); when growing σ, a refused σ counts as
+/// above the target. So a huge target (a tiny σ, a huge grid) finishes after a few bounded
+/// evaluations, and no calibration does more than about `max_work` + one evaluation of work.
 pub fn calibrate_sigma<A: Accountant + ?Sized>(
     acc: &A,
     sched: &Schedule,
@@ -89,74 +173,80 @@ pub fn calibrate_sigma<A: Accountant + ?Sized>(
             opts.sigma_start,
             format!(
                 "need 0 < sigma_min ({}) <= sigma_start <= sigma_max ({}) < inf",
-                opts.sigma_min, opts.sigma_max
+                sig6(opts.sigma_min),
+                sig6(opts.sigma_max)
             ),
         ));
     }
     if !is_pos_finite(opts.rel_tol) {
         return Err(invalid("rel_tol", opts.rel_tol, "must be > 0"));
     }
-    let mut evaluations = 0usize;
-    // ε(σ), with "no finite ε" mapped to +∞ (it is above any target).
-    let mut eps_at = |sigma: f64| -> Result<f64> {
-        evaluations += 1;
-        if evaluations > opts.max_evaluations {
-            return Err(AccountingError::Numerical {
-                what: "sigma calibration",
-                reason: format!("more than {} accountant evaluations", opts.max_evaluations),
-            });
-        }
-        match acc.epsilon(sched, sigma) {
-            Ok(e) => Ok(e),
-            Err(AccountingError::NoFiniteEpsilon { .. }) => Ok(f64::INFINITY),
-            Err(e) => Err(e),
-        }
+    let mut ev = Evaluator {
+        acc,
+        sched,
+        max_evaluations: opts.max_evaluations,
+        evaluations: 0,
+        over_limit: None,
+        max_work: opts.max_work,
+        work: 0,
+    };
+    let done = |sigma: f64, epsilon: f64, evaluations: usize, limited: Option<f64>| {
+        Ok(Calibration {
+            sigma,
+            epsilon,
+            evaluations,
+            work_limited_below: limited,
+        })
     };
 
-    // Bracket: lo has ε > target, hi has ε ≤ target.
+    // Bracket: lo has ε > target (or is over the work limit), hi has ε ≤ target.
     let mut sigma = opts.sigma_start;
-    let e0 = eps_at(sigma)?;
+    let e0 = ev.eps(sigma)?;
     let (mut lo, mut e_lo, mut hi, mut e_hi);
-    if e0 > target_epsilon {
+    if e0.is_none_or(|e| e > target_epsilon) {
         lo = sigma;
-        e_lo = e0;
+        e_lo = e0.unwrap_or(f64::INFINITY);
         loop {
             let next = (sigma * 2.0).min(opts.sigma_max);
-            let e = eps_at(next)?;
-            if e <= target_epsilon {
+            let e = ev.eps(next)?;
+            if let Some(e) = e.filter(|&e| e <= target_epsilon) {
                 hi = next;
                 e_hi = e;
                 break;
             }
             if next >= opts.sigma_max {
-                return Err(AccountingError::Unreachable {
-                    accountant: acc.name(),
-                    target_epsilon,
-                    sigma_max: opts.sigma_max,
-                    epsilon_at_max: e,
-                    sample_rate: sched.sample_rate,
-                    steps: sched.steps,
-                    delta: sched.delta,
+                return Err(match (e, ev.over_limit.take()) {
+                    (None, Some(limit)) => limit,
+                    _ => AccountingError::Unreachable {
+                        accountant: acc.name(),
+                        target_epsilon,
+                        sigma_max: opts.sigma_max,
+                        epsilon_at_max: e.unwrap_or(f64::INFINITY),
+                        sample_rate: sched.sample_rate,
+                        steps: sched.steps,
+                        delta: sched.delta,
+                    },
                 });
             }
             sigma = next;
             lo = next;
-            e_lo = e;
+            e_lo = e.unwrap_or(f64::INFINITY);
         }
     } else {
         hi = sigma;
-        e_hi = e0;
+        e_hi = e0.unwrap_or(f64::INFINITY);
         loop {
             let next = sigma / 2.0;
             if next < opts.sigma_min {
                 // Even (about) sigma_min meets the target.
-                return Ok(Calibration {
-                    sigma: hi,
-                    epsilon: e_hi,
-                    evaluations,
-                });
+                return done(hi, e_hi, ev.evaluations, None);
             }
-            let e = eps_at(next)?;
+            if ev.spent() {
+                return done(hi, e_hi, ev.evaluations, Some(next));
+            }
+            let Some(e) = ev.eps(next)? else {
+                return done(hi, e_hi, ev.evaluations, Some(next));
+            };
             if e > target_epsilon {
                 lo = next;
                 e_lo = e;
@@ -173,6 +263,10 @@ pub fn calibrate_sigma<A: Accountant + ?Sized>(
     let mut g_hi = e_hi - target_epsilon; // ≤ 0
     let mut side = 0i8;
     while hi - lo > opts.rel_tol * hi {
+        if ev.spent() {
+            let tight = hi - lo <= SPENT_BUT_TIGHT * hi;
+            return done(hi, e_hi, ev.evaluations, (!tight).then_some(lo));
+        }
         let width = hi - lo;
         let mut x = if g_lo.is_finite() && g_hi.is_finite() && g_lo != g_hi {
             hi - g_hi * (hi - lo) / (g_hi - g_lo)
@@ -188,7 +282,9 @@ pub fn calibrate_sigma<A: Accountant + ?Sized>(
             // Very wide bracket: bisect geometrically.
             x = (lo * hi).sqrt();
         }
-        let e = eps_at(x)?;
+        let Some(e) = ev.eps(x)? else {
+            return done(hi, e_hi, ev.evaluations, Some(x));
+        };
         let g = e - target_epsilon;
         if g > 0.0 {
             lo = x;
@@ -207,11 +303,7 @@ pub fn calibrate_sigma<A: Accountant + ?Sized>(
             side = 1;
         }
     }
-    Ok(Calibration {
-        sigma: hi,
-        epsilon: e_hi,
-        evaluations,
-    })
+    done(hi, e_hi, ev.evaluations, None)
 }
 
 /// `δ = 10^(−number of decimal digits of n)` (the reference implementation's rule:
@@ -283,7 +375,7 @@ pub fn compute_noise(
         doublings += 1;
         if doublings > 1100 || !hi.is_finite() {
             return Err(AccountingError::Unreachable {
-                accountant: "rdp",
+                accountant: acc.name(),
                 target_epsilon,
                 sigma_max: lo,
                 epsilon_at_max: cur,
@@ -337,7 +429,7 @@ pub fn compute_noise_tfp085(
         tries += 1;
         if tries > 30 {
             return Err(AccountingError::Unreachable {
-                accountant: "rdp",
+                accountant: acc.name(),
                 target_epsilon,
                 sigma_max: upper,
                 epsilon_at_max: upper_value + target_epsilon,

@@ -324,6 +324,30 @@ fn calibration_works_for_every_accountant() {
     }
 }
 
+/// A huge target needs a tiny σ, whose grid exceeds the work limit: the calibration stops at
+/// the limit after a few bounded evaluations with a verified σ and a note (it used to run
+/// for minutes); RDP, which needs no grid, reaches the target itself.
+#[test]
+fn calibration_for_a_huge_target_stops_at_the_work_limit() {
+    let sched = Schedule::new(0.01, 100, 1e-5).unwrap();
+    let opts = CalibrationOptions::default();
+    let pld = PldAccountant::new(1e-3).unwrap();
+    let c = calibrate_sigma(&pld, &sched, 1000.0, &opts).unwrap();
+    let limit = c.work_limited_below.expect("stopped at the work limit");
+    assert!(limit < c.sigma && c.epsilon <= 1000.0, "{c:?}");
+    assert!(c.evaluations <= 12, "{c:?}");
+    assert!(c.note().unwrap().contains("work limit"));
+    assert_eq!(pld.epsilon(&sched, c.sigma).unwrap(), c.epsilon);
+    let r = calibrate_sigma(&RdpAccountant::default(), &sched, 1000.0, &opts).unwrap();
+    assert!(r.work_limited_below.is_none() && r.epsilon > 990.0, "{r:?}");
+    // Over the limit even at the largest σ: the limit is the error, not "unreachable".
+    let many = Schedule::new(0.01, 10_000_000_000, 1e-5).unwrap();
+    assert!(matches!(
+        calibrate_sigma(&PrvAccountant::default(), &many, 1.0, &opts),
+        Err(AccountingError::WorkLimit { .. })
+    ));
+}
+
 /// Wall time of calibrating σ for a 100 000-step schedule (run with `--release --ignored
 /// --nocapture` to read the timings).
 #[test]

@@ -5,6 +5,7 @@
 //! May depend on: serde, `mod` (the `Accountant` trait and `Schedule`), `error`.
 
 use super::error::Result;
+use super::fmt::sig6;
 use super::{Accountant, Schedule};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -15,6 +16,11 @@ use std::fmt;
 pub enum AccountantKind {
     /// Rényi DP.
     Rdp,
+    /// Rényi DP with the reference implementation's (tf-privacy 0.8.5) orders and signed
+    /// fractional series (`RdpAccountant::reference`; reference-batch mode,
+    /// `--accountant rdp-reference`).
+    #[serde(rename = "rdp-reference")]
+    RdpReference,
     /// Privacy loss distributions.
     Pld,
     /// Privacy random variables (upper bound with certified error).
@@ -26,16 +32,18 @@ impl AccountantKind {
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "rdp" => Some(AccountantKind::Rdp),
+            "rdp-reference" => Some(AccountantKind::RdpReference),
             "pld" => Some(AccountantKind::Pld),
             "prv" => Some(AccountantKind::Prv),
             _ => None,
         }
     }
 
-    /// `"rdp"`, `"pld"` or `"prv"`.
+    /// `"rdp"`, `"rdp-reference"`, `"pld"` or `"prv"`.
     pub fn as_str(self) -> &'static str {
         match self {
             AccountantKind::Rdp => "rdp",
+            AccountantKind::RdpReference => "rdp-reference",
             AccountantKind::Pld => "pld",
             AccountantKind::Prv => "prv",
         }
@@ -110,7 +118,7 @@ impl DpLevel {
 /// A privacy statement for one trained model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PrivacyStatement {
-    /// `"rdp"`, `"pld"` or `"prv"`.
+    /// The accountant's identity ([`Accountant::kind`]).
     pub accountant: AccountantKind,
     /// How ε was obtained from the accountant's representation.
     pub conversion: String,
@@ -118,6 +126,10 @@ pub struct PrivacyStatement {
     pub epsilon: f64,
     /// δ.
     pub delta: f64,
+    /// Where δ came from (`given` by the caller, or the run's rule, e.g.
+    /// `min(1e-5, 1/(100 n)), n = 14`).
+    #[serde(default = "given")]
+    pub delta_source: String,
     /// Noise multiplier.
     pub sigma: f64,
     /// Sampling rate q.
@@ -143,12 +155,12 @@ impl PrivacyStatement {
         dp_level: DpLevel,
     ) -> Result<Self> {
         let epsilon = acc.epsilon(sched, sigma)?;
-        let accountant = AccountantKind::from_name(acc.name()).unwrap_or(AccountantKind::Rdp);
         Ok(PrivacyStatement {
-            accountant,
+            accountant: acc.kind(),
             conversion: acc.conversion(),
             epsilon,
             delta: sched.delta,
+            delta_source: given(),
             sigma,
             sample_rate: sched.sample_rate,
             steps: sched.steps,
@@ -159,18 +171,35 @@ impl PrivacyStatement {
     }
 }
 
+/// The default [`PrivacyStatement::delta_source`].
+fn given() -> String {
+    "given".into()
+}
+
+impl PrivacyStatement {
+    /// The statement with `source` as its δ source.
+    pub fn with_delta_source(self, source: impl Into<String>) -> Self {
+        PrivacyStatement {
+            delta_source: source.into(),
+            ..self
+        }
+    }
+}
+
 impl fmt::Display for PrivacyStatement {
+    /// Numbers with six significant digits ([`sig6`]): a tiny σ or a huge ε stays readable.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "(ε = {:.4}, δ = {:e})-DP per {} [{} accountant, {}; σ = {:.6}, q = {:.6}, {} steps; sampling: {}; {}]",
-            self.epsilon,
+            "(ε = {}, δ = {:e} ({}))-DP per {} [{} accountant, {}; σ = {}, q = {}, {} steps; sampling: {}; {}]",
+            sig6(self.epsilon),
             self.delta,
+            self.delta_source,
             self.unit.as_str(),
             self.accountant.as_str(),
             self.conversion,
-            self.sigma,
-            self.sample_rate,
+            sig6(self.sigma),
+            sig6(self.sample_rate),
             self.steps,
             self.sampling.as_str(),
             self.dp_level.as_str(),
@@ -197,7 +226,9 @@ mod tests {
         .unwrap();
         assert!((s.epsilon - 1.0).abs() < 1e-6);
         let json = serde_json::to_string(&s).unwrap();
-        assert!(json.contains("\"accountant\":\"rdp\""));
+        // the reference accountant keeps its identity (it was reported as plain "rdp")
+        assert!(json.contains("\"accountant\":\"rdp-reference\""), "{json}");
+        assert!(json.contains("\"delta_source\":\"given\""), "{json}");
         assert!(json.contains("shuffle (not covered by the amplification analysis)"));
         assert!(json.contains("\"unit\":\"window\""));
         assert!(json.contains("reference-compatible batch-level clipping (not example-level DP)"));
@@ -213,8 +244,10 @@ mod tests {
         );
         let text = s.to_string();
         for needle in [
-            "rdp accountant",
-            "δ = 1e-3",
+            "rdp-reference accountant",
+            "δ = 1e-3 (given)",
+            "σ = 3.02344,",
+            "ε = 1.00000,",
             "per window",
             "sampling: shuffle",
         ] {

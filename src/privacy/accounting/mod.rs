@@ -10,10 +10,13 @@
 //! May depend on: f64 maths, statrs, rustfft (PLD composition), serde, thiserror. Must never
 //! use tch, rand or any IO (no files, no environment, no logging side effects on results).
 
+pub mod budget;
 pub mod calibrate;
+pub mod delta;
 pub mod error;
 #[cfg(test)]
 mod fixture_tests;
+pub mod fmt;
 pub mod ledger;
 pub mod log_math;
 pub mod pld;
@@ -125,10 +128,21 @@ impl Schedule {
 pub trait Accountant {
     /// ε at `sched.delta`; finite and ≥ 0, or an error (never ∞/NaN/negative).
     fn epsilon(&self, sched: &Schedule, sigma: f64) -> Result<f64>;
+    /// [`Accountant::epsilon`] and the work the evaluation did, in grid points (0 for an
+    /// accountant without a grid); σ calibration sums it against its work budget.
+    fn epsilon_and_work(&self, sched: &Schedule, sigma: f64) -> Result<(f64, usize)> {
+        Ok((self.epsilon(sched, sigma)?, 0))
+    }
     /// δ at the given ε (`sched.delta` is ignored); in [0, 1].
     fn delta(&self, sched: &Schedule, sigma: f64, epsilon: f64) -> Result<f64>;
-    /// Short name for ledgers: `"rdp"`, `"pld"` or `"prv"`.
-    fn name(&self) -> &'static str;
+    /// The accountant's identity, carried into statements and records as it is (so the
+    /// reference RDP accountant is never reported as plain `rdp`).
+    fn kind(&self) -> ledger::AccountantKind;
+    /// Short name for ledgers and messages: [`ledger::AccountantKind::as_str`] of
+    /// [`Accountant::kind`].
+    fn name(&self) -> &'static str {
+        self.kind().as_str()
+    }
     /// How the accountant turns its representation into (ε, δ), for ledgers.
     fn conversion(&self) -> String;
 }

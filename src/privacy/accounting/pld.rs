@@ -20,7 +20,9 @@
 //!
 //! May depend on: `log_math`, `error`, `mod`, rustfft. f64 maths only.
 
+use super::budget;
 use super::error::{invalid, AccountingError, Result};
+use super::ledger::AccountantKind;
 use super::log_math::{log_a_times_exp_b_plus_c, log_add, norm_cdf, norm_log_cdf, norm_ppf};
 use super::rdp::validate_sigma;
 use super::{Accountant, Schedule};
@@ -223,22 +225,26 @@ impl Pmf {
 
 /// Connect-the-dots pessimistic PMF (dp_accounting
 /// `create_pmf_pessimistic_connect_dots_fixed_gap`).
-fn connect_dots(loss: &SubsampledGaussianLoss, d: f64, log_mass_bound: f64) -> Pmf {
+/// The grid (k·Δ, k ∈ lo..=hi) is sized in f64 and checked against the work limit before
+/// anything is allocated.
+fn connect_dots(loss: &SubsampledGaussianLoss, d: f64, log_mass_bound: f64) -> Result<Pmf> {
     let (lower_x, upper_x) = loss.truncation(log_mass_bound);
     let eps_upper = loss.privacy_loss(lower_x);
     let eps_lower = loss.privacy_loss(upper_x);
-    let hi = (eps_upper / d).ceil() as i64;
-    let lo = (eps_lower / d).floor() as i64;
+    let (hi_f, lo_f) = ((eps_upper / d).ceil(), (eps_lower / d).floor());
+    budget::grid_points("pld", "the discretised privacy loss", hi_f - lo_f + 1.0)?;
+    let hi = hi_f as i64;
+    let lo = lo_f as i64;
     let mut deltas: Vec<f64> = (lo..=hi)
         .map(|k| loss.delta_for_epsilon(k as f64 * d))
         .collect();
     if lo == hi {
-        return Pmf {
+        return Ok(Pmf {
             discretization: d,
             lower_loss: lo,
             probs: vec![1.0 - deltas[0]],
             infinity_mass: deltas[0],
-        };
+        });
     }
     for i in 1..deltas.len() {
         deltas[i] = deltas[i].min(deltas[i - 1]);
@@ -256,12 +262,19 @@ fn connect_dots(loss: &SubsampledGaussianLoss, d: f64, log_mass_bound: f64) -> P
     for p in &mut probs {
         *p = p.max(0.0);
     }
-    Pmf {
+    Ok(Pmf {
         discretization: d,
         lower_loss: lo,
         probs,
         infinity_mass: deltas[m - 1],
-    }
+    })
+}
+
+/// The step count as the exponent of one FFT power (at most 2^32 − 1); checked before the
+/// support bounds, whose integer arithmetic it keeps in range.
+fn max_steps(n: u64) -> Result<u32> {
+    u32::try_from(n)
+        .map_err(|_| invalid("steps", n as f64, "at most 2^32 - 1 for the pld accountant"))
 }
 
 /// Smallest 2·3·5·7-smooth integer ≥ n.
@@ -325,23 +338,19 @@ fn self_compose(pmf: &Pmf, n: u64, tail: f64) -> Result<Pmf> {
             reason: format!("empty Chernoff support [{lo}, {hi}]"),
         });
     }
-    let out_len = (hi - lo + 1) as usize;
-    let fast = next_fast_len(out_len.max(pmf.probs.len()));
-    if fast > 1 << 28 {
-        return Err(AccountingError::Numerical {
-            what: "PLD self-composition",
-            reason: format!(
-                "composed support needs an FFT of length {fast}; use a coarser value_discretization_interval"
-            ),
-        });
-    }
+    let out_len = budget::grid_points("pld", "the composed privacy loss", (hi - lo) as f64 + 1.0)?;
+    let fast = budget::grid_points(
+        "pld",
+        "the composition FFT",
+        next_fast_len(out_len.max(pmf.probs.len())) as f64,
+    )?;
     let mut buf: Vec<Complex<f64>> = vec![Complex::new(0.0, 0.0); fast];
     for (b, &p) in buf.iter_mut().zip(&pmf.probs) {
         b.re = p;
     }
     let mut planner = FftPlanner::<f64>::new();
     planner.plan_fft_forward(fast).process(&mut buf);
-    let exp = u32::try_from(n).map_err(|_| invalid("steps", n as f64, "at most 2^32 - 1"))?;
+    let exp = max_steps(n)?;
     for z in &mut buf {
         *z = z.powu(exp);
     }
@@ -430,6 +439,7 @@ impl PldAccountant {
     pub fn composed_pmfs(&self, sched: &Schedule, sigma: f64) -> Result<Vec<Pmf>> {
         sched.validate()?;
         validate_sigma(sigma)?;
+        max_steps(sched.steps)?;
         let adjs: &[Adjacency] = if sched.sample_rate == 1.0 {
             &[Adjacency::Remove]
         } else {
@@ -446,7 +456,7 @@ impl PldAccountant {
                     &loss,
                     self.value_discretization_interval,
                     self.log_mass_truncation_bound,
-                );
+                )?;
                 self_compose(&pmf, sched.steps, self.tail_mass_truncation)
             })
             .collect()
@@ -464,13 +474,24 @@ impl PldAccountant {
 
 impl Accountant for PldAccountant {
     fn epsilon(&self, sched: &Schedule, sigma: f64) -> Result<f64> {
-        let eps = self.epsilon_raw(sched, sigma)?;
-        sched.finite_epsilon(
+        Ok(self.epsilon_and_work(sched, sigma)?.0)
+    }
+
+    /// Work: the points of the composed PMFs (both adjacencies).
+    fn epsilon_and_work(&self, sched: &Schedule, sigma: f64) -> Result<(f64, usize)> {
+        let pmfs = self.composed_pmfs(sched, sigma)?;
+        let work = pmfs.iter().map(|p| p.probs.len()).sum();
+        let eps = pmfs
+            .iter()
+            .map(|p| p.epsilon_for_delta(sched.delta))
+            .fold(0.0, f64::max);
+        let eps = sched.finite_epsilon(
             eps,
             self.name(),
             sigma,
             "the PLD mass at +infinity (truncated tails) exceeds delta",
-        )
+        )?;
+        Ok((eps, work))
     }
 
     fn delta(&self, sched: &Schedule, sigma: f64, epsilon: f64) -> Result<f64> {
@@ -485,8 +506,8 @@ impl Accountant for PldAccountant {
             .clamp(0.0, 1.0))
     }
 
-    fn name(&self) -> &'static str {
-        "pld"
+    fn kind(&self) -> AccountantKind {
+        AccountantKind::Pld
     }
 
     fn conversion(&self) -> String {
@@ -530,7 +551,7 @@ mod tests {
             q: 0.01,
             adj: Adjacency::Remove,
         };
-        let pmf = connect_dots(&loss, 1e-4, -50.0);
+        let pmf = connect_dots(&loss, 1e-4, -50.0).unwrap();
         let total: f64 = pmf.probs.iter().sum::<f64>() + pmf.infinity_mass;
         assert!((total - 1.0).abs() < 1e-9, "{total}");
         for eps in [0.0, 0.01, 0.1, 1.0] {
@@ -539,6 +560,24 @@ mod tests {
         let composed = self_compose(&pmf, 1000, 1e-15).unwrap();
         let total: f64 = composed.probs.iter().sum::<f64>() + composed.infinity_mass;
         assert!((total - 1.0).abs() < 1e-9, "{total}");
+    }
+
+    #[test]
+    fn tiny_sigma_is_refused_at_the_work_limit_before_allocating() {
+        // σ = 1e-3 needed 5e9 points (40 GB); σ = 1e-10 overflowed the capacity (a panic).
+        let sched = Schedule::new(0.01, 100, 1e-5).unwrap();
+        for sigma in [1e-3, 1e-10, 1e-300] {
+            match PldAccountant::default().epsilon(&sched, sigma) {
+                Err(AccountingError::WorkLimit { accountant, .. }) => assert_eq!(accountant, "pld"),
+                other => panic!("σ {sigma}: {other:?}"),
+            }
+        }
+        // more steps than one FFT power can take: refused before the support bounds
+        let many = Schedule::new(0.01, 1 << 40, 1e-5).unwrap();
+        assert!(matches!(
+            PldAccountant::default().epsilon(&many, 1.0),
+            Err(AccountingError::InvalidParameter { name: "steps", .. })
+        ));
     }
 
     #[test]

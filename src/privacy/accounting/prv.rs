@@ -33,15 +33,17 @@
 //! May depend on: `log_math`, `rdp`, `pld` (FFT length helper), `error`, `mod`; rustfft.
 //! f64 maths only.
 
+use super::budget;
 use super::error::{invalid, is_pos_finite, AccountingError, Result};
+use super::ledger::AccountantKind;
 use super::log_math::{log_add, norm_cdf};
 use super::rdp::{epsilon_from_rdp, validate_sigma, RdpAccountant};
 use super::{Accountant, Schedule};
 use rustfft::num_complex::Complex;
 use rustfft::FftPlanner;
 
-/// Largest grid (FFT length) the accountant builds (2^25 points ≈ 0.5 GB of complex values).
-pub const PRV_MAX_GRID: usize = 1 << 25;
+/// Largest grid (FFT length) the accountant builds: the accountants' shared limit.
+pub const PRV_MAX_GRID: usize = super::budget::MAX_GRID_POINTS;
 
 /// Composite-Simpson intervals for E[T] (x-space, smooth integrand).
 const SIMPSON_INTERVALS: usize = 1 << 16;
@@ -459,17 +461,15 @@ impl PrvAccountant {
         let mut hi_t = (up_k + eps_target + drift).max(up_1) + h;
         let mut lo_t = (low_k + eps_target + drift).max(low_1) + h;
         for _ in 0..12 {
-            let n_lo = (lo_t / h).ceil() as usize;
-            let n_hi = (hi_t / h).ceil() as usize;
-            let len = super::pld::next_fast_len(n_lo + n_hi + 1);
-            if len > PRV_MAX_GRID {
-                return Err(AccountingError::Numerical {
-                    what: "PRV accountant",
-                    reason: format!(
-                        "the grid needs {len} points (more than {PRV_MAX_GRID}); use a larger eps_error"
-                    ),
-                });
-            }
+            // Sized in f64 and checked before any cast or allocation.
+            let (n_lo_f, n_hi_f) = ((lo_t / h).ceil(), (hi_t / h).ceil());
+            budget::grid_points("prv", "the privacy-loss grid", n_lo_f + n_hi_f + 1.0)?;
+            let (n_lo, n_hi) = (n_lo_f as usize, n_hi_f as usize);
+            let len = budget::grid_points(
+                "prv",
+                "the composition FFT",
+                super::pld::next_fast_len(n_lo + n_hi + 1) as f64,
+            )?;
             let d = discretise(&prv, h, n_lo, len)?;
             let c = 0.5 * h + d.shift.abs();
             let u = c * hoeffding;
@@ -588,6 +588,12 @@ impl Accountant for PrvAccountant {
         Ok(self.epsilon_bounds(sched, sigma)?.upper.max(0.0))
     }
 
+    /// Work: the grid points of the two directions (bounded by twice the larger).
+    fn epsilon_and_work(&self, sched: &Schedule, sigma: f64) -> Result<(f64, usize)> {
+        let b = self.epsilon_bounds(sched, sigma)?;
+        Ok((b.upper.max(0.0), 2 * b.grid))
+    }
+
     fn delta(&self, sched: &Schedule, sigma: f64, epsilon: f64) -> Result<f64> {
         let (dirs, delta_err) = self.directions(sched, sigma)?;
         let d = dirs
@@ -597,8 +603,8 @@ impl Accountant for PrvAccountant {
         Ok(d.clamp(0.0, 1.0))
     }
 
-    fn name(&self) -> &'static str {
-        "prv"
+    fn kind(&self) -> AccountantKind {
+        AccountantKind::Prv
     }
 
     fn conversion(&self) -> String {

@@ -16,6 +16,7 @@
 //! May depend on: `log_math`, `error`, `mod` (the `Accountant` trait). f64 maths only.
 
 use super::error::{invalid, is_pos_finite, AccountingError, Result};
+use super::ledger::AccountantKind;
 use super::log_math::{log_add, log_erfc, log_sub};
 use super::{Accountant, Schedule};
 use serde::{Deserialize, Serialize};
@@ -351,6 +352,9 @@ pub struct RdpAccountant {
     orders: Vec<f64>,
     series: FracSeries,
     conversion: RdpConversion,
+    /// The identity carried into statements and records: [`AccountantKind::RdpReference`]
+    /// for [`RdpAccountant::reference`], [`AccountantKind::Rdp`] otherwise.
+    kind: AccountantKind,
 }
 
 impl Default for RdpAccountant {
@@ -361,6 +365,7 @@ impl Default for RdpAccountant {
             orders: default_orders(),
             series: FracSeries::Capped,
             conversion: RdpConversion::Improved,
+            kind: AccountantKind::Rdp,
         }
     }
 }
@@ -384,6 +389,7 @@ impl RdpAccountant {
             orders,
             series,
             conversion,
+            kind: AccountantKind::Rdp,
         })
     }
 
@@ -394,6 +400,7 @@ impl RdpAccountant {
             orders: reference_orders(),
             series: FracSeries::Signed,
             conversion: RdpConversion::Improved,
+            kind: AccountantKind::RdpReference,
         }
     }
 
@@ -458,12 +465,18 @@ impl Accountant for RdpAccountant {
         Ok(delta_from_rdp(&self.orders, &rdp, epsilon, self.conversion)?.0)
     }
 
-    fn name(&self) -> &'static str {
-        "rdp"
+    fn kind(&self) -> AccountantKind {
+        self.kind
     }
 
     fn conversion(&self) -> String {
-        self.conversion.label().to_string()
+        match self.kind {
+            AccountantKind::RdpReference => format!(
+                "{}; tf-privacy 0.8.5 orders 1.25..512, signed fractional series",
+                self.conversion.label()
+            ),
+            _ => self.conversion.label().to_string(),
+        }
     }
 }
 
