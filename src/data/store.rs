@@ -200,6 +200,13 @@ pub fn check_kind(f: &hdf5::File, path: &Path, expected: &str) -> Result<(), Dat
     Ok(())
 }
 
+/// Reads only the root `source_sha256` attribute of a dpwear HDF5 file (dataset or feature
+/// store): the digest of the data it was made from.
+pub fn source_sha256(path: &Path) -> Result<String, DataError> {
+    let f = h5util::open_read(path)?;
+    h5util::get_str(&f, path, "source_sha256")
+}
+
 /// Reads only the root `kind` attribute (to dispatch `data info` on any dpwear file).
 pub fn file_kind(path: &Path) -> Result<String, DataError> {
     let f = h5util::open_read(path)?;

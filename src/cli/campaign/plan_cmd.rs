@@ -53,6 +53,7 @@ pub fn build_manifest(
     let dir = CampaignDir::new(results.join(&e.campaign));
     let real = stage::stage_real(&e, &dir)?;
     let synthetic = stage::stage_synthetic(&e, experiment)?;
+    stage::warn_if_synthetic_is_real(&real, &synthetic);
     let code = code_version();
     let cells = config::expand(&e)
         .into_iter()
