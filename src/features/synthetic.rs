@@ -232,7 +232,7 @@ pub fn same_data_warning(
 ) -> Option<String> {
     synthetic_digests.contains(&real_sha256).then(|| {
         format!(
-            "synthetic data {synthetic_path} is the real data {real_path} (same sha256 {}…): the test subjects leak into training, so the scores do not measure unseen subjects",
+            "synthetic data {synthetic_path} is the real data (source {real_path}, same sha256 {}…): the test subjects leak into training, so the scores do not measure unseen subjects",
             &real_sha256[..real_sha256.len().min(12)]
         )
     })
