@@ -319,10 +319,7 @@ fn malformed_or_unusable_feature_sets_are_refused_before_training() {
     let first = fs.subject_ids[0];
     let one = variant("one-subject.h5", &|v| {
         let keep: Vec<usize> = (0..v.len()).filter(|&i| v.subject[i] == first).collect();
-        v.x = keep
-            .iter()
-            .flat_map(|&i| fs.window(i).to_vec())
-            .collect();
+        v.x = keep.iter().flat_map(|&i| fs.window(i).to_vec()).collect();
         v.y = keep.iter().map(|&i| fs.y[i]).collect();
         v.subject = keep.iter().map(|&i| fs.subject[i]).collect();
         v.start = keep.iter().map(|&i| fs.start[i]).collect();

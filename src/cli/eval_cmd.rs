@@ -255,12 +255,16 @@ pub fn load_synthetic(
         HeadMode::Reference => SyntheticWindows::Reference,
         HeadMode::Default => SyntheticWindows::All,
     };
-    read_synthetic(path, mode, windows, k)
-        .map_err(|e| CliError::data("read the synthetic data", e))
+    read_synthetic(path, mode, windows, k).map_err(|e| CliError::data("read the synthetic data", e))
 }
 
 /// Warns (one line) when the synthetic data is the real data itself (same sha256).
-pub fn warn_if_synthetic_is_real(real: &FeatureSet, real_path: &Path, syn: &FeatureSet, syn_path: &Path) {
+pub fn warn_if_synthetic_is_real(
+    real: &FeatureSet,
+    real_path: &Path,
+    syn: &FeatureSet,
+    syn_path: &Path,
+) {
     if let Some(w) = same_data_warning(
         &real_path.display().to_string(),
         &real.source_sha256,

@@ -90,7 +90,10 @@ impl LabelMap {
             }
             _ => "",
         };
-        Err(format!("label {l} is not a {} class ({classes}){hint}", self.as_str()))
+        Err(format!(
+            "label {l} is not a {} class ({classes}){hint}",
+            self.as_str()
+        ))
     }
 }
 
@@ -403,7 +406,10 @@ mod tests {
         let mut x = crate::data::resample::fft_resample(&raw, 300);
         let lo = x.iter().cloned().fold(f64::INFINITY, f64::min);
         let hi = x.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        assert!(hi > lo, "the resampler leaves round-off (else this test proves nothing)");
+        assert!(
+            hi > lo,
+            "the resampler leaves round-off (else this test proves nothing)"
+        );
         assert!(!min_max_scale(&mut x));
         assert!(x.iter().all(|&v| v == 0.0), "{x:?}");
         // A small but real variation on a large offset is signal, not round-off.

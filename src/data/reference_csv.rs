@@ -79,9 +79,7 @@ pub fn read_reference_csv(path: &Path, label_map: LabelMap) -> Result<Dataset, D
         }
         let ls = field(label_col, "label")?;
         let label = parse_label(ls)
-            .ok_or_else(|| {
-                format!("label {ls:?} is not an integer class")
-            })
+            .ok_or_else(|| format!("label {ls:?} is not an integer class"))
             .and_then(|l| label_map.stored_class(l as f64))
             .map_err(|why| DataError::format(path, format!("line {line}: {why}")))?;
         let subject = match subject_col {
@@ -233,7 +231,9 @@ mod tests {
             ",BVP,EDA,ACC_x,ACC_y,ACC_z,TEMP,label\n0,1,x,0,0,0,0,0\n",
         )
         .unwrap();
-        let err = read_reference_csv(&p, LabelMap::Binary).unwrap_err().to_string();
+        let err = read_reference_csv(&p, LabelMap::Binary)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("bad.csv") && err.contains("line 2") && err.contains("EDA"),
             "{err}"
@@ -276,7 +276,12 @@ mod tests {
     fn non_finite_and_overflowing_values_are_refused_by_line_and_column() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("v.csv");
-        for (v, needle) in [("NaN", "NaN"), ("inf", "inf"), ("-inf", "-inf"), ("1e308", "1e308")] {
+        for (v, needle) in [
+            ("NaN", "NaN"),
+            ("inf", "inf"),
+            ("-inf", "-inf"),
+            ("1e308", "1e308"),
+        ] {
             std::fs::write(
                 &p,
                 format!("{HEADER}S3,0,0,0,0,0,0,0\nS3,0,0,0,{v},0,0,1\n"),

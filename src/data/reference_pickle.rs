@@ -89,7 +89,11 @@ fn subject_from_frame(id: u32, v: &Value, label_map: LabelMap) -> Result<Subject
     let labels = raw_labels
         .iter()
         .enumerate()
-        .map(|(i, &l)| label_map.stored_class(l).map_err(|why| format!("row {i}: {why}")))
+        .map(|(i, &l)| {
+            label_map
+                .stored_class(l)
+                .map_err(|why| format!("row {i}: {why}"))
+        })
         .collect::<Result<Vec<u8>, String>>()?;
     Ok(Subject {
         id,
@@ -136,7 +140,8 @@ mod tests {
 
     #[test]
     fn reads_the_reference_pickle() {
-        let ds = read_reference_pickle(&reference_path(), LabelMap::Binary).expect("reference pickle reads");
+        let ds = read_reference_pickle(&reference_path(), LabelMap::Binary)
+            .expect("reference pickle reads");
         assert_eq!(ds.label_map, LabelMap::Binary);
         assert_eq!(ds.source.kind, SourceKind::ReferencePickle);
         assert_eq!(
@@ -189,7 +194,8 @@ mod tests {
         ] {
             let p = dir.path().join(format!("cut_{cut}.pickle"));
             std::fs::write(&p, &bytes[..cut]).unwrap();
-            let e = read_reference_pickle(&p, LabelMap::Binary).expect_err("truncated file must fail");
+            let e =
+                read_reference_pickle(&p, LabelMap::Binary).expect_err("truncated file must fail");
             let msg = e.to_string();
             assert!(msg.contains(&format!("cut_{cut}.pickle")), "{msg}");
             assert!(!msg.contains('\n'), "one line: {msg}");
@@ -201,7 +207,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // The reference CSV handed in by mistake.
         let csv = shared_data().join("wesad/wesad_preprocessed_1hz.csv");
-        let e = read_reference_pickle(&csv, LabelMap::Binary).unwrap_err().to_string();
+        let e = read_reference_pickle(&csv, LabelMap::Binary)
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("wesad_preprocessed_1hz.csv") && e.contains("not a pickle"),
             "{e}"
@@ -209,21 +217,28 @@ mod tests {
         // An HDF5 file.
         let h5 = dir.path().join("x.h5");
         std::fs::write(&h5, b"\x89HDF\r\n\x1a\n\0\0\0\0").unwrap();
-        let e = read_reference_pickle(&h5, LabelMap::Binary).unwrap_err().to_string();
+        let e = read_reference_pickle(&h5, LabelMap::Binary)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("x.h5") && e.contains("HDF5"), "{e}");
         // A pickle of something else: {2: [1, 2]} and [1].
         let p = dir.path().join("other.pickle");
         std::fs::write(&p, b"\x80\x04}\x94K\x02]\x94(K\x01K\x02es.").unwrap();
-        let e = read_reference_pickle(&p, LabelMap::Binary).unwrap_err().to_string();
+        let e = read_reference_pickle(&p, LabelMap::Binary)
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("other.pickle") && e.contains("S2") && e.contains("DataFrame"),
             "{e}"
         );
         std::fs::write(&p, b"\x80\x04]\x94K\x01a.").unwrap();
-        let e = read_reference_pickle(&p, LabelMap::Binary).unwrap_err().to_string();
+        let e = read_reference_pickle(&p, LabelMap::Binary)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("found a list"), "{e}");
         // Missing file.
-        let e = read_reference_pickle(&dir.path().join("nope.pickle"), LabelMap::Binary).unwrap_err();
+        let e =
+            read_reference_pickle(&dir.path().join("nope.pickle"), LabelMap::Binary).unwrap_err();
         assert_eq!(e.class(), crate::data::ErrorClass::InputUnreadable);
     }
 }

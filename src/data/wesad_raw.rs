@@ -309,10 +309,7 @@ fn preprocess(
                 };
                 return Err(DataError::Invalid {
                     path: path.to_path_buf(),
-                    reason: format!(
-                        "S{id}: channel {channel}: sample {} of {what} {b}",
-                        b.index
-                    ),
+                    reason: format!("S{id}: channel {channel}: sample {} of {what} {b}", b.index),
                 });
             }
             columns.push(fft_resample(&col, num));

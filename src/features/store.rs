@@ -147,7 +147,9 @@ impl FeatureSet {
                 None => {
                     return Err(DataError::format(
                         path,
-                        format!("window {i} belongs to subject S{s}, which subject_ids does not list"),
+                        format!(
+                            "window {i} belongs to subject S{s}, which subject_ids does not list"
+                        ),
                     ))
                 }
             }

@@ -115,7 +115,9 @@ pub fn read_reference_synthetic_csv(
     if let Some(k) = max_subjects {
         check_subject_count(k, order.len(), path)?;
         let keep = &order[..k];
-        let kept: Vec<usize> = (0..sids.len()).filter(|&i| keep.contains(&sids[i])).collect();
+        let kept: Vec<usize> = (0..sids.len())
+            .filter(|&i| keep.contains(&sids[i]))
+            .collect();
         sids = kept.iter().map(|&i| sids[i]).collect();
         labels = kept.iter().map(|&i| labels[i]).collect();
         values = kept.iter().map(|&i| values[i]).collect();
@@ -314,12 +316,11 @@ mod tests {
             );
         }
         // A feature store of the same windows: the same rule.
-        let all =
-            read_synthetic(&p, FeatureMode::Reference, SyntheticWindows::All, None).unwrap();
+        let all = read_synthetic(&p, FeatureMode::Reference, SyntheticWindows::All, None).unwrap();
         let h5 = dir.path().join("syn.h5");
         super::super::write_features(&h5, &all).unwrap();
-        let two = read_synthetic(&h5, FeatureMode::Reference, SyntheticWindows::All, Some(2))
-            .unwrap();
+        let two =
+            read_synthetic(&h5, FeatureMode::Reference, SyntheticWindows::All, Some(2)).unwrap();
         assert_eq!(two.subject_ids, vec![1001, 1002]);
         assert_eq!(two.len(), 4);
         let csv_two =
@@ -345,8 +346,8 @@ mod tests {
             }
         }
         std::fs::write(&p, s).unwrap();
-        let one = read_synthetic(&p, FeatureMode::Reference, SyntheticWindows::All, Some(1))
-            .unwrap();
+        let one =
+            read_synthetic(&p, FeatureMode::Reference, SyntheticWindows::All, Some(1)).unwrap();
         assert_eq!(one.subject_ids, vec![1005]);
     }
 
@@ -360,8 +361,8 @@ mod tests {
             s += &format!("{t},1001,0.1,0.2,0.3,0.4,{v},0.6,0\n");
         }
         std::fs::write(&p, s).unwrap();
-        let e = read_synthetic(&p, FeatureMode::Reference, SyntheticWindows::All, None)
-            .unwrap_err();
+        let e =
+            read_synthetic(&p, FeatureMode::Reference, SyntheticWindows::All, None).unwrap_err();
         assert_eq!(e.class(), crate::data::ErrorClass::InputMalformed);
         let msg = e.to_string();
         assert!(msg.contains("line 9") && msg.contains("ACC_z"), "{msg}");

@@ -160,12 +160,7 @@ pub fn load_synthetic(
         ));
     }
     // The same reader and subject rule as `dpwear eval --synthetic-subjects K`.
-    let fs = eval_cmd::load_synthetic(
-        &path,
-        real.mode,
-        c.model.head,
-        c.point.synthetic_subjects,
-    )?;
+    let fs = eval_cmd::load_synthetic(&path, real.mode, c.model.head, c.point.synthetic_subjects)?;
     Ok(Some((fs, path.display().to_string())))
 }
 

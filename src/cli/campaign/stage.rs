@@ -164,12 +164,9 @@ pub fn warn_if_synthetic_is_real(real: &RealInput, synthetic: &BTreeMap<String, 
         let recorded = store::source_sha256(Path::new(&s.path)).ok();
         let mut digests = vec![s.sha256.as_str()];
         digests.extend(recorded.as_deref());
-        if let Some(w) = features::synthetic::same_data_warning(
-            &real.source,
-            &real.sha256,
-            &s.path,
-            &digests,
-        ) {
+        if let Some(w) =
+            features::synthetic::same_data_warning(&real.source, &real.sha256, &s.path, &digests)
+        {
             tracing::warn!(generator = %label, "{w}");
         }
     }
