@@ -259,19 +259,25 @@ impl Dataset {
         self.subjects.iter().map(Subject::len).sum()
     }
 
-    /// Checks every subject (see [`Subject::validate`]) and that subject ids are unique.
+    /// Checks every subject (see [`Subject::validate`]) and that subject ids are unique;
+    /// errors name the source path.
     pub fn validate(&self) -> Result<(), DataError> {
+        self.validate_at(std::path::Path::new(&self.source.path))
+    }
+
+    /// [`Dataset::validate`] for a dataset read from `path` (a store), which errors name.
+    pub fn validate_at(&self, path: &std::path::Path) -> Result<(), DataError> {
         let n_classes = self.label_map.n_classes();
         let mut seen = std::collections::HashSet::new();
         for s in &self.subjects {
             if !seen.insert(s.id) {
                 return Err(DataError::Invalid {
-                    path: self.source.path.clone().into(),
+                    path: path.to_path_buf(),
                     reason: format!("subject {} appears twice", s.name()),
                 });
             }
             s.validate(n_classes).map_err(|reason| DataError::Invalid {
-                path: self.source.path.clone().into(),
+                path: path.to_path_buf(),
                 reason,
             })?;
         }

@@ -241,4 +241,59 @@ mod tests {
             read_reference_pickle(&dir.path().join("nope.pickle"), LabelMap::Binary).unwrap_err();
         assert_eq!(e.class(), crate::data::ErrorClass::InputUnreadable);
     }
+
+    /// The reference pickle with one value of subject S2's column `c` (a channel index, or
+    /// `N_CHANNELS` for the label) at row `row` replaced by `v`: the column's float64 bytes
+    /// are found in the file (pandas stores each column of a block contiguously) and patched.
+    fn patched(dir: &Path, c: usize, row: usize, v: f64) -> PathBuf {
+        let path = reference_path();
+        let ds = read_reference_pickle(&path, LabelMap::Binary).unwrap();
+        let s2 = &ds.subjects[0];
+        let col: Vec<f64> = if c < N_CHANNELS {
+            s2.channels[c].clone()
+        } else {
+            s2.labels.iter().map(|&l| l as f64).collect()
+        };
+        let needle: Vec<u8> = col.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let at = bytes
+            .windows(needle.len())
+            .position(|w| w == needle.as_slice())
+            .expect("S2's column is stored contiguously in the pickle");
+        bytes[at + 8 * row..at + 8 * row + 8].copy_from_slice(&v.to_le_bytes());
+        let out = dir.join(format!("patched-{c}-{row}.pickle"));
+        std::fs::write(&out, bytes).unwrap();
+        out
+    }
+
+    #[test]
+    fn a_stray_label_2_follows_the_label_map_and_bad_values_are_located() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = patched(dir.path(), N_CHANNELS, 700, 2.0);
+        let e = read_reference_pickle(&p, LabelMap::Binary).unwrap_err();
+        assert_eq!(e.class(), crate::data::ErrorClass::InputMalformed);
+        let msg = e.to_string();
+        assert!(
+            msg.contains("patched-6-700.pickle")
+                && msg.contains("S2")
+                && msg.contains("row 700")
+                && msg.contains("label 2"),
+            "{msg}"
+        );
+        let ds = read_reference_pickle(&p, LabelMap::ThreeClass).unwrap();
+        assert_eq!(ds.label_map, LabelMap::ThreeClass);
+        assert_eq!(ds.subjects[0].labels[700], 2);
+        // A NaN in a channel names subject, channel and row.
+        let p = patched(dir.path(), 0, 42, f64::NAN);
+        let msg = read_reference_pickle(&p, LabelMap::Binary)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("S2")
+                && msg.contains("BVP")
+                && msg.contains("row 42")
+                && msg.contains("NaN"),
+            "{msg}"
+        );
+    }
 }
