@@ -563,3 +563,185 @@ fn failed_cells_are_logged_with_plain_exit_codes() {
         "Debug formatting in a log line: {err}"
     );
 }
+
+/// A CSV of the reference's columns plus `subject`: `subjects` × `rows` rows, label 1 in the
+/// second half of each subject, values varying in [0, 1].
+fn subject_csv(subjects: &[u32], rows: usize) -> String {
+    let mut s = String::from("subject,BVP,EDA,ACC_x,ACC_y,ACC_z,TEMP,label\n");
+    for &id in subjects {
+        for r in 0..rows {
+            let v = ((r * 7 + id as usize) % 11) as f64 / 10.0;
+            s += &format!("S{id},{v},{v},{v},{v},{v},{v},{}\n", (2 * r >= rows) as u8);
+        }
+    }
+    s
+}
+
+#[test]
+fn reference_csv_honours_the_label_map_and_locates_bad_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("stray.csv");
+    let mut text = subject_csv(&[2, 3], 130);
+    // One stray `2` on line 1 + 150 (row 150 of the file, S3's 20th row).
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let l = &mut lines[150];
+    l.replace_range(l.len() - 1.., "2");
+    text = lines.join("\n") + "\n";
+    std::fs::write(&csv, &text).unwrap();
+    let out = dir.path().join("w.h5");
+    let o = run(&[
+        "data",
+        "import",
+        csv.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, 4, "stray.csv");
+    let err = stderr(&o);
+    assert!(err.contains("line 151") && err.contains("label 2"), "{err}");
+    assert!(!out.exists());
+    // Asked for explicitly, the three-class map takes it.
+    let o = run(&[
+        "data",
+        "import",
+        csv.to_str().unwrap(),
+        "--label-map",
+        "three-class",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let info = json(&run(&["data", "info", out.to_str().unwrap(), "--json"]));
+    assert_eq!(info["label_map"], "three-class");
+    // The reference CSV itself stays binary, and reading it three-class warns.
+    let w3 = dir.path().join("w3.h5");
+    let reference = wesad_ref("wesad_preprocessed_1hz.csv");
+    let o = run(&[
+        "data",
+        "import",
+        reference.to_str().unwrap(),
+        "--label-map",
+        "three-class",
+        "--out",
+        w3.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no row has label 2"), "{}", stderr(&o));
+}
+
+#[test]
+fn overflowing_or_non_finite_csv_values_are_refused_at_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("huge.csv");
+    let text = subject_csv(&[2, 3], 130).replacen("S2,0.2,", "S2,1e308,", 1);
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("S2,1e308,"))
+        .unwrap()
+        + 1;
+    std::fs::write(&csv, &text).unwrap();
+    let out = dir.path().join("w.h5");
+    let o = run(&[
+        "data",
+        "import",
+        csv.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, 4, "huge.csv");
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("line {line}")) && err.contains("BVP") && err.contains("1e308"),
+        "{err}"
+    );
+    std::fs::write(&csv, text.replace("1e308", "nan")).unwrap();
+    let o = run(&[
+        "data",
+        "import",
+        csv.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, 4, "huge.csv");
+    assert!(stderr(&o).contains("NaN"), "{}", stderr(&o));
+}
+
+#[test]
+fn features_refuse_a_subject_without_windows_naming_the_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("short.csv");
+    // S3 has 50 rows: less than one 60 s window.
+    let mut text = subject_csv(&[2], 200);
+    text += subject_csv(&[3], 50).split_once('\n').unwrap().1;
+    std::fs::write(&csv, &text).unwrap();
+    let ds = dir.path().join("short.h5");
+    import(&csv, &ds);
+    let f = dir.path().join("f.h5");
+    let o = run(&[
+        "features",
+        "--dataset",
+        ds.to_str().unwrap(),
+        "--out",
+        f.to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, 4, "short.h5");
+    assert!(stderr(&o).contains("S3 has no windows"), "{}", stderr(&o));
+    assert!(!f.exists());
+}
+
+#[test]
+fn plan_warns_when_the_synthetic_file_is_the_real_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = dir.path().join("real.h5");
+    let other = dir.path().join("other.h5");
+    for (out, seed) in [(&ds, "5"), (&other, "6")] {
+        common::ok(run(&[
+            "data",
+            "simulate",
+            "--subjects",
+            "3",
+            "--seed",
+            seed,
+            "--minutes-scale",
+            "0.3",
+            "--out",
+            out.to_str().unwrap(),
+        ]));
+    }
+    let f = dir.path().join("real-features.h5");
+    features(&ds, &f);
+    for (generator, leaks) in [
+        ("real.h5", true),
+        ("real-features.h5", true),
+        ("other.h5", false),
+    ] {
+        let toml = dir.path().join("x.toml");
+        std::fs::write(
+            &toml,
+            format!(
+                "schema_version = 1\ncampaign = \"c\"\nmaster_seed = 7\nreplicates = 1\n\n\
+                 [dataset]\npath = \"real.h5\"\n\n[model]\nepochs = 1\n\n\
+                 [[grid]]\nstrategy = [\"augment\"]\ngenerator = [\"file:{generator}\"]\n\n\
+                 [[report.table]]\nrows = [\"strategy\"]\ncolumns = [\"classifier\"]\n"
+            ),
+        )
+        .unwrap();
+        let o = common::ok(
+            common::dpwear()
+                .arg("plan")
+                .arg(&toml)
+                .arg("--results")
+                .arg(dir.path().join("results"))
+                .output()
+                .unwrap(),
+        );
+        let err = stderr(&o);
+        let warnings: Vec<&str> = err.lines().filter(|l| l.contains("leak into")).collect();
+        if leaks {
+            assert_eq!(warnings.len(), 1, "{generator}: {err}");
+            assert!(warnings[0].contains(generator), "{err}");
+        } else {
+            assert!(warnings.is_empty(), "{generator}: {err}");
+        }
+    }
+}

@@ -46,7 +46,11 @@ const WINDOWS_PER_SUBJECT: [(u32, usize, usize); 15] = [
 
 #[test]
 fn reference_csv_gives_the_reference_counts_and_features() {
-    let ds = read_reference_csv(&common::wesad_ref("wesad_preprocessed_1hz.csv")).unwrap();
+    let ds = read_reference_csv(
+        &common::wesad_ref("wesad_preprocessed_1hz.csv"),
+        dpwear::data::LabelMap::Binary,
+    )
+    .unwrap();
     let s = ds.summary();
     assert_eq!(s.n_subjects, 15);
     assert_eq!(s.rows, 33_152);

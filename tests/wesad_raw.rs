@@ -270,3 +270,111 @@ fn errors_name_the_file_and_do_not_panic() {
     let e = read_wesad(&p, LabelMap::Binary).unwrap_err();
     assert_names(&e, "S9.pkl");
 }
+
+/// `gen/S5/S5.pkl` edited by Python (`d` is the loaded dict) into `dir/NAME/S5/S5.pkl`;
+/// returns `dir/NAME` (a WESAD root holding S5 only).
+fn edited_s5(dir: &Path, gen: &Path, name: &str, edit: &str) -> std::path::PathBuf {
+    let d = dir.join(name).join("S5");
+    std::fs::create_dir_all(&d).unwrap();
+    let code = format!(
+        "import pickle,sys\nd=pickle.load(open(sys.argv[1],'rb'),encoding='latin1')\n{edit}\n\
+         pickle.dump(d,open(sys.argv[2],'wb'),protocol=4)"
+    );
+    let st = Command::new(common::python())
+        .args(["-c", &code])
+        .arg(gen.join("S5/S5.pkl"))
+        .arg(d.join("S5.pkl"))
+        .status()
+        .unwrap();
+    assert!(st.success(), "python edit {name} failed");
+    d.parent().unwrap().to_path_buf()
+}
+
+#[test]
+fn one_non_finite_wrist_sample_is_refused_with_file_subject_channel_and_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let gen = dir.path().join("gen");
+    generate(&gen, 4);
+    for (name, edit, needles) in [
+        (
+            "nan",
+            "d['signal']['wrist']['BVP'][1234,0]=float('nan')",
+            ["BVP", "sample 1234", "NaN"],
+        ),
+        (
+            "inf",
+            "d['signal']['wrist']['ACC'][77,1]=float('inf')",
+            ["ACC_y", "sample 77", "inf"],
+        ),
+        (
+            "huge",
+            "d['signal']['wrist']['TEMP'][5,0]=1e308",
+            ["TEMP", "sample 5", "1e308"],
+        ),
+    ] {
+        let root = edited_s5(dir.path(), &gen, name, edit);
+        let e = read_wesad(&root, LabelMap::Binary).unwrap_err();
+        assert_eq!(e.class(), ErrorClass::InputMalformed, "{name}: {e}");
+        assert_names(&e, "S5.pkl");
+        assert_names(&e, "S5:");
+        for n in needles {
+            assert_names(&e, n);
+        }
+        // Through the binary: exit 4, one line, no output file.
+        let out = dir.path().join(format!("{name}.h5"));
+        let o = common::run(&[
+            "data",
+            "import",
+            root.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(4), "{name}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.lines().count() == 1 && err.contains("S5.pkl") && err.contains(needles[1]),
+            "{name}: {err}"
+        );
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn a_constant_raw_channel_becomes_exact_zero_with_one_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let gen = dir.path().join("gen");
+    generate(&gen, 4);
+    let root = edited_s5(
+        dir.path(),
+        &gen,
+        "const",
+        "d['signal']['wrist']['TEMP'][:]=33.17",
+    );
+    let ds = read_wesad(&root, LabelMap::Binary).unwrap();
+    let s = &ds.subjects[0];
+    let temp = CHANNELS.iter().position(|&c| c == "TEMP").unwrap();
+    assert!(
+        s.channels[temp].iter().all(|&v| v == 0.0),
+        "constant TEMP must be exactly 0, not scaled round-off: {:?}",
+        &s.channels[temp][..5]
+    );
+    // The other channels are untouched (still scaled to [0, 1]).
+    let eda = &s.channels[1];
+    assert_eq!(eda.iter().cloned().fold(f64::NEG_INFINITY, f64::max), 1.0);
+    // The binary says so once, naming subject and channel.
+    let out = dir.path().join("c.h5");
+    let o = common::ok(common::run(&[
+        "data",
+        "import",
+        root.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let warnings: Vec<&str> = err.lines().filter(|l| l.contains("constant")).collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(
+        warnings[0].contains("S5") && warnings[0].contains("TEMP"),
+        "{err}"
+    );
+}

@@ -61,7 +61,8 @@ pub struct ImportArgs {
     /// Input format.
     #[arg(long, value_enum, default_value = "auto")]
     pub format: SourceFormat,
-    /// Label map for raw WESAD (the reference files carry their own binary labels).
+    /// Label map. Raw WESAD's protocol labels are mapped with it; the reference's pickle and
+    /// CSV store class labels, which must belong to it (their published files are binary).
     #[arg(long, value_enum, default_value = "binary")]
     pub label_map: LabelMapArg,
     /// Replace an existing output file.
@@ -153,8 +154,10 @@ pub fn read_source(
                 }
             })
         }
-        SourceFormat::ReferencePickle => data::reference_pickle::read_reference_pickle(path),
-        SourceFormat::ReferenceCsv => data::reference_csv::read_reference_csv(path),
+        SourceFormat::ReferencePickle => {
+            data::reference_pickle::read_reference_pickle(path, label_map)
+        }
+        SourceFormat::ReferenceCsv => data::reference_csv::read_reference_csv(path, label_map),
         SourceFormat::Auto => unreachable!("resolved above"),
     }
 }

@@ -8,16 +8,16 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::{check_overwrite, exit, CliError};
-use crate::data::store;
 use crate::evaluation::protocol::Protocol;
 use crate::evaluation::record::{EvalConfig, EvalRecord};
-use crate::features::synthetic::{read_reference_synthetic_csv, SyntheticWindows};
-use crate::features::{self, FeatureMode, FeatureSet, WindowScheme};
+use crate::features::synthetic::{read_synthetic, same_data_warning, SyntheticWindows};
+use crate::features::{self, FeatureMode, FeatureSet};
 use crate::models::{ClassifierKind, DpMode, DpTraining, HeadMode, TrainHyper};
 use crate::privacy::accounting::fmt::sig6;
 use crate::privacy::accounting::ledger::AccountantKind;
 use crate::privacy::accounting::PrivacyUnit;
 use crate::reporting::progress::Progress;
+use crate::training::eval_runner::EvalError;
 
 #[derive(Debug, Subcommand)]
 pub enum EvalCommand {
@@ -182,7 +182,9 @@ pub struct CommonArgs {
     /// Adam learning rate (default: CNN and CNN-LSTM 1e-3, Transformer 1e-4).
     #[arg(long)]
     pub learning_rate: Option<f64>,
-    /// Synthetic CSV only: keep subjects sid ≤ 1000 + K (the reference's syn_subj_cnt).
+    /// Keep the first K synthetic subjects (in file order), for every synthetic input kind as
+    /// a grid's synthetic_subjects does; for the reference's CSVs (sids 1001, 1002, …) this is
+    /// its sid ≤ 1000 + K (syn_subj_cnt). 1 ≤ K ≤ the subjects the file holds. Default: all.
     #[arg(long, value_parser = crate::config::limits::synthetic_subjects)]
     pub synthetic_subjects: Option<usize>,
     /// libtorch intra-op threads (default: all cores; at most 256).
@@ -242,28 +244,48 @@ pub fn run(cmd: EvalCommand) -> Result<(), CliError> {
     }
 }
 
+/// Reads synthetic training windows of any kind (reference CSV, dataset store, feature
+/// store), keeping the first `k` subjects when given — the same rule for every kind, shared by
+/// `eval` and `run-cell` ([`read_synthetic`]).
 pub fn load_synthetic(
     path: &Path,
     mode: FeatureMode,
     head: HeadMode,
     k: Option<usize>,
 ) -> Result<FeatureSet, CliError> {
-    let action = "read the synthetic data";
-    if path.extension().and_then(|e| e.to_str()) == Some("csv") {
-        let windows = match head {
-            HeadMode::Reference => SyntheticWindows::Reference,
-            HeadMode::Default => SyntheticWindows::All,
-        };
-        return read_reference_synthetic_csv(path, mode, windows, k)
-            .map_err(|e| CliError::data(action, e));
+    let windows = match head {
+        HeadMode::Reference => SyntheticWindows::Reference,
+        HeadMode::Default => SyntheticWindows::All,
+    };
+    read_synthetic(path, mode, windows, k).map_err(|e| CliError::data("read the synthetic data", e))
+}
+
+/// Warns (one line) when the synthetic data is the real data itself (same sha256).
+pub fn warn_if_synthetic_is_real(
+    real: &FeatureSet,
+    real_path: &Path,
+    syn: &FeatureSet,
+    syn_path: &Path,
+) {
+    if let Some(w) = same_data_warning(
+        &real_path.display().to_string(),
+        &real.source_sha256,
+        &syn_path.display().to_string(),
+        &[syn.source_sha256.as_str()],
+    ) {
+        tracing::warn!("{w}");
     }
-    let kind = store::file_kind(path).map_err(|e| CliError::data(action, e))?;
-    if kind == store::KIND {
-        let ds = store::read_dataset(path).map_err(|e| CliError::data(action, e))?;
-        Ok(features::build(&ds, WindowScheme::NonOverlapping, mode))
-    } else {
-        features::read_features(path).map_err(|e| CliError::data(action, e))
-    }
+}
+
+/// The CLI error of a failed evaluation: malformed inputs exit 4, impossible requests 5, a
+/// failure to score a validated fold is a bug (1).
+pub fn eval_error(action: &str, e: EvalError) -> CliError {
+    let code = match e {
+        EvalError::Invalid(_) => exit::INVALID_PARAMETER,
+        EvalError::Input(ref d) => exit::for_data_error(d),
+        EvalError::Metrics(_) => exit::INTERNAL,
+    };
+    CliError::new(code, action, e)
 }
 
 fn evaluate(
@@ -333,10 +355,21 @@ fn evaluate(
             tch::Device::Cuda(0)
         }
     };
+    if synthetic.is_none() && a.synthetic_subjects.is_some() {
+        return Err(CliError::new(
+            exit::USAGE,
+            "evaluate",
+            "--synthetic-subjects selects synthetic subjects: it needs --synthetic",
+        ));
+    }
     let real = features::read_features(real_path)
         .map_err(|e| CliError::data("read the real features", e))?;
     let syn = match synthetic {
-        Some(p) => Some(load_synthetic(p, real.mode, head, a.synthetic_subjects)?),
+        Some(p) => {
+            let syn = load_synthetic(p, real.mode, head, a.synthetic_subjects)?;
+            warn_if_synthetic_is_real(&real, real_path, &syn, p);
+            Some(syn)
+        }
         None => None,
     };
     let config = EvalConfig {
@@ -373,13 +406,7 @@ fn evaluate(
         );
         progress.inc();
     })
-    .map_err(|e| {
-        let code = match e {
-            crate::training::eval_runner::EvalError::Invalid(_) => exit::INVALID_PARAMETER,
-            crate::training::eval_runner::EvalError::Metrics(_) => exit::INTERNAL,
-        };
-        CliError::new(code, "evaluate", e)
-    })?;
+    .map_err(|e| eval_error("evaluate", e))?;
     progress.finish();
     if let Some(out) = &a.out {
         write_record(out, &record)?;

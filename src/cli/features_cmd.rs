@@ -68,6 +68,10 @@ pub fn run(a: FeaturesArgs) -> Result<(), CliError> {
     let t = Instant::now();
     let fs = features::build(&ds, scheme, mode);
     let secs = t.elapsed().as_secs_f64();
+    // A subject without windows would become an empty LOSO fold: refused here, naming the
+    // dataset, rather than after training.
+    fs.validate(&a.dataset)
+        .map_err(|e| CliError::data("compute the features", e))?;
     features::write_features(&a.out, &fs).map_err(|e| CliError::data("write the features", e))?;
     let counts = fs.label_counts();
     tracing::info!(windows = fs.len(), seconds = secs, "features computed");

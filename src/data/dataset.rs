@@ -2,7 +2,7 @@
 //! subjects in a fixed order, six channels `[BVP, EDA, ACC_x, ACC_y, ACC_z, TEMP]` (per-subject
 //! min–max scaled to [0, 1]) and one label per second.
 //!
-//! May depend on: std, serde. Nothing here does IO.
+//! May depend on: std, serde, tracing. Nothing here does IO.
 
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +69,31 @@ impl LabelMap {
             "three-class" => Some(LabelMap::ThreeClass),
             _ => None,
         }
+    }
+
+    /// A class label read from a file that stores class labels (the reference's 1 Hz pickle
+    /// and CSV), or why it does not belong to this map.
+    pub fn stored_class(self, l: f64) -> Result<u8, String> {
+        if l.fract() == 0.0 && l >= 0.0 && (l as usize) < self.n_classes() {
+            return Ok(l as u8);
+        }
+        let classes = self
+            .class_names()
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{i} {c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let hint = match self {
+            LabelMap::Binary if l == 2.0 => {
+                "; the reference's 1 Hz files are binary (pass --label-map three-class only for a file whose labels are 0 baseline, 1 stress, 2 amusement)"
+            }
+            _ => "",
+        };
+        Err(format!(
+            "label {l} is not a {} class ({classes}){hint}",
+            self.as_str()
+        ))
     }
 }
 
@@ -154,7 +179,8 @@ impl Subject {
         self.labels.is_empty()
     }
 
-    /// Checks that every channel has one value per label and that values are finite.
+    /// Checks that every channel has one value per label and that values pass the shared value
+    /// check ([`super::values::check_samples`]: finite, within ±1e12).
     pub fn validate(&self, n_classes: usize) -> Result<(), String> {
         for (c, ch) in self.channels.iter().enumerate() {
             if ch.len() != self.labels.len() {
@@ -166,13 +192,12 @@ impl Subject {
                     self.labels.len()
                 ));
             }
-            if let Some(i) = ch.iter().position(|v| !v.is_finite()) {
+            if let Err(bad) = super::values::check_samples(ch) {
                 return Err(format!(
-                    "subject {}: channel {} row {} is not finite ({})",
+                    "subject {}: channel {} row {} {bad}",
                     self.name(),
                     CHANNELS[c],
-                    i,
-                    ch[i]
+                    bad.index
                 ));
             }
         }
@@ -234,23 +259,42 @@ impl Dataset {
         self.subjects.iter().map(Subject::len).sum()
     }
 
-    /// Checks every subject (see [`Subject::validate`]) and that subject ids are unique.
+    /// Checks every subject (see [`Subject::validate`]) and that subject ids are unique;
+    /// errors name the source path.
     pub fn validate(&self) -> Result<(), DataError> {
+        self.validate_at(std::path::Path::new(&self.source.path))
+    }
+
+    /// [`Dataset::validate`] for a dataset read from `path` (a store), which errors name.
+    pub fn validate_at(&self, path: &std::path::Path) -> Result<(), DataError> {
         let n_classes = self.label_map.n_classes();
         let mut seen = std::collections::HashSet::new();
         for s in &self.subjects {
             if !seen.insert(s.id) {
                 return Err(DataError::Invalid {
-                    path: self.source.path.clone().into(),
+                    path: path.to_path_buf(),
                     reason: format!("subject {} appears twice", s.name()),
                 });
             }
             s.validate(n_classes).map_err(|reason| DataError::Invalid {
-                path: self.source.path.clone().into(),
+                path: path.to_path_buf(),
                 reason,
             })?;
         }
         Ok(())
+    }
+
+    /// A three-class dataset without any label 2 is most likely a binary file read with the
+    /// wrong map (its 0 means non-stress, not baseline): says so once.
+    pub fn warn_if_three_class_without_amusement(&self) {
+        if self.label_map == LabelMap::ThreeClass
+            && !self.subjects.iter().any(|s| s.labels.contains(&2))
+        {
+            tracing::warn!(
+                file = %self.source.path,
+                "three-class labels requested but no row has label 2 (amusement): this looks like a binary file, whose 0 means non-stress (baseline and amusement), not baseline"
+            );
+        }
     }
 
     /// Looks a subject up by id.
@@ -305,9 +349,18 @@ impl Dataset {
     }
 }
 
+/// Relative spread at or below which a channel counts as constant: `max − min ≤
+/// CONSTANT_RELATIVE_TOLERANCE · max(|min|, |max|)`. FFT resampling of a constant signal
+/// leaves round-off of order 1e-15 of its magnitude; the resampler itself is exact only to
+/// 1e-9 (against scipy), so a spread below that is not signal.
+pub const CONSTANT_RELATIVE_TOLERANCE: f64 = 1e-9;
+
 /// Min–max scales `x` to [0, 1] in place, as the reference does per subject and channel.
-/// A constant channel (max == min) becomes all zeros (the reference would produce NaN);
-/// returns `false` in that case so callers can warn.
+/// A constant channel (spread at or below [`CONSTANT_RELATIVE_TOLERANCE`] of its magnitude,
+/// e.g. a constant raw signal after resampling) becomes exactly 0 everywhere instead of
+/// amplified round-off (the reference would produce NaN or noise); returns `false` in that
+/// case so callers can warn. Callers check the values first ([`super::values`]); a
+/// non-finite value also gives `false` and zeros.
 pub fn min_max_scale(x: &mut [f64]) -> bool {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for &v in x.iter() {
@@ -315,7 +368,8 @@ pub fn min_max_scale(x: &mut [f64]) -> bool {
         hi = hi.max(v);
     }
     let range = hi - lo;
-    if range.is_nan() || range <= 0.0 {
+    let magnitude = lo.abs().max(hi.abs());
+    if !range.is_finite() || range <= CONSTANT_RELATIVE_TOLERANCE * magnitude {
         x.iter_mut().for_each(|v| *v = 0.0);
         return false;
     }
@@ -346,5 +400,28 @@ mod tests {
         let mut c = vec![5.0; 3];
         assert!(!min_max_scale(&mut c));
         assert_eq!(c, vec![0.0; 3]);
+        let mut z = vec![0.0; 4];
+        assert!(!min_max_scale(&mut z));
+        assert_eq!(z, vec![0.0; 4]);
+    }
+
+    #[test]
+    fn resampled_constant_channel_scales_to_exact_zero_not_round_off() {
+        // A constant raw channel through the FFT resampler: round-off of ~1e-13 remains.
+        let raw = vec![31.7; 64 * 300];
+        let mut x = crate::data::resample::fft_resample(&raw, 300);
+        let lo = x.iter().cloned().fold(f64::INFINITY, f64::min);
+        let hi = x.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        assert!(
+            hi > lo,
+            "the resampler leaves round-off (else this test proves nothing)"
+        );
+        assert!(!min_max_scale(&mut x));
+        assert!(x.iter().all(|&v| v == 0.0), "{x:?}");
+        // A small but real variation on a large offset is signal, not round-off.
+        let mut t: Vec<f64> = (0..10).map(|i| 33.0 + 0.001 * i as f64).collect();
+        assert!(min_max_scale(&mut t));
+        assert_eq!(t[0], 0.0);
+        assert!((t[9] - 1.0).abs() < 1e-12);
     }
 }

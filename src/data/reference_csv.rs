@@ -13,6 +13,7 @@ use super::dataset::{
 };
 use super::error::DataError;
 use super::hash::sha256_file;
+use super::values::check_samples;
 
 /// Rows per subject of the reference 1 Hz data, in [`WESAD_SUBJECT_IDS`] order (spec §1.3,
 /// verified there by loading the reference pickle; their sum is 33,152).
@@ -20,8 +21,12 @@ pub const REFERENCE_ROWS_PER_SUBJECT: [usize; 15] = [
     2121, 2155, 2165, 2217, 2202, 2198, 2209, 2197, 2277, 2228, 2226, 2227, 2233, 2221, 2276,
 ];
 
-/// Reads the reference CSV (or a CSV of the same columns with a subject column).
-pub fn read_reference_csv(path: &Path) -> Result<Dataset, DataError> {
+/// Reads the reference CSV (or a CSV of the same columns with a subject column). The file
+/// holds class labels already: each must belong to `label_map` (the reference CSV is binary,
+/// so under [`LabelMap::Binary`] a stray `2` is refused with its line; it never turns the store
+/// into a three-class one). Every value passes the shared check ([`super::values`]) with its
+/// line and column named.
+pub fn read_reference_csv(path: &Path, label_map: LabelMap) -> Result<Dataset, DataError> {
     let sha256 = sha256_file(path)?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -46,10 +51,11 @@ pub fn read_reference_csv(path: &Path) -> Result<Dataset, DataError> {
         .ok_or_else(|| DataError::format(path, "CSV header has no `label` column"))?;
     let subject_col = find("subject").or_else(|| find("sid"));
 
-    let mut rows: Vec<([f64; N_CHANNELS], i64, Option<u32>)> = Vec::new();
-    for (i, rec) in reader.records().enumerate() {
-        let line = i + 2;
+    let mut rows: Vec<([f64; N_CHANNELS], u8, Option<u32>)> = Vec::new();
+    for rec in reader.records() {
         let rec = rec.map_err(|e| csv_err(path, e))?;
+        // The record's own line (the header is line 1; quoted fields may span lines).
+        let line = rec.position().map(|p| p.line()).unwrap_or(0);
         let field = |col: usize, what: &str| -> Result<&str, DataError> {
             rec.get(col).ok_or_else(|| {
                 DataError::format(path, format!("line {line}: missing field `{what}`"))
@@ -65,13 +71,17 @@ pub fn read_reference_csv(path: &Path) -> Result<Dataset, DataError> {
                 )
             })?;
         }
+        if let Err(b) = check_samples(&values) {
+            return Err(DataError::Invalid {
+                path: path.to_path_buf(),
+                reason: format!("line {line}: `{}` {b}", CHANNELS[b.index]),
+            });
+        }
         let ls = field(label_col, "label")?;
-        let label = parse_label(ls).ok_or_else(|| {
-            DataError::format(
-                path,
-                format!("line {line}: label {ls:?} is not an integer class"),
-            )
-        })?;
+        let label = parse_label(ls)
+            .ok_or_else(|| format!("label {ls:?} is not an integer class"))
+            .and_then(|l| label_map.stored_class(l as f64))
+            .map_err(|why| DataError::format(path, format!("line {line}: {why}")))?;
         let subject = match subject_col {
             Some(col) => {
                 let s = field(col, "subject")?;
@@ -88,20 +98,6 @@ pub fn read_reference_csv(path: &Path) -> Result<Dataset, DataError> {
     }
     if rows.is_empty() {
         return Err(DataError::format(path, "CSV has a header but no rows"));
-    }
-    let label_map = if rows.iter().any(|r| r.1 == 2) {
-        LabelMap::ThreeClass
-    } else {
-        LabelMap::Binary
-    };
-    if let Some(bad) = rows
-        .iter()
-        .find(|r| r.1 < 0 || r.1 as usize >= label_map.n_classes())
-    {
-        return Err(DataError::format(
-            path,
-            format!("label {} is outside 0..3", bad.1),
-        ));
     }
 
     let groups: Vec<(u32, std::ops::Range<usize>)> = if subject_col.is_some() {
@@ -134,7 +130,7 @@ pub fn read_reference_csv(path: &Path) -> Result<Dataset, DataError> {
         .map(|(id, range)| Subject {
             id,
             channels: std::array::from_fn(|c| rows[range.clone()].iter().map(|r| r.0[c]).collect()),
-            labels: rows[range].iter().map(|r| r.1 as u8).collect(),
+            labels: rows[range].iter().map(|r| r.1).collect(),
         })
         .collect();
     let ds = Dataset {
@@ -149,13 +145,14 @@ pub fn read_reference_csv(path: &Path) -> Result<Dataset, DataError> {
         },
     };
     ds.validate()?;
+    ds.warn_if_three_class_without_amusement();
     Ok(ds)
 }
 
 /// Contiguous runs of equal subject ids; a subject that reappears later is an error caught by
 /// `Dataset::validate` (duplicate subject).
 fn group_by_subject(
-    rows: &[([f64; N_CHANNELS], i64, Option<u32>)],
+    rows: &[([f64; N_CHANNELS], u8, Option<u32>)],
 ) -> Vec<(u32, std::ops::Range<usize>)> {
     let mut groups: Vec<(u32, std::ops::Range<usize>)> = Vec::new();
     for (i, r) in rows.iter().enumerate() {
@@ -218,7 +215,7 @@ mod tests {
             "subject,BVP,EDA,ACC_x,ACC_y,ACC_z,TEMP,label\nS3,0,0,0,0,0,0,0\nS3,1,1,1,1,1,1,1\n7,0.5,0.5,0.5,0.5,0.5,0.5,0\n",
         )
         .unwrap();
-        let ds = read_reference_csv(&p).unwrap();
+        let ds = read_reference_csv(&p, LabelMap::Binary).unwrap();
         assert_eq!(ds.subjects.len(), 2);
         assert_eq!(ds.subjects[0].id, 3);
         assert_eq!(ds.subjects[0].labels, vec![0, 1]);
@@ -234,10 +231,72 @@ mod tests {
             ",BVP,EDA,ACC_x,ACC_y,ACC_z,TEMP,label\n0,1,x,0,0,0,0,0\n",
         )
         .unwrap();
-        let err = read_reference_csv(&p).unwrap_err().to_string();
+        let err = read_reference_csv(&p, LabelMap::Binary)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("bad.csv") && err.contains("line 2") && err.contains("EDA"),
             "{err}"
         );
+    }
+
+    const HEADER: &str = "subject,BVP,EDA,ACC_x,ACC_y,ACC_z,TEMP,label\n";
+
+    #[test]
+    fn a_stray_label_2_is_refused_under_binary_and_named_by_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("stray.csv");
+        let mut s = String::from(HEADER);
+        for i in 0..10 {
+            let l = if i == 6 { 2 } else { i % 2 };
+            s += &format!("S3,0.{i},0.{i},0,0,0,0,{l}\n");
+        }
+        std::fs::write(&p, &s).unwrap();
+        let e = read_reference_csv(&p, LabelMap::Binary).unwrap_err();
+        assert_eq!(e.class(), crate::data::ErrorClass::InputMalformed);
+        let msg = e.to_string();
+        // header = line 1, row i on line i + 2
+        assert!(
+            msg.contains("stray.csv") && msg.contains("line 8") && msg.contains("label 2"),
+            "{msg}"
+        );
+        // The three-class map takes it, and says it is three-class.
+        let ds = read_reference_csv(&p, LabelMap::ThreeClass).unwrap();
+        assert_eq!(ds.label_map, LabelMap::ThreeClass);
+        assert_eq!(ds.subjects[0].labels[6], 2);
+        // Labels outside every map are refused under both.
+        std::fs::write(&p, format!("{HEADER}S3,0,0,0,0,0,0,3\n")).unwrap();
+        for map in [LabelMap::Binary, LabelMap::ThreeClass] {
+            let msg = read_reference_csv(&p, map).unwrap_err().to_string();
+            assert!(msg.contains("line 2") && msg.contains("label 3"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn non_finite_and_overflowing_values_are_refused_by_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v.csv");
+        for (v, needle) in [
+            ("NaN", "NaN"),
+            ("inf", "inf"),
+            ("-inf", "-inf"),
+            ("1e308", "1e308"),
+        ] {
+            std::fs::write(
+                &p,
+                format!("{HEADER}S3,0,0,0,0,0,0,0\nS3,0,0,0,{v},0,0,1\n"),
+            )
+            .unwrap();
+            let e = read_reference_csv(&p, LabelMap::Binary).unwrap_err();
+            assert_eq!(e.class(), crate::data::ErrorClass::InputMalformed);
+            let msg = e.to_string();
+            assert!(
+                msg.contains("v.csv")
+                    && msg.contains("line 3")
+                    && msg.contains("ACC_y")
+                    && msg.contains(needle),
+                "{v}: {msg}"
+            );
+        }
     }
 }

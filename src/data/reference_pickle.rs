@@ -1,6 +1,8 @@
 //! Reader for the reference implementation's `subject_data_1hz.pickle` (spec §1.3): a dict
 //! `{subject id (int): DataFrame[BVP, EDA, ACC_x, ACC_y, ACC_z, TEMP, label]}` of 1 Hz rows,
-//! features already min–max scaled per subject, labels 0/1 (or 0/1/2 for the 3-class files).
+//! features already min–max scaled per subject, labels 0/1 (or 0/1/2 for the 3-class files,
+//! read with [`LabelMap::ThreeClass`]). Values pass the shared check ([`super::values`]) in
+//! [`Dataset::validate`].
 //!
 //! May depend on: [`super::pickle`], [`super::dataset`], [`super::hash`], [`super::error`].
 
@@ -11,9 +13,11 @@ use super::error::DataError;
 use super::hash::sha256_hex;
 use super::pickle::{self, pandas::is_dataframe, to_dataframe, Value};
 
-/// Reads the reference's 1 Hz pickle. Subjects keep the dict's order; the label map is
-/// [`LabelMap::ThreeClass`] when a label 2 occurs, else [`LabelMap::Binary`].
-pub fn read_reference_pickle(path: &Path) -> Result<Dataset, DataError> {
+/// Reads the reference's 1 Hz pickle. Subjects keep the dict's order. The file holds class
+/// labels already: they must belong to `label_map` (the reference's file is binary; a label 2
+/// under [`LabelMap::Binary`] is refused with its subject and row, never taken as a reason to
+/// switch to three classes).
+pub fn read_reference_pickle(path: &Path, label_map: LabelMap) -> Result<Dataset, DataError> {
     let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
     let sha256 = sha256_hex(&bytes);
     let root = pickle::load_bytes(path, bytes)?;
@@ -30,7 +34,6 @@ pub fn read_reference_pickle(path: &Path) -> Result<Dataset, DataError> {
         return Err(bad("the subject dict is empty".into()));
     }
     let mut subjects = Vec::with_capacity(pairs.len());
-    let mut three_class = false;
     for (k, v) in &pairs {
         let id = subject_id(k).ok_or_else(|| {
             bad(format!(
@@ -38,18 +41,13 @@ pub fn read_reference_pickle(path: &Path) -> Result<Dataset, DataError> {
                 k.describe(0)
             ))
         })?;
-        let (subject, has_two) =
-            subject_from_frame(id, v).map_err(|reason| bad(format!("subject S{id}: {reason}")))?;
-        three_class |= has_two;
+        let subject = subject_from_frame(id, v, label_map)
+            .map_err(|reason| bad(format!("subject S{id}: {reason}")))?;
         subjects.push(subject);
     }
     let ds = Dataset {
         subjects,
-        label_map: if three_class {
-            LabelMap::ThreeClass
-        } else {
-            LabelMap::Binary
-        },
+        label_map,
         sampling_rate_hz: 1.0,
         source: Provenance {
             kind: SourceKind::ReferencePickle,
@@ -59,6 +57,7 @@ pub fn read_reference_pickle(path: &Path) -> Result<Dataset, DataError> {
         },
     };
     ds.validate()?;
+    ds.warn_if_three_class_without_amusement();
     Ok(ds)
 }
 
@@ -66,7 +65,7 @@ fn subject_id(k: &Value) -> Option<u32> {
     k.as_i64().and_then(|i| u32::try_from(i).ok())
 }
 
-fn subject_from_frame(id: u32, v: &Value) -> Result<(Subject, bool), String> {
+fn subject_from_frame(id: u32, v: &Value, label_map: LabelMap) -> Result<Subject, String> {
     if !is_dataframe(v) {
         return Err(format!(
             "expected a pandas DataFrame, found {}",
@@ -87,29 +86,20 @@ fn subject_from_frame(id: u32, v: &Value) -> Result<(Subject, bool), String> {
         channels[c] = col(name)?.to_vec();
     }
     let raw_labels = col("label")?;
-    let mut has_two = false;
     let labels = raw_labels
         .iter()
         .enumerate()
         .map(|(i, &l)| {
-            if l == 0.0 || l == 1.0 {
-                Ok(l as u8)
-            } else if l == 2.0 {
-                has_two = true;
-                Ok(2u8)
-            } else {
-                Err(format!("row {i}: label {l} is not 0, 1 or 2"))
-            }
+            label_map
+                .stored_class(l)
+                .map_err(|why| format!("row {i}: {why}"))
         })
         .collect::<Result<Vec<u8>, String>>()?;
-    Ok((
-        Subject {
-            id,
-            channels,
-            labels,
-        },
-        has_two,
-    ))
+    Ok(Subject {
+        id,
+        channels,
+        labels,
+    })
 }
 
 #[cfg(test)]
@@ -150,7 +140,8 @@ mod tests {
 
     #[test]
     fn reads_the_reference_pickle() {
-        let ds = read_reference_pickle(&reference_path()).expect("reference pickle reads");
+        let ds = read_reference_pickle(&reference_path(), LabelMap::Binary)
+            .expect("reference pickle reads");
         assert_eq!(ds.label_map, LabelMap::Binary);
         assert_eq!(ds.source.kind, SourceKind::ReferencePickle);
         assert_eq!(
@@ -203,7 +194,8 @@ mod tests {
         ] {
             let p = dir.path().join(format!("cut_{cut}.pickle"));
             std::fs::write(&p, &bytes[..cut]).unwrap();
-            let e = read_reference_pickle(&p).expect_err("truncated file must fail");
+            let e =
+                read_reference_pickle(&p, LabelMap::Binary).expect_err("truncated file must fail");
             let msg = e.to_string();
             assert!(msg.contains(&format!("cut_{cut}.pickle")), "{msg}");
             assert!(!msg.contains('\n'), "one line: {msg}");
@@ -215,7 +207,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // The reference CSV handed in by mistake.
         let csv = shared_data().join("wesad/wesad_preprocessed_1hz.csv");
-        let e = read_reference_pickle(&csv).unwrap_err().to_string();
+        let e = read_reference_pickle(&csv, LabelMap::Binary)
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("wesad_preprocessed_1hz.csv") && e.contains("not a pickle"),
             "{e}"
@@ -223,21 +217,83 @@ mod tests {
         // An HDF5 file.
         let h5 = dir.path().join("x.h5");
         std::fs::write(&h5, b"\x89HDF\r\n\x1a\n\0\0\0\0").unwrap();
-        let e = read_reference_pickle(&h5).unwrap_err().to_string();
+        let e = read_reference_pickle(&h5, LabelMap::Binary)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("x.h5") && e.contains("HDF5"), "{e}");
         // A pickle of something else: {2: [1, 2]} and [1].
         let p = dir.path().join("other.pickle");
         std::fs::write(&p, b"\x80\x04}\x94K\x02]\x94(K\x01K\x02es.").unwrap();
-        let e = read_reference_pickle(&p).unwrap_err().to_string();
+        let e = read_reference_pickle(&p, LabelMap::Binary)
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("other.pickle") && e.contains("S2") && e.contains("DataFrame"),
             "{e}"
         );
         std::fs::write(&p, b"\x80\x04]\x94K\x01a.").unwrap();
-        let e = read_reference_pickle(&p).unwrap_err().to_string();
+        let e = read_reference_pickle(&p, LabelMap::Binary)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("found a list"), "{e}");
         // Missing file.
-        let e = read_reference_pickle(&dir.path().join("nope.pickle")).unwrap_err();
+        let e =
+            read_reference_pickle(&dir.path().join("nope.pickle"), LabelMap::Binary).unwrap_err();
         assert_eq!(e.class(), crate::data::ErrorClass::InputUnreadable);
+    }
+
+    /// The reference pickle with one value of subject S2's column `c` (a channel index, or
+    /// `N_CHANNELS` for the label) at row `row` replaced by `v`: the column's float64 bytes
+    /// are found in the file (pandas stores each column of a block contiguously) and patched.
+    fn patched(dir: &Path, c: usize, row: usize, v: f64) -> PathBuf {
+        let path = reference_path();
+        let ds = read_reference_pickle(&path, LabelMap::Binary).unwrap();
+        let s2 = &ds.subjects[0];
+        let col: Vec<f64> = if c < N_CHANNELS {
+            s2.channels[c].clone()
+        } else {
+            s2.labels.iter().map(|&l| l as f64).collect()
+        };
+        let needle: Vec<u8> = col.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let at = bytes
+            .windows(needle.len())
+            .position(|w| w == needle.as_slice())
+            .expect("S2's column is stored contiguously in the pickle");
+        bytes[at + 8 * row..at + 8 * row + 8].copy_from_slice(&v.to_le_bytes());
+        let out = dir.join(format!("patched-{c}-{row}.pickle"));
+        std::fs::write(&out, bytes).unwrap();
+        out
+    }
+
+    #[test]
+    fn a_stray_label_2_follows_the_label_map_and_bad_values_are_located() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = patched(dir.path(), N_CHANNELS, 700, 2.0);
+        let e = read_reference_pickle(&p, LabelMap::Binary).unwrap_err();
+        assert_eq!(e.class(), crate::data::ErrorClass::InputMalformed);
+        let msg = e.to_string();
+        assert!(
+            msg.contains("patched-6-700.pickle")
+                && msg.contains("S2")
+                && msg.contains("row 700")
+                && msg.contains("label 2"),
+            "{msg}"
+        );
+        let ds = read_reference_pickle(&p, LabelMap::ThreeClass).unwrap();
+        assert_eq!(ds.label_map, LabelMap::ThreeClass);
+        assert_eq!(ds.subjects[0].labels[700], 2);
+        // A NaN in a channel names subject, channel and row.
+        let p = patched(dir.path(), 0, 42, f64::NAN);
+        let msg = read_reference_pickle(&p, LabelMap::Binary)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("S2")
+                && msg.contains("BVP")
+                && msg.contains("row 42")
+                && msg.contains("NaN"),
+            "{msg}"
+        );
     }
 }

@@ -168,7 +168,7 @@ pub fn read_dataset(path: &Path) -> Result<Dataset, DataError> {
         sampling_rate_hz,
         source,
     };
-    ds.validate()?;
+    ds.validate_at(path)?;
     Ok(ds)
 }
 
@@ -198,6 +198,13 @@ pub fn check_kind(f: &hdf5::File, path: &Path, expected: &str) -> Result<(), Dat
         ));
     }
     Ok(())
+}
+
+/// Reads only the root `source_sha256` attribute of a dpwear HDF5 file (dataset or feature
+/// store): the digest of the data it was made from.
+pub fn source_sha256(path: &Path) -> Result<String, DataError> {
+    let f = h5util::open_read(path)?;
+    h5util::get_str(&f, path, "source_sha256")
 }
 
 /// Reads only the root `kind` attribute (to dispatch `data info` on any dpwear file).
@@ -257,5 +264,30 @@ mod tests {
         let err = read_dataset(&dir.path().join("missing.h5")).unwrap_err();
         assert_eq!(err.class(), crate::data::ErrorClass::InputUnreadable);
         assert!(err.to_string().contains("missing.h5"));
+    }
+
+    #[test]
+    fn non_finite_stored_samples_are_refused_with_subject_channel_and_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.h5");
+        write_dataset(&p, &tiny()).unwrap();
+        {
+            let f = hdf5::File::open_rw(&p).unwrap();
+            let d = f.dataset("subjects/S2/signals").unwrap();
+            let mut a: Array2<f64> = d.read_2d().unwrap();
+            a[[3, 1]] = f64::NAN;
+            d.write(&a).unwrap();
+        }
+        let e = read_dataset(&p).unwrap_err();
+        assert_eq!(e.class(), crate::data::ErrorClass::InputMalformed);
+        let msg = e.to_string();
+        assert!(
+            msg.contains("x.h5")
+                && msg.contains("S2")
+                && msg.contains("EDA")
+                && msg.contains("row 3")
+                && msg.contains("NaN"),
+            "{msg}"
+        );
     }
 }

@@ -3,7 +3,9 @@
 //! channel (BVP 64 Hz, EDA 4 Hz, ACC 32 Hz ×3, TEMP 4 Hz) resampled as a whole to `num`
 //! points with [`fft_resample`] (= `scipy.signal.resample`); second k takes the raw label at
 //! sample 700·k; rows with raw label 0, 4, 5, 6, 7 dropped; labels mapped by [`LabelMap`];
-//! per-subject min–max scaling of each channel over the kept rows.
+//! per-subject min–max scaling of each channel over the kept rows. Every wrist sample passes
+//! the shared value check ([`super::values`]) before resampling; a constant channel becomes
+//! exactly 0 (see [`min_max_scale`]) with one warning naming subject and channel.
 //!
 //! May depend on: [`super::pickle`], [`super::resample`], [`super::dataset`], [`super::hash`],
 //! [`super::error`], tracing.
@@ -18,6 +20,7 @@ use super::error::DataError;
 use super::hash::{sha256_hex, sha256_of_digests};
 use super::pickle::{self, array_info, to_ndarray, ArrayInfo, Value};
 use super::resample::fft_resample;
+use super::values::check_samples;
 
 /// WESAD's label (and chest) sampling rate.
 pub const LABEL_HZ: usize = 700;
@@ -294,12 +297,23 @@ fn preprocess(
             );
         }
         let flat = decode_f64(&v, &what).map_err(&bad)?;
-        let columns = (0..cols)
-            .map(|c| {
-                let col: Vec<f64> = (0..n).map(|i| flat[i * cols + c]).collect();
-                fft_resample(&col, num)
-            })
-            .collect();
+        let mut columns = Vec::with_capacity(cols);
+        for c in 0..cols {
+            let col: Vec<f64> = (0..n).map(|i| flat[i * cols + c]).collect();
+            // One NaN would spread over the whole channel through the FFT.
+            if let Err(b) = check_samples(&col) {
+                let channel = if cols == 1 {
+                    k.to_string()
+                } else {
+                    format!("{k}_{}", ["x", "y", "z"][c])
+                };
+                return Err(DataError::Invalid {
+                    path: path.to_path_buf(),
+                    reason: format!("S{id}: channel {channel}: sample {} of {what} {b}", b.index),
+                });
+            }
+            columns.push(fft_resample(&col, num));
+        }
         by_key.push((k, columns));
     }
     for name in CHANNELS {
@@ -364,8 +378,9 @@ fn preprocess(
         if !min_max_scale(&mut x) {
             tracing::warn!(
                 file,
-                "S{id}: channel {} is constant; scaled to 0",
-                CHANNELS[c]
+                "S{id}: channel {} is constant over the kept rows (spread within {:e} of its magnitude after resampling); scaled to exactly 0",
+                CHANNELS[c],
+                super::dataset::CONSTANT_RELATIVE_TOLERANCE
             );
         }
         channels[c] = x;

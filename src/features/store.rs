@@ -16,15 +16,17 @@
 //!
 //! May depend on: hdf5, ndarray, ndarray-npy, the data types.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use ndarray::{Array1, Array3};
 
 use super::subwindow_fft::{FeatureMode, FEATURES_PER_WINDOW, FEATURE_LEN};
-use super::windows::WindowScheme;
+use super::windows::{WindowScheme, WINDOW_LEN};
 use crate::data::h5util::{self, h5err, AtomicH5};
 use crate::data::store::{check_kind, Header};
-use crate::data::{DataError, LabelMap, SourceKind, N_CHANNELS};
+use crate::data::values::{self, MAX_ABS_FEATURE};
+use crate::data::{DataError, LabelMap, SourceKind, CHANNELS, N_CHANNELS};
 
 /// Value of the root `kind` attribute of a feature store.
 pub const KIND: &str = "dpwear-features";
@@ -48,19 +50,12 @@ pub struct FeatureSet {
 }
 
 impl FeatureSet {
-    /// The windows of the first `k` subjects (in subject order); an error when there are
-    /// fewer than `k`.
-    pub fn first_subjects(&self, k: usize) -> Result<FeatureSet, DataError> {
-        if k > self.subject_ids.len() {
-            return Err(DataError::Parameter {
-                name: "synthetic_subjects".into(),
-                reason: format!(
-                    "{k} subjects asked for but {} holds {}",
-                    self.source_path,
-                    self.subject_ids.len()
-                ),
-            });
-        }
+    /// The windows of the first `k` subjects (in subject order): how `--synthetic-subjects K`
+    /// (and a grid's `synthetic_subjects`) selects synthetic subjects from any synthetic input.
+    /// `k` must be between 1 and the number of subjects held (an error naming `path`, the file
+    /// the set was read from, and that number otherwise).
+    pub fn first_subjects(&self, k: usize, path: &Path) -> Result<FeatureSet, DataError> {
+        check_subject_count(k, self.subject_ids.len(), path)?;
         let keep: Vec<u32> = self.subject_ids[..k].to_vec();
         let idx: Vec<usize> = (0..self.len())
             .filter(|&i| keep.contains(&self.subject[i]))
@@ -104,6 +99,70 @@ impl FeatureSet {
         c
     }
 
+    /// The one validation of a feature set, read or computed, before anything uses it:
+    /// consistent array lengths ([`FeatureSet::check`]), labels within the label map, every
+    /// value finite and within ±[`MAX_ABS_FEATURE`] (the shared check of [`crate::data::values`]),
+    /// unique subject ids, every window's subject listed, and every listed subject holding at
+    /// least one window. `path` is the file the set came from (named in the error).
+    pub fn validate(&self, path: &Path) -> Result<(), DataError> {
+        self.check(path)?;
+        let invalid = |reason: String| DataError::Invalid {
+            path: path.to_path_buf(),
+            reason,
+        };
+        if let Some(&l) = self
+            .y
+            .iter()
+            .find(|&&l| l as usize >= self.label_map.n_classes())
+        {
+            return Err(DataError::format(
+                path,
+                format!(
+                    "/y holds label {l} outside the {} label map",
+                    self.label_map.as_str()
+                ),
+            ));
+        }
+        if let Err(b) = values::check(&self.x, MAX_ABS_FEATURE) {
+            let w = b.index / FEATURES_PER_WINDOW;
+            let c = (b.index % FEATURES_PER_WINDOW) / FEATURE_LEN;
+            let k = b.index % FEATURE_LEN;
+            return Err(invalid(format!(
+                "feature of window {w} (subject S{}, start {}), channel {}, bin {k} {b}",
+                self.subject[w], self.start[w], CHANNELS[c]
+            )));
+        }
+        let mut counts: BTreeMap<u32, usize> = BTreeMap::new();
+        for &id in &self.subject_ids {
+            if counts.insert(id, 0).is_some() {
+                return Err(DataError::format(
+                    path,
+                    format!("subject S{id} is listed twice in subject_ids"),
+                ));
+            }
+        }
+        for (i, s) in self.subject.iter().enumerate() {
+            match counts.get_mut(s) {
+                Some(n) => *n += 1,
+                None => {
+                    return Err(DataError::format(
+                        path,
+                        format!(
+                            "window {i} belongs to subject S{s}, which subject_ids does not list"
+                        ),
+                    ))
+                }
+            }
+        }
+        if let Some(id) = self.subject_ids.iter().find(|id| counts[*id] == 0) {
+            return Err(invalid(format!(
+                "subject S{id} has no windows (too few rows for one {WINDOW_LEN} s window under the {} window scheme); every subject needs at least one", self.scheme.as_str()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Array lengths agree with the number of windows.
     fn check(&self, path: &Path) -> Result<(), DataError> {
         let n = self.y.len();
         if self.x.len() != n * FEATURES_PER_WINDOW
@@ -302,15 +361,105 @@ pub fn read_features(path: &Path) -> Result<FeatureSet, DataError> {
         source_path: h5util::get_str(&f, path, "source_path")?,
         source_sha256: h5util::get_str(&f, path, "source_sha256")?,
     };
-    fs.check(path)?;
-    if let Some(&l) =
-        fs.y.iter()
-            .find(|&&l| l as usize >= fs.label_map.n_classes())
-    {
-        return Err(DataError::format(
-            path,
-            format!("/y holds label {l} outside the label map"),
-        ));
-    }
+    fs.validate(path)?;
     Ok(fs)
+}
+
+/// `k` subjects asked for out of `available` in `path`: 1 ≤ k ≤ available, else a parameter
+/// error naming the file and how many it holds.
+pub fn check_subject_count(k: usize, available: usize, path: &Path) -> Result<(), DataError> {
+    if k == 0 || k > available {
+        return Err(DataError::Parameter {
+            name: "--synthetic-subjects (synthetic_subjects)".into(),
+            reason: format!(
+                "{k} asked for but {} holds {available} synthetic subject{}; choose 1 to {available}",
+                path.display(),
+                if available == 1 { "" } else { "s" }
+            ),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(windows_per_subject: &[(u32, usize)]) -> FeatureSet {
+        let mut fs = FeatureSet {
+            x: Vec::new(),
+            y: Vec::new(),
+            subject: Vec::new(),
+            start: Vec::new(),
+            subject_ids: windows_per_subject.iter().map(|(s, _)| *s).collect(),
+            mode: FeatureMode::Reference,
+            scheme: WindowScheme::Reference,
+            label_map: LabelMap::Binary,
+            source_kind: SourceKind::Simulator,
+            source_path: "mem".into(),
+            source_sha256: "00".into(),
+        };
+        for &(s, n) in windows_per_subject {
+            for w in 0..n {
+                fs.x.extend((0..FEATURES_PER_WINDOW).map(|i| (i % 7) as f64 * 0.1));
+                fs.y.push((w % 2) as u8);
+                fs.subject.push(s);
+                fs.start.push((w * WINDOW_LEN) as u32);
+            }
+        }
+        fs
+    }
+
+    #[test]
+    fn validate_refuses_non_finite_features_and_names_the_window() {
+        let p = Path::new("feat.h5");
+        let mut fs = set(&[(2, 2), (3, 2)]);
+        assert!(fs.validate(p).is_ok());
+        // window 3 (second of S3), channel EDA (row 1), bin 5
+        fs.x[3 * FEATURES_PER_WINDOW + FEATURE_LEN + 5] = f64::NAN;
+        let e = fs.validate(p).unwrap_err();
+        assert_eq!(e.class(), crate::data::ErrorClass::InputMalformed);
+        let msg = e.to_string();
+        assert!(
+            msg.contains("feat.h5")
+                && msg.contains("window 3")
+                && msg.contains("S3")
+                && msg.contains("EDA")
+                && msg.contains("bin 5")
+                && msg.contains("NaN"),
+            "{msg}"
+        );
+        fs.x[3 * FEATURES_PER_WINDOW + FEATURE_LEN + 5] = f64::INFINITY;
+        assert!(fs.validate(p).unwrap_err().to_string().contains("inf"));
+        fs.x[3 * FEATURES_PER_WINDOW + FEATURE_LEN + 5] = 1e300;
+        assert!(fs.validate(p).is_err());
+    }
+
+    #[test]
+    fn validate_refuses_subjects_without_windows_and_unlisted_subjects() {
+        let p = Path::new("feat.h5");
+        let mut fs = set(&[(2, 2), (3, 2)]);
+        fs.subject_ids.push(9);
+        let e = fs.validate(p).unwrap_err();
+        assert_eq!(e.class(), crate::data::ErrorClass::InputMalformed);
+        assert!(e.to_string().contains("S9 has no windows"), "{e}");
+        let mut fs = set(&[(2, 2), (3, 2)]);
+        fs.subject_ids = vec![2];
+        assert!(fs.validate(p).unwrap_err().to_string().contains("S3"));
+        let mut fs = set(&[(2, 2), (3, 2)]);
+        fs.subject_ids = vec![2, 3, 2];
+        assert!(fs.validate(p).unwrap_err().to_string().contains("twice"));
+    }
+
+    #[test]
+    fn first_subjects_refuses_zero_and_more_than_held() {
+        let fs = set(&[(1001, 1), (1002, 2), (1003, 1)]);
+        let p = Path::new("syn.h5");
+        assert_eq!(fs.first_subjects(2, p).unwrap().len(), 3);
+        for k in [0, 4] {
+            let e = fs.first_subjects(k, p).unwrap_err();
+            assert_eq!(e.class(), crate::data::ErrorClass::InvalidParameter);
+            assert!(e.to_string().contains("syn.h5 holds 3"), "{e}");
+        }
+    }
 }

@@ -29,8 +29,14 @@ use crate::features::FeatureSet;
 /// Why an evaluation cannot run.
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
+    /// An impossible request for these inputs (bad hyper-parameters, LOSO on one subject, a
+    /// training set without one of the classes); names the file where one is involved.
     #[error("{0}")]
     Invalid(String),
+    /// An input feature set is malformed (non-finite values, a subject without windows, …);
+    /// names the file.
+    #[error(transparent)]
+    Input(#[from] crate::data::DataError),
     #[error("score a fold: {0}")]
     Metrics(#[from] EvaluationError),
 }
@@ -89,7 +95,9 @@ fn validate(inp: &EvalInputs<'_>) -> Result<(), EvalError> {
     if inp.real.is_empty() {
         return Err(EvalError::Invalid(format!("{}: no windows", inp.real_path)));
     }
+    inp.real.validate(std::path::Path::new(&inp.real_path))?;
     if let Some((syn, path)) = &inp.synthetic {
+        syn.validate(std::path::Path::new(path))?;
         if syn.mode != inp.real.mode {
             return Err(EvalError::Invalid(format!(
                 "{path}: synthetic features use the {} feature mode but the real ones ({}) use {}",
@@ -111,6 +119,7 @@ fn validate(inp: &EvalInputs<'_>) -> Result<(), EvalError> {
             "TSTR needs synthetic training data (--train)".into(),
         ));
     }
+    check_training_classes(inp)?;
     if let Some(dp) = &c.hyper.dp {
         if c.protocol == Protocol::Tstr {
             return Err(EvalError::Invalid(
@@ -118,6 +127,63 @@ fn validate(inp: &EvalInputs<'_>) -> Result<(), EvalError> {
             ));
         }
         dp.validate().map_err(EvalError::Invalid)?;
+    }
+    Ok(())
+}
+
+/// The protocol can run on these inputs: LOSO needs at least 2 real subjects, and every
+/// training set (each LOSO fold's other subjects, plus the synthetic windows when augmenting;
+/// TSTR's synthetic windows) must hold both classes, or the binary classifier has nothing to
+/// separate (and the reference's class weight n0/n1 divides by zero).
+fn check_training_classes(inp: &EvalInputs<'_>) -> Result<(), EvalError> {
+    let real = inp.real;
+    let has = |y: &[u8]| [y.contains(&0), y.contains(&1)];
+    let syn_has = inp
+        .synthetic
+        .as_ref()
+        .map(|(s, _)| has(&s.y))
+        .unwrap_or([false, false]);
+    let missing = |present: [bool; 2]| present.iter().position(|p| !p);
+    let class_name = |c: usize| real.label_map.class_names()[c];
+    match inp.config.protocol {
+        Protocol::Loso => {
+            if real.subject_ids.len() < 2 {
+                return Err(EvalError::Invalid(format!(
+                    "{}: LOSO needs at least 2 subjects, the file holds {} ({})",
+                    inp.real_path,
+                    real.subject_ids.len(),
+                    real.subject_ids
+                        .iter()
+                        .map(|s| format!("S{s}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            for &test in &real.subject_ids {
+                let mut present = syn_has;
+                for (i, &s) in real.subject.iter().enumerate() {
+                    if s != test {
+                        present[real.y[i] as usize] = true;
+                    }
+                }
+                if let Some(c) = missing(present) {
+                    return Err(EvalError::Invalid(format!(
+                        "{}: the LOSO fold testing S{test} has no {} windows to train on{}; the binary classifiers need both classes in every training set",
+                        inp.real_path,
+                        class_name(c),
+                        if inp.synthetic.is_some() { " (real or synthetic)" } else { "" }
+                    )));
+                }
+            }
+        }
+        Protocol::Tstr => {
+            if let (Some((_, path)), Some(c)) = (&inp.synthetic, missing(syn_has)) {
+                return Err(EvalError::Invalid(format!(
+                    "{path}: the synthetic training windows hold no {} windows; the binary classifiers need both classes in training",
+                    class_name(c)
+                )));
+            }
+        }
     }
     Ok(())
 }

@@ -56,6 +56,7 @@ pub fn build_manifest(
     super::run_cmd::lock_campaign(&dir)?;
     let real = stage::stage_real(&e, &dir)?;
     let synthetic = stage::stage_synthetic(&e, experiment)?;
+    stage::warn_if_synthetic_is_real(&real, &synthetic);
     let code = code_version();
     let cells = config::expand(&e)
         .into_iter()

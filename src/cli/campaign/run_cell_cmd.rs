@@ -261,20 +261,8 @@ pub fn load_synthetic(
             "the file changed since `dpwear plan` (sha256 differs); plan again",
         ));
     }
-    let is_csv = path.extension().and_then(|e| e.to_str()) == Some("csv");
-    let k = c.point.synthetic_subjects;
-    let fs = eval_cmd::load_synthetic(
-        &path,
-        real.mode,
-        c.model.head,
-        if is_csv { k } else { None },
-    )?;
-    let fs = match (k, is_csv) {
-        (Some(k), false) => fs
-            .first_subjects(k)
-            .map_err(|e| CliError::data("select the synthetic subjects", e))?,
-        _ => fs,
-    };
+    // The same reader and subject rule as `dpwear eval --synthetic-subjects K`.
+    let fs = eval_cmd::load_synthetic(&path, real.mode, c.model.head, c.point.synthetic_subjects)?;
     Ok(Some((fs, path.display().to_string())))
 }
 
@@ -358,8 +346,7 @@ fn run_cell(
         synthetic: synthetic.as_ref().map(|(s, p)| (s, p.clone())),
         device,
     };
-    let invalid =
-        |e: eval_runner::EvalError| CliError::new(exit::INVALID_PARAMETER, "run the cell", e);
+    let invalid = |e: eval_runner::EvalError| eval_cmd::eval_error("run the cell", e);
     let planned = eval_runner::plan_folds(&inputs).map_err(invalid)?;
     let n_folds = planned.len();
     // TSTR trains one model for all test subjects: rank 0 does it all.

@@ -226,3 +226,19 @@ pub fn stage_synthetic(
     }
     Ok(out)
 }
+
+/// Warns (one line per generator) when a generator file is the real data itself: its sha256,
+/// or the source digest a dpwear store records, equals the real data's — the test subjects
+/// would leak into training.
+pub fn warn_if_synthetic_is_real(real: &RealInput, synthetic: &BTreeMap<String, SyntheticInput>) {
+    for (label, s) in synthetic {
+        let recorded = store::source_sha256(Path::new(&s.path)).ok();
+        let mut digests = vec![s.sha256.as_str()];
+        digests.extend(recorded.as_deref());
+        if let Some(w) =
+            features::synthetic::same_data_warning(&real.source, &real.sha256, &s.path, &digests)
+        {
+            tracing::warn!(generator = %label, "{w}");
+        }
+    }
+}
