@@ -119,6 +119,13 @@ fn render_all(
     })?;
     let root = absolute(&dir.root);
     let manifest = root.join("manifest.json");
+    let manifest_sha256 = crate::orchestration::manifest::file_sha256(&manifest).map_err(|e| {
+        CliError::new(
+            exit::INPUT_UNREADABLE,
+            &format!("hash {}", manifest.display()),
+            e,
+        )
+    })?;
     let logs = root.join("slurm/logs");
     let workdir = absolute(Path::new("."));
     let job_name = format!("dpwear-{}", m.campaign);
@@ -133,6 +140,7 @@ fn render_all(
             profile: &prof,
             binary: &binary,
             manifest: &manifest,
+            manifest_sha256: &manifest_sha256,
             log_dir: &logs,
             workdir: &workdir,
             index_offset: chunk.offset,

@@ -734,6 +734,7 @@ mod tests {
             profile: &profile,
             binary: Path::new("/bin/echo"),
             manifest: &manifest,
+            manifest_sha256: "0123abcd",
             log_dir: &log_dir,
             workdir: &campaign,
             index_offset: 1001,

@@ -56,6 +56,9 @@ pub struct ArrayScript<'a> {
     /// Absolute path of the dpwear binary.
     pub binary: &'a Path,
     pub manifest: &'a Path,
+    /// The manifest's sha256 when the script was rendered: each task's `run-cell` refuses
+    /// (exit 7) a manifest that changed since (a new `plan` while the array waits in the queue).
+    pub manifest_sha256: &'a str,
     pub log_dir: &'a Path,
     pub workdir: &'a Path,
     /// Added to `SLURM_ARRAY_TASK_ID` to get the cell index (see [`split_into_chunks`]).
@@ -295,8 +298,8 @@ fn setup_lines(out: &mut String, p: &SbatchProfile) {
 }
 
 /// Renders the batch script of one array chunk: each array task runs one cell, as
-/// `srun --mpi=pmix --ntasks=R --cpus-per-task=C dpwear run-cell --manifest M --index
-/// $((offset + SLURM_ARRAY_TASK_ID))`. `--cpus-per-task` is repeated on the srun line because
+/// `srun --mpi=pmix --ntasks=R --cpus-per-task=C dpwear run-cell --manifest M
+/// --manifest-sha256 S --index $((offset + SLURM_ARRAY_TASK_ID))`. `--cpus-per-task` is repeated on the srun line because
 /// srun of Slurm 22.05 does not read `SLURM_CPUS_PER_TASK` from the allocation (22.05 release
 /// notes; 23.11 reads it again); it is harmless where srun would inherit it. Call
 /// [`ArrayScript::validate`] first.
@@ -337,11 +340,12 @@ pub fn render_array_script(s: &ArrayScript) -> String {
     setup_lines(&mut out, p);
     let _ = writeln!(
         out,
-        "exec srun --mpi=pmix --ntasks={} --cpus-per-task={} {} run-cell --manifest {} --index $(({} + SLURM_ARRAY_TASK_ID))",
+        "exec srun --mpi=pmix --ntasks={} --cpus-per-task={} {} run-cell --manifest {} --manifest-sha256 {} --index $(({} + SLURM_ARRAY_TASK_ID))",
         p.ranks_per_cell,
         p.cpus_per_task,
         shell_quote(&path_str(s.binary)),
         shell_quote(&path_str(s.manifest)),
+        shell_quote(s.manifest_sha256),
         s.index_offset,
     );
     out
@@ -542,6 +546,7 @@ mod tests {
             profile: &p,
             binary: Path::new("/opt/my tools/dpwear"),
             manifest: Path::new("/scratch/o'brien/results/camp 1/manifest.json"),
+            manifest_sha256: "0123abcd",
             log_dir: Path::new("/scratch/o'brien/results/camp 1/logs 100%"),
             workdir: Path::new("/scratch/o'brien/results/camp 1"),
             index_offset: 1001,
@@ -560,6 +565,7 @@ mod tests {
             profile: &p,
             binary: Path::new("/usr/local/bin/dpwear"),
             manifest: Path::new("/home/u/results/smoke/manifest.json"),
+            manifest_sha256: "0123abcd",
             log_dir: Path::new("/home/u/results/smoke/logs"),
             workdir: Path::new("/home/u"),
             index_offset: 0,
@@ -600,6 +606,7 @@ mod tests {
             profile: &p,
             binary: Path::new("/b/dpwear"),
             manifest: Path::new("/m.json"),
+            manifest_sha256: "0123abcd",
             log_dir: Path::new("/logs/"),
             workdir: Path::new("/w"),
             index_offset: 5,
@@ -624,7 +631,7 @@ mod tests {
             "#SBATCH --constraint=cpu",
             "set -euo pipefail",
             "module load openmpi/4.1",
-            "exec srun --mpi=pmix --ntasks=2 --cpus-per-task=4 /b/dpwear run-cell --manifest /m.json --index $((5 + SLURM_ARRAY_TASK_ID))",
+            "exec srun --mpi=pmix --ntasks=2 --cpus-per-task=4 /b/dpwear run-cell --manifest /m.json --manifest-sha256 0123abcd --index $((5 + SLURM_ARRAY_TASK_ID))",
         ] {
             assert!(lines.contains(&want), "missing line {want:?} in\n{text}");
         }
@@ -675,6 +682,7 @@ mod tests {
             profile: &p,
             binary: Path::new("/b"),
             manifest: Path::new("/m"),
+            manifest_sha256: "0123abcd",
             log_dir: Path::new("/l"),
             workdir: Path::new("/w"),
             index_offset: 0,
@@ -702,6 +710,7 @@ mod tests {
         ));
         let bad = ArrayScript {
             manifest: Path::new("rel/m.json"),
+            manifest_sha256: "0123abcd",
             ..ok
         };
         assert!(matches!(
