@@ -745,3 +745,33 @@ fn plan_warns_when_the_synthetic_file_is_the_real_data() {
         }
     }
 }
+
+#[test]
+fn plan_refuses_a_subject_without_windows_naming_the_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("short.csv");
+    // S2, S4 have 200 rows; S3 has 50: less than one 60 s window.
+    let mut text = subject_csv(&[2], 200);
+    text += subject_csv(&[3], 50).split_once('\n').unwrap().1;
+    text += subject_csv(&[4], 200).split_once('\n').unwrap().1;
+    std::fs::write(&csv, &text).unwrap();
+    let ds = dir.path().join("short.h5");
+    import(&csv, &ds);
+    let toml = dir.path().join("x.toml");
+    std::fs::write(
+        &toml,
+        "schema_version = 1\ncampaign = \"c\"\nreplicates = 1\n[dataset]\npath = \"short.h5\"\n\
+         [[grid]]\nstrategy = [\"real\"]\n",
+    )
+    .unwrap();
+    let results = dir.path().join("results");
+    let o = run(&[
+        "plan",
+        toml.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, 4, "short.h5");
+    assert!(stderr(&o).contains("S3 has no windows"), "{}", stderr(&o));
+    assert!(!results.join("c/manifest.json").exists());
+}

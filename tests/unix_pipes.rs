@@ -16,7 +16,10 @@ fn with_closed_stdout(args: &[&str]) -> (std::process::ExitStatus, String) {
         .stderr(Stdio::piped())
         .output()
         .expect("run dpwear");
-    (out.status, String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]

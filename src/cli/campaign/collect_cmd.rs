@@ -321,7 +321,10 @@ fn draw_report(
         let pts = points_for(metric)?;
         let spec = TableSpec {
             title: t.title.clone().unwrap_or_else(|| {
-                format!("{campaign}: {} (LOSO mean over test subjects)", metric.label())
+                format!(
+                    "{campaign}: {} (LOSO mean over test subjects)",
+                    metric.label()
+                )
             }),
             rows: t.rows.clone(),
             columns: t.columns.clone(),
@@ -359,15 +362,28 @@ fn draw_report(
         let metric = metric_of(f.metric.as_deref());
         let pts = points_for(metric)?;
         let title = f.title.clone().unwrap_or_else(|| {
-            format!("{campaign}: {} against {}", metric.label(), axis_label(&f.x))
+            format!(
+                "{campaign}: {} against {}",
+                metric.label(),
+                axis_label(&f.x)
+            )
         });
         match render_line_figure(&pts, &axes, &f.x, &f.series, metric.label(), &title) {
             Ok(svg) => drawn.push(Drawn {
-                relative: format!("figures/figure-{}-{}-vs-{}.svg", i + 1, metric.as_str(), f.x),
+                relative: format!(
+                    "figures/figure-{}-{}-vs-{}.svg",
+                    i + 1,
+                    metric.as_str(),
+                    f.x
+                ),
                 text: svg,
                 print: false,
             }),
-            Err(err) => problems.push(format!("[[report.figure]] {} (x = {:?}): {err}", i + 1, f.x)),
+            Err(err) => problems.push(format!(
+                "[[report.figure]] {} (x = {:?}): {err}",
+                i + 1,
+                f.x
+            )),
         }
     }
     Ok((drawn, problems))
@@ -401,7 +417,11 @@ pub fn check_report(e: &Experiment, experiment_path: &Path) -> Result<(), CliErr
         format!(
             "{}: {} cannot be drawn: {}",
             experiment_path.display(),
-            if problems.len() == 1 { "one entry".to_string() } else { format!("{} entries", problems.len()) },
+            if problems.len() == 1 {
+                "one entry".to_string()
+            } else {
+                format!("{} entries", problems.len())
+            },
             problems.join("; ")
         ),
     ))

@@ -162,7 +162,8 @@ fn lock_and_check(
     let lock = lock_waiting(&dir.cell_lock(&cell.id), &what, |holder| {
         crate::notice!(
             "cell {} (index {}) is being computed by {holder}: waiting for it",
-            cell.id, cell.index
+            cell.id,
+            cell.index
         )
     })
     .map_err(|e| match e {

@@ -112,7 +112,8 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
         if let CellState::Corrupt { reason } = &state {
             crate::notice!(
                 "cell {} (index {}) has a corrupt record ({reason}): it is moved aside and rerun",
-                c.id, c.index
+                c.id,
+                c.index
             );
         }
         let wanted = match (&state, a.failed) {

@@ -112,6 +112,14 @@ pub fn stage_real(e: &Experiment, dir: &CampaignDir) -> Result<RealInput, CliErr
                     "the dataset gives no windows (sessions too short?)",
                 ));
             }
+            // The same check every cell's read of the store makes, here at plan time and
+            // naming the dataset (a subject without windows, a non-finite feature).
+            let named = match &e.dataset {
+                DatasetSpec::Path(p) => p.clone(),
+                DatasetSpec::Simulate(_) => std::path::PathBuf::from("[dataset] simulate"),
+            };
+            fs.validate(&named)
+                .map_err(|e| CliError::data("stage the features", e))?;
             features::write_features(&path, &fs)
                 .map_err(|e| CliError::data("write the staged features", e))?;
             tracing::info!(path = %path.display(), windows = fs.len(), "staged features");
