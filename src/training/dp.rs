@@ -700,7 +700,11 @@ mod tests {
         );
         // The reference's δ = 1e-3 is below 1/530 but not far below it: recorded as a warning.
         assert_eq!(rec.notes.len(), 1, "{:?}", rec.notes);
-        assert!(rec.notes[0].contains("not far below 1/n"), "{:?}", rec.notes);
+        assert!(
+            rec.notes[0].contains("not far below 1/n"),
+            "{:?}",
+            rec.notes
+        );
         // A set δ ≥ 1/n (0.01 ≥ 1/494) is refused, not stated with a warning.
         let weak = plan(
             &DpTraining {
