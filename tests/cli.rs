@@ -408,7 +408,7 @@ fn unreachable_slurm_is_one_line_and_dry_run_names_submit_scripts() {
         .arg(&results)
         .output()
         .unwrap();
-    assert_clean_failure(&o, 5, "Slurm is not reachable");
+    assert_clean_failure(&o, 69, "Slurm is not reachable");
     assert!(
         stderr(&o).contains("Could not establish a configuration source"),
         "{}",
@@ -456,7 +456,7 @@ fn unreachable_slurm_is_one_line_and_dry_run_names_submit_scripts() {
         .arg(results.join("c"))
         .output()
         .unwrap();
-    assert_clean_failure(&o, 5, "Slurm is not reachable");
+    assert_clean_failure(&o, 69, "Slurm is not reachable");
 }
 
 #[test]

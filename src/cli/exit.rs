@@ -20,6 +20,9 @@ pub const OUTPUT_FAILED: i32 = 6;
 pub const STALE_CELL: i32 = 7;
 /// Some cells of a campaign failed (`dpwear run`); each failure is in its cell's log.
 pub const CELLS_FAILED: i32 = 8;
+/// Slurm is not installed here, its controller cannot be reached, or it refused a request
+/// (EX_UNAVAILABLE); nothing was submitted by the failing command.
+pub const SCHEDULER_UNAVAILABLE: i32 = 69;
 /// A cell was interrupted (signal, Slurm time limit) after saving its finished folds; running
 /// it again resumes (EX_TEMPFAIL).
 pub const RESUMABLE: i32 = 75;
@@ -38,6 +41,7 @@ Exit codes:
   6    an output cannot be written (or exists and --force was not given)
   7    a manifest cell does not match this binary or its inputs (re-run `dpwear plan`)
   8    some cells of the campaign failed (see their logs and `dpwear status`)
+  69   Slurm is not installed, not reachable, or refused a request
   75   a cell was interrupted after saving its finished folds; rerunning resumes it
   130  interrupted";
 

@@ -2,6 +2,7 @@
 //! `results/<campaign>/manifest.json` (cells in array order with content-hash ids) and print
 //! the grid; `--dry-run` also prints the sbatch scripts `submit` would send.
 
+use crate::privacy::accounting::fmt::sig6;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -168,24 +169,24 @@ pub fn render_grid(m: &Manifest, dir: &CampaignDir, limit: Option<usize>) -> Str
                 Some(l) => {
                     let _ = writeln!(
                         s,
-                        "  point {:>4} ({} {} {}): ε ≤ {:.4} (target {}) at δ = {} [{}], {} accountant ({}), {} sampling, q = {:.4}–{:.4}, {}–{} steps, σ = {:.4}–{:.4}, C = {}, unit {} ({}–{}); {}",
+                        "  point {:>4} ({} {} {}): ε ≤ {} (target {}) at δ = {} [{}], {} accountant ({}), {} sampling, q = {}–{}, {}–{} steps, σ = {}–{}, C = {}, unit {} ({}–{}); {}",
                         c.index,
                         c.config.point.strategy.as_str(),
                         c.config.point.classifier.as_str(),
                         c.config.point.axis_value("synthetic_subjects").unwrap_or_default(),
-                        l.epsilon_planned_max,
+                        sig6(l.epsilon_planned_max),
                         l.epsilon_target,
                         fmt_range(l.delta),
                         l.delta_rule,
                         l.accountant,
                         l.conversion,
                         l.sampling,
-                        l.sample_rate[0],
-                        l.sample_rate[1],
+                        sig6(l.sample_rate[0]),
+                        sig6(l.sample_rate[1]),
                         l.steps[0],
                         l.steps[1],
-                        l.sigma[0],
-                        l.sigma[1],
+                        sig6(l.sigma[0]),
+                        sig6(l.sigma[1]),
                         l.clip_norm,
                         l.unit,
                         l.units[0],

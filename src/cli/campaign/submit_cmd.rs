@@ -38,7 +38,10 @@ pub struct SubmitArgs {
 /// setting of this machine (exit 5, one line); anything else is unexpected (exit 1).
 pub fn slurm_error(action: &str, e: SlurmError) -> CliError {
     let code = match e {
-        SlurmError::NotInstalled { .. } | SlurmError::Unreachable { .. } => exit::INVALID_PARAMETER,
+        SlurmError::NotInstalled { .. }
+        | SlurmError::Unreachable { .. }
+        | SlurmError::Command { .. } => exit::SCHEDULER_UNAVAILABLE,
+        SlurmError::WriteScript { .. } => exit::OUTPUT_FAILED,
         _ => exit::INTERNAL,
     };
     CliError::new(code, action, e)
