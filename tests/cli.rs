@@ -240,28 +240,9 @@ fn bad_input_gets_one_line_a_named_file_and_a_documented_code() {
 
 // ---- limits, late checks and log hygiene (reliability issue) ----
 
-/// Writes an executable shell script `name` into `dir` through a child `sh` (never a
-/// descriptor of this process, which a concurrently forked child could inherit: ETXTBSY).
+/// Writes an executable shell script `name` into `dir` (see `common::fake_command`).
 fn fake_command(dir: &Path, name: &str, body: &str) {
-    use std::io::Write;
-    let p = dir.join(name);
-    let mut child = std::process::Command::new("/bin/sh")
-        .args([
-            "-c",
-            r#"cat > "$1.tmp" && chmod 755 "$1.tmp" && mv "$1.tmp" "$1""#,
-            "sh",
-        ])
-        .arg(&p)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("#!/bin/sh\n{body}\n").as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    common::fake_command::write_fake_command(dir, name, body);
 }
 
 /// A folder of fake Slurm commands that fail as Slurm 22.05 does without a reachable

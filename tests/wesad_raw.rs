@@ -224,7 +224,6 @@ fn errors_name_the_file_and_do_not_panic() {
     assert_names(&e, "S7.pkl");
     assert!(e.to_string().contains("S5"), "{e}");
     // Missing keys and wrong shapes, written by Python from the generated file.
-    let src = gen.join("S5/S5.pkl");
     for (name, edit, needle) in [
         (
             "nobvp",
@@ -242,20 +241,8 @@ fn errors_name_the_file_and_do_not_panic() {
             "not numeric",
         ),
     ] {
-        let d = dir.path().join(name).join("S5");
-        std::fs::create_dir_all(&d).unwrap();
-        let code = format!(
-            "import pickle,sys\nd=pickle.load(open(sys.argv[1],'rb'),encoding='latin1')\n{edit}\n\
-             pickle.dump(d,open(sys.argv[2],'wb'),protocol=4)"
-        );
-        let st = Command::new(common::python())
-            .args(["-c", &code])
-            .arg(&src)
-            .arg(d.join("S5.pkl"))
-            .status()
-            .unwrap();
-        assert!(st.success());
-        let e = read_wesad(d.parent().unwrap(), LabelMap::Binary).unwrap_err();
+        let root = edited_s5(dir.path(), &gen, name, edit);
+        let e = read_wesad(&root, LabelMap::Binary).unwrap_err();
         assert_names(&e, "S5.pkl");
         assert!(e.to_string().contains(needle), "{name}: {e}");
     }

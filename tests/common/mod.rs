@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
+pub mod fake_command;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 

@@ -419,6 +419,11 @@ impl SlurmClient {
     }
 }
 
+/// The integration tests' fake-command writer, shared with the tests below.
+#[cfg(all(test, unix))]
+#[path = "../../../tests/common/fake_command.rs"]
+mod fake_command;
+
 #[cfg(all(test, unix))]
 mod tests {
     use super::super::parse::JobState;
@@ -430,38 +435,13 @@ mod tests {
             .join(name)
     }
 
-    /// Writes an executable shell script `name` into `dir`.
-    ///
-    /// The file is written by a child `sh`, never through a descriptor of this process: a
-    /// write descriptor open here would be inherited by any child another test thread forks
-    /// at that moment, and exec of the fake then fails with ETXTBSY ("Text file busy") until
-    /// that child has exec'd. The child writes a temporary name, makes it executable and
-    /// renames it, so the fake appears complete or not at all.
+    /// Writes an executable shell script `name` into `dir` (see [`super::fake_command`]).
     fn fake(dir: &Path, name: &str, body: &str) {
-        use std::io::Write;
-        let p = dir.join(name);
-        let mut child = Command::new("/bin/sh")
-            .args([
-                "-c",
-                r#"cat > "$1.tmp" && chmod 755 "$1.tmp" && mv "$1.tmp" "$1""#,
-                "sh",
-            ])
-            .arg(&p)
-            .stdin(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(format!("#!/bin/sh\n{body}\n").as_bytes())
-            .unwrap();
-        let status = child.wait().unwrap();
-        assert!(status.success(), "writing the fake {} failed", p.display());
+        super::fake_command::write_fake_command(dir, name, body);
     }
 
     /// The old way (write + chmod from this process) fails this under fork pressure with
-    /// ETXTBSY within a few hundred fakes; [`fake`] must not.
+    /// ETXTBSY within a few hundred fakes (measured: at the 66th); [`fake`] must not.
     #[test]
     fn fakes_run_while_other_threads_fork() {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
