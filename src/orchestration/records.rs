@@ -339,6 +339,22 @@ mod tests {
         assert_eq!(cell_state(&d, "abc").label(), "partial");
     }
 
+    /// A checkpoint written and read back opens: its digest is over the outcome's JSON text,
+    /// so every float must read back to the same bits (serde_json's `float_roundtrip`; the
+    /// default parser is off by one ulp for some values, e.g. 0.4117647058823529 = 7/17, and a
+    /// resumed cell then recomputed every fold).
+    #[test]
+    fn sealed_fold_checkpoints_survive_their_own_round_trip() {
+        let values: Vec<f64> = (1..2000)
+            .map(|i| i as f64 / 17.0 / (1 + i % 13) as f64)
+            .chain([7.0 / 17.0, 0.4117647058823529, 1.0 / 3.0, 2.0 / 9.0])
+            .collect();
+        let v = serde_json::json!({"replicate": 0, "record": {"fold": 1, "values": values}});
+        let text =
+            serde_json::to_string_pretty(&FoldCheckpoint::seal("cell", 1, v.clone())).unwrap();
+        assert_eq!(FoldCheckpoint::open(&text, "cell", 1).unwrap(), v);
+    }
+
     #[test]
     fn fold_checkpoints_open_only_for_their_cell_and_fold_and_untouched() {
         let v = serde_json::json!({"replicate": 0, "record": {"fold": 3, "f1": 0.5}});
