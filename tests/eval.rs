@@ -230,9 +230,13 @@ fn synthetic_subjects_applies_to_every_synthetic_kind_and_is_bounded() {
         args.extend(FAST);
         run(&args)
     };
-    // 0 and more than held: exit 5 before training, naming the file and its count.
+    // 0 is outside the documented limits: a usage error (exit 2) from the option parser.
+    let o = tstr(&syn, "0", &dir.path().join("never.json"));
+    assert_eq!(o.status.code(), Some(2), "K=0: {}", stderr(&o));
+    assert!(stderr(&o).contains("between 1 and"), "K=0: {}", stderr(&o));
+    // More than held: exit 5 before training, naming the file and its count.
     for train in [&syn, &syn_ds] {
-        for k in ["0", "5", "999"] {
+        for k in ["5", "999"] {
             let o = tstr(train, k, &dir.path().join("never.json"));
             assert_eq!(o.status.code(), Some(5), "K={k}: {}", stderr(&o));
             let name = train.file_name().unwrap().to_str().unwrap();

@@ -337,7 +337,7 @@ fn bad_privacy_parameters_are_refused_with_one_line() {
             "subject",
         ),
         (
-            vec!["--epsilon", "1", "--batch-size", "100000"],
+            vec!["--epsilon", "1", "--batch-size", "60000"],
             "batch size",
         ),
     ] {

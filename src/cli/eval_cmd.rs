@@ -160,9 +160,8 @@ pub struct CommonArgs {
     #[arg(long, value_enum)]
     pub classifier: ClassifierArg,
     /// Independent repetitions (distinct derived seeds unless --same-seed).
-    #[arg(long, default_value_t = 10,
-          value_parser = clap::value_parser!(u32).range(1..=crate::config::limits::MAX_REPLICATES as i64))]
-    pub replicates: u32,
+    #[arg(long, default_value_t = 10, value_parser = crate::config::limits::replicates)]
+    pub replicates: usize,
     /// Head, loss and input handling.
     #[arg(long, value_enum, default_value = "default")]
     pub mode: HeadArg,
@@ -174,11 +173,11 @@ pub struct CommonArgs {
     #[arg(long)]
     pub same_seed: bool,
     /// Epochs (default: the reference's per classifier: CNN 10, CNN-LSTM 20, Transformer 110).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=crate::config::limits::MAX_EPOCHS as i64))]
-    pub epochs: Option<u32>,
+    #[arg(long, value_parser = crate::config::limits::epochs)]
+    pub epochs: Option<usize>,
     /// Batch size (default 50).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=crate::config::limits::MAX_BATCH_SIZE as i64))]
-    pub batch_size: Option<u32>,
+    #[arg(long, value_parser = crate::config::limits::batch_size)]
+    pub batch_size: Option<usize>,
     /// Adam learning rate (default: CNN and CNN-LSTM 1e-3, Transformer 1e-4).
     #[arg(long)]
     pub learning_rate: Option<f64>,
@@ -317,10 +316,10 @@ fn evaluate(
     let mut hyper: TrainHyper = kind.reference_hyper();
     hyper.dp = dp;
     if let Some(e) = a.epochs {
-        hyper.epochs = e as usize;
+        hyper.epochs = e;
     }
     if let Some(b) = a.batch_size {
-        hyper.batch_size = b as usize;
+        hyper.batch_size = b;
     }
     if let Some(lr) = a.learning_rate {
         if !(lr > 0.0 && lr.is_finite()) {
@@ -377,7 +376,7 @@ fn evaluate(
         classifier: kind,
         head,
         hyper,
-        replicates: a.replicates as usize,
+        replicates: a.replicates,
         master_seed: a.seed,
         same_seed: a.same_seed,
         threads,
