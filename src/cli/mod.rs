@@ -91,6 +91,16 @@ impl CliError {
         Self::new(code, action, e)
     }
 
+    /// Wraps an experiment-file error: unreadable 3, not TOML 4, invalid values 5.
+    pub fn config(action: &str, e: crate::config::ConfigError) -> Self {
+        let code = match e {
+            crate::config::ConfigError::Unreadable { .. } => exit::INPUT_UNREADABLE,
+            crate::config::ConfigError::Syntax { .. } => exit::INPUT_MALFORMED,
+            crate::config::ConfigError::Invalid { .. } => exit::INVALID_PARAMETER,
+        };
+        Self::new(code, action, e)
+    }
+
     /// Wraps a data-layer error raised while doing `action`.
     pub fn data(action: &str, e: DataError) -> Self {
         Self::new(exit::for_data_error(&e), action, e)

@@ -67,14 +67,7 @@ pub fn campaign_dir(arg: &Path, results: &Path) -> Result<CampaignDir, CliError>
         ));
     }
     if arg.extension().and_then(|e| e.to_str()) == Some("toml") {
-        let e = crate::config::load(arg).map_err(|e| {
-            let code = match e {
-                crate::config::ConfigError::Unreadable { .. } => exit::INPUT_UNREADABLE,
-                crate::config::ConfigError::Syntax { .. } => exit::INPUT_MALFORMED,
-                crate::config::ConfigError::Invalid { .. } => exit::INVALID_PARAMETER,
-            };
-            CliError::new(code, "read the experiment", e)
-        })?;
+        let e = crate::config::load(arg).map_err(|e| CliError::config("read the experiment", e))?;
         let dir = CampaignDir::new(results.join(&e.campaign));
         if !dir.manifest().is_file() {
             return Err(CliError::new(
@@ -389,6 +382,15 @@ fn draw_report(
     Ok((drawn, problems))
 }
 
+/// "one entry" or "N entries", for the report problems' messages.
+fn entries(n: usize) -> String {
+    if n == 1 {
+        "one entry".into()
+    } else {
+        format!("{n} entries")
+    }
+}
+
 /// Checks, before anything runs, that every table and figure of the experiment's `[report]`
 /// can be drawn once its cells are finished: draws them from placeholder values for every
 /// planned replicate (nothing is written). `plan` (and so `run` and `submit`) call it, so a
@@ -417,11 +419,7 @@ pub fn check_report(e: &Experiment, experiment_path: &Path) -> Result<(), CliErr
         format!(
             "{}: {} cannot be drawn: {}",
             experiment_path.display(),
-            if problems.len() == 1 {
-                "one entry".to_string()
-            } else {
-                format!("{} entries", problems.len())
-            },
+            entries(problems.len()),
             problems.join("; ")
         ),
     ))
@@ -489,7 +487,7 @@ pub fn collect(dir: &CampaignDir, print: bool) -> Result<(), CliError> {
             "collect",
             format!(
                 "{} of the experiment's report section cannot be drawn (fix it in {}; `dpwear collect` rereads it): {}",
-                if problems.len() == 1 { "one entry".to_string() } else { format!("{} entries", problems.len()) },
+                entries(problems.len()),
                 m.experiment_path,
                 problems.join("; ")
             ),

@@ -43,14 +43,7 @@ pub fn build_manifest(
     experiment: &Path,
     results: &Path,
 ) -> Result<(Manifest, CampaignDir), CliError> {
-    let e = config::load(experiment).map_err(|e| {
-        let code = match e {
-            config::ConfigError::Unreadable { .. } => exit::INPUT_UNREADABLE,
-            config::ConfigError::Syntax { .. } => exit::INPUT_MALFORMED,
-            config::ConfigError::Invalid { .. } => exit::INVALID_PARAMETER,
-        };
-        CliError::new(code, "read the experiment", e)
-    })?;
+    let e = config::load(experiment).map_err(|e| CliError::config("read the experiment", e))?;
     super::collect_cmd::check_report(&e, experiment)?;
     let dir = CampaignDir::new(results.join(&e.campaign));
     stage::check_inputs_exist(&e, experiment)?;
