@@ -4,7 +4,11 @@
 //! May depend on: tch, `privacy::dpsgd` (the recording `Tape` of the DP forward passes) and the
 //! pure labels of `privacy::accounting` (in `spec`). Must never use orchestration, clap or
 //! indicatif.
+pub mod generator_spec;
 pub mod spec;
+
+#[cfg(feature = "torch")]
+pub mod generators;
 
 #[cfg(feature = "torch")]
 pub mod classifiers;

@@ -8,3 +8,4 @@
 pub mod classifier;
 pub mod dp;
 pub mod eval_runner;
+pub mod generator;
