@@ -10,6 +10,8 @@ pub mod data_cmd;
 pub mod eval_cmd;
 pub mod exit;
 pub mod features_cmd;
+#[cfg(feature = "torch")]
+pub mod gan;
 pub mod logging;
 pub mod privacy_cmd;
 
@@ -49,6 +51,11 @@ pub enum Command {
     #[cfg(feature = "torch")]
     #[command(subcommand)]
     Eval(eval_cmd::EvalCommand),
+    /// Train generators (cGAN, DoppelGANger, TimeGAN, DP-MERF; optional DP-SGD), sample
+    /// synthetic subjects from them, inspect their model cards.
+    #[cfg(feature = "torch")]
+    #[command(subcommand)]
+    Gan(gan::GanCommand),
     /// Validate an experiment grid, stage its inputs and write results/<campaign>/manifest.json.
     Plan(campaign::plan_cmd::PlanArgs),
     /// Plan, run the unfinished cells locally, collect and print the table.
@@ -116,6 +123,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Privacy(cmd) => privacy_cmd::run(cmd),
         #[cfg(feature = "torch")]
         Command::Eval(cmd) => eval_cmd::run(cmd),
+        #[cfg(feature = "torch")]
+        Command::Gan(cmd) => gan::run(cmd),
         Command::Plan(a) => campaign::plan_cmd::run(a),
         Command::Run(a) => campaign::run_cmd::run(a),
         #[cfg(feature = "torch")]

@@ -39,6 +39,8 @@ pub const MAX_CELLS: usize = 100_000;
 /// one training subject.
 pub const MIN_CAMPAIGN_SUBJECTS: usize = 2;
 /// MPI ranks sharing one cell's folds.
+/// Generator training steps of one run.
+pub const MAX_GAN_STEPS: usize = 100_000_000;
 pub const MAX_RANKS_PER_CELL: usize = 1024;
 
 /// libtorch threads of all the cells a local run executes at once (`-j` × `--threads`, or
@@ -88,6 +90,11 @@ pub const SYNTHETIC_SUBJECTS: Limit = Limit {
     what: "synthetic subjects",
     range: 1..=MAX_SYNTHETIC_SUBJECTS,
 };
+/// Generator training steps (`gan train --steps`) and checkpoint intervals.
+pub const GAN_STEPS: Limit = Limit {
+    what: "generator steps",
+    range: 1..=MAX_GAN_STEPS,
+};
 pub const RANKS_PER_CELL: Limit = Limit {
     what: "ranks per cell",
     range: 1..=MAX_RANKS_PER_CELL,
@@ -135,6 +142,9 @@ pub fn batch_size(s: &str) -> Result<usize, String> {
 }
 pub fn synthetic_subjects(s: &str) -> Result<usize, String> {
     SYNTHETIC_SUBJECTS.parse(s)
+}
+pub fn gan_steps(s: &str) -> Result<usize, String> {
+    GAN_STEPS.parse(s)
 }
 
 #[cfg(test)]

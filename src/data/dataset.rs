@@ -109,6 +109,9 @@ pub enum SourceKind {
     ReferenceCsv,
     /// dpwear's simulator: made-up data, never real measurements.
     Simulator,
+    /// Sampled from a dpwear generator (`dpwear gan generate`): synthetic subjects 1001, …;
+    /// the provenance names the checkpoint and its note holds the model card.
+    Generator,
 }
 
 impl SourceKind {
@@ -119,6 +122,7 @@ impl SourceKind {
             SourceKind::ReferencePickle => "reference-pickle",
             SourceKind::ReferenceCsv => "reference-csv",
             SourceKind::Simulator => "simulator",
+            SourceKind::Generator => "generator",
         }
     }
 
@@ -129,6 +133,7 @@ impl SourceKind {
             "reference-pickle" => Some(SourceKind::ReferencePickle),
             "reference-csv" => Some(SourceKind::ReferenceCsv),
             "simulator" => Some(SourceKind::Simulator),
+            "generator" => Some(SourceKind::Generator),
             _ => None,
         }
     }
@@ -136,6 +141,11 @@ impl SourceKind {
     /// True for data that was made up rather than measured.
     pub fn is_simulated(self) -> bool {
         matches!(self, SourceKind::Simulator)
+    }
+
+    /// True for synthetic data sampled from a generator (never real measurements either).
+    pub fn is_generated(self) -> bool {
+        matches!(self, SourceKind::Generator)
     }
 }
 

@@ -85,6 +85,9 @@ mod tests {
             assert_eq!(GeneratorKind::parse(k.as_str()), Some(k));
         }
         assert_eq!(GeneratorKind::parse("gan"), None);
-        assert_eq!(GeneratorMode::parse("reference"), Some(GeneratorMode::Reference));
+        assert_eq!(
+            GeneratorMode::parse("reference"),
+            Some(GeneratorMode::Reference)
+        );
     }
 }

@@ -15,6 +15,8 @@ pub struct Progress {
     done: u64,
     started: Instant,
     tty: bool,
+    /// Shown after the counts (e.g. the latest losses).
+    detail: String,
 }
 
 impl Progress {
@@ -43,7 +45,24 @@ impl Progress {
             done: 0,
             started: Instant::now(),
             tty,
+            detail: String::new(),
         }
+    }
+
+    /// Like [`Progress::new`], with `done` items already finished (a resumed run).
+    pub fn resuming(len: u64, done: u64, what: &str) -> Self {
+        let mut p = Self::new(len, what);
+        p.done = done.min(len);
+        p.bar.set_position(p.done);
+        p
+    }
+
+    /// Text shown after the counts on the bar and in the summary lines.
+    pub fn set_detail(&mut self, detail: String) {
+        if self.tty {
+            self.bar.set_message(format!("{} {detail}", self.what));
+        }
+        self.detail = detail;
     }
 
     /// One more item finished.
@@ -52,11 +71,13 @@ impl Progress {
         self.bar.inc(1);
         if !self.tty && (self.done.is_multiple_of(self.every) || self.done == self.len) {
             tracing::info!(
-                "{} {}/{} done in {:.1} s",
+                "{} {}/{} done in {:.1} s{}{}",
                 self.what,
                 self.done,
                 self.len,
-                self.started.elapsed().as_secs_f64()
+                self.started.elapsed().as_secs_f64(),
+                if self.detail.is_empty() { "" } else { "; " },
+                self.detail
             );
         }
     }

@@ -85,7 +85,9 @@ impl Adam {
                 let g = p.grad();
                 let g = if g.defined() { g } else { p.zeros_like() };
                 let _ = m.g_mul_scalar_(c.beta1).g_add_(&(&g * (1.0 - c.beta1)));
-                let _ = v.g_mul_scalar_(c.beta2).g_add_(&(&g * &g * (1.0 - c.beta2)));
+                let _ = v
+                    .g_mul_scalar_(c.beta2)
+                    .g_add_(&(&g * &g * (1.0 - c.beta2)));
                 let denom = (&*v / bc2).sqrt() + c.eps;
                 let upd = (&*m / bc1) / denom * c.lr;
                 let _ = p.g_sub_(&upd);
@@ -100,10 +102,7 @@ impl Adam {
             out.push((format!("{prefix}.m.{i}"), m.shallow_clone()));
             out.push((format!("{prefix}.v.{i}"), v.shallow_clone()));
         }
-        out.push((
-            format!("{prefix}.t"),
-            Tensor::from_slice(&[self.t as i64]),
-        ));
+        out.push((format!("{prefix}.t"), Tensor::from_slice(&[self.t as i64])));
         out
     }
 

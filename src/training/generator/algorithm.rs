@@ -109,11 +109,7 @@ pub trait WindowSampler {
     /// own labels (DoppelGANger's label channel).
     fn conditional(&self) -> bool;
     /// `labels.len()` windows; a conditional generator draws window i with label `labels[i]`.
-    fn sample(
-        &self,
-        labels: &[u8],
-        rng: &mut rand_chacha::ChaCha20Rng,
-    ) -> Result<Sampled, String>;
+    fn sample(&self, labels: &[u8], rng: &mut rand_chacha::ChaCha20Rng) -> Result<Sampled, String>;
 }
 
 /// One generator family with its hyper-parameters fixed: what the executor and the privacy

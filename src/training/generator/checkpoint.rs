@@ -18,8 +18,8 @@ use tch::Tensor;
 
 use super::privacy::{GenDpPlan, GenPrivacyRecord};
 use crate::data::hash::sha256_file;
-use crate::features::windows::WindowScheme;
 use crate::data::LabelMap;
+use crate::features::windows::WindowScheme;
 use crate::models::generator_spec::{GeneratorKind, GeneratorMode};
 
 pub const CARD_FILE: &str = "model-card.json";
@@ -157,7 +157,12 @@ fn write_tensors(
     let tmp = crate::atomic_file::temp_path(&path);
     let cpu: Vec<(String, Tensor)> = tensors
         .iter()
-        .map(|(n, t)| (n.clone(), t.detach().to_device(tch::Device::Cpu).contiguous()))
+        .map(|(n, t)| {
+            (
+                n.clone(),
+                t.detach().to_device(tch::Device::Cpu).contiguous(),
+            )
+        })
         .collect();
     Tensor::write_safetensors(&cpu, &tmp).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
@@ -200,8 +205,8 @@ pub fn read_card(dir: &Path) -> Result<ModelCard, CheckpointError> {
     }
     let path = dir.join(CARD_FILE);
     let bytes = std::fs::read(&path).map_err(|e| unreadable(&path, e))?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| malformed(&path, format!("not JSON: {e}")))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| malformed(&path, format!("not JSON: {e}")))?;
     let kind = value.get("kind").and_then(|k| k.as_str());
     if kind != Some(CARD_KIND) {
         return Err(malformed(
@@ -224,10 +229,16 @@ pub fn read_card(dir: &Path) -> Result<ModelCard, CheckpointError> {
     }
     let card: ModelCard = serde_json::from_value(value)
         .map_err(|e| malformed(&path, format!("not a valid model card: {e}")))?;
-    for file in [&card.generator_file, &card.state_file].into_iter().flatten() {
+    for file in [&card.generator_file, &card.state_file]
+        .into_iter()
+        .flatten()
+    {
         let p = dir.join(&file.name);
         if file.name.contains('/') || file.name.contains("..") {
-            return Err(malformed(&path, format!("file name {:?} leaves the folder", file.name)));
+            return Err(malformed(
+                &path,
+                format!("file name {:?} leaves the folder", file.name),
+            ));
         }
         let sha = sha256_file(&p).map_err(|e| unreadable(&p, e))?;
         if sha != file.sha256 {
@@ -246,7 +257,8 @@ pub fn read_card(dir: &Path) -> Result<ModelCard, CheckpointError> {
 /// Reads one of the card's weight files (after [`read_card`] checked its digest).
 pub fn read_tensors(dir: &Path, file: &CardFile) -> Result<Vec<(String, Tensor)>, CheckpointError> {
     let p = dir.join(&file.name);
-    let t = Tensor::read_safetensors(&p).map_err(|e| malformed(&p, format!("not safetensors: {e}")))?;
+    let t =
+        Tensor::read_safetensors(&p).map_err(|e| malformed(&p, format!("not safetensors: {e}")))?;
     if t.len() != file.tensors {
         return Err(malformed(
             &p,

@@ -167,21 +167,19 @@ mod tests {
     #[test]
     fn windows_shapes_and_exclusion() {
         let ds = sim(3);
-        let all = GenData::from_dataset(&ds, WindowScheme::NonOverlapping, &[], Device::Cpu)
-            .unwrap();
+        let all =
+            GenData::from_dataset(&ds, WindowScheme::NonOverlapping, &[], Device::Cpu).unwrap();
         assert_eq!(all.x.size(), vec![all.len() as i64, 60, 6]);
         let first = ds.subjects[0].id;
-        let some =
-            GenData::from_dataset(&ds, WindowScheme::NonOverlapping, &[first], Device::Cpu)
-                .unwrap();
+        let some = GenData::from_dataset(&ds, WindowScheme::NonOverlapping, &[first], Device::Cpu)
+            .unwrap();
         assert!(some.len() < all.len());
         assert!(!some.subject_ids.contains(&first));
-        let err = GenData::from_dataset(&ds, WindowScheme::Sliding, &[4242], Device::Cpu)
-            .unwrap_err();
+        let err =
+            GenData::from_dataset(&ds, WindowScheme::Sliding, &[4242], Device::Cpu).unwrap_err();
         assert!(err.contains("S4242"), "{err}");
         let ids: Vec<u32> = ds.subjects.iter().map(|s| s.id).collect();
-        let err = GenData::from_dataset(&ds, WindowScheme::Sliding, &ids, Device::Cpu)
-            .unwrap_err();
+        let err = GenData::from_dataset(&ds, WindowScheme::Sliding, &ids, Device::Cpu).unwrap_err();
         assert!(err.contains("no training subject"), "{err}");
     }
 

@@ -27,7 +27,10 @@ use super::rng::StepRng;
 pub enum RunEnd {
     Complete,
     /// Stopped by a signal after checkpointing `steps_done` steps.
-    Interrupted { steps_done: u64, signal: i32 },
+    Interrupted {
+        steps_done: u64,
+        signal: i32,
+    },
 }
 
 /// Progress of the loop, for observers.

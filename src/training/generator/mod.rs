@@ -13,6 +13,7 @@ pub mod kinds;
 pub mod privacy;
 pub mod registry;
 pub mod rng;
+pub mod synthesize;
 
 pub use algorithm::{
     DpSettings, Family, GanAlgorithm, Overrides, PrivateUse, Sampled, StepReport, WindowSampler,

@@ -113,7 +113,10 @@ pub fn plan(req: &GenDpRequest, family: &dyn Family, data: &GenData) -> Result<G
         ));
     }
     if !(req.clip_norm.is_finite() && req.clip_norm > 0.0) {
-        return Err(format!("--clip-norm {} must be finite and > 0", req.clip_norm));
+        return Err(format!(
+            "--clip-norm {} must be finite and > 0",
+            req.clip_norm
+        ));
     }
     if req.unit == PrivacyUnit::Window && data.scheme == WindowScheme::Sliding {
         return Err(
@@ -124,7 +127,11 @@ pub fn plan(req: &GenDpRequest, family: &dyn Family, data: &GenData) -> Result<G
         );
     }
     let (units, units_rule, unit_name) = match req.unit {
-        PrivacyUnit::Window => (data.len(), "training windows".to_string(), "training windows"),
+        PrivacyUnit::Window => (
+            data.len(),
+            "training windows".to_string(),
+            "training windows",
+        ),
         PrivacyUnit::Subject => (
             data.subject_ids.len(),
             "training subjects (each drawn with the windows' rate q)".to_string(),
@@ -266,9 +273,8 @@ impl GenDpPlan {
             steps_planned: self.steps_planned,
             steps_realised,
             empty_batches,
-            mean_clipped_fraction: (steps_realised > empty_batches).then(|| {
-                clipped_fraction_sum / (steps_realised - empty_batches) as f64
-            }),
+            mean_clipped_fraction: (steps_realised > empty_batches)
+                .then(|| clipped_fraction_sum / (steps_realised - empty_batches) as f64),
             not_covered: NOT_COVERED.iter().map(|s| s.to_string()).collect(),
             notes: self.notes.clone(),
         })

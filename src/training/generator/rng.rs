@@ -124,7 +124,10 @@ pub fn label_tensor(labels: &[u8], device: Device) -> Tensor {
 /// Float tensor helper for callers that build tensors from f64 values.
 pub fn f32_tensor(values: &[f64], shape: &[i64], device: Device) -> Tensor {
     let v: Vec<f32> = values.iter().map(|&x| x as f32).collect();
-    Tensor::from_slice(&v).view(shape).to_kind(Kind::Float).to_device(device)
+    Tensor::from_slice(&v)
+        .view(shape)
+        .to_kind(Kind::Float)
+        .to_device(device)
 }
 
 #[cfg(test)]

@@ -1,0 +1,250 @@
+//! `dpwear gan generate`: synthetic subjects from a trained generator, written as a dataset
+//! store (`.h5`, source kind `generator`, the model card in its note), the reference's
+//! synthetic CSV (`.csv`: index from 1 per subject, `sid, BVP, EDA, ACC_x, ACC_y, ACC_z, TEMP,
+//! Label`) or NumPy arrays (`.npz`: `windows` (n, 60, 6), `labels` (n,) by majority of the
+//! window's seconds, `step_labels` (n, 60), `subject` (n,)). `dpwear features`,
+//! `eval loso --synthetic` and `eval tstr --train` read the `.h5` and `.csv` outputs.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use ndarray::{Array1, Array2, Array3};
+
+use super::checkpoint_error;
+use crate::cli::{check_overwrite, exit, CliError};
+use crate::data::{store, Dataset, Provenance, SourceKind, CHANNELS, N_CHANNELS};
+use crate::features::windows::majority_label;
+use crate::training::generator::checkpoint::{read_card, read_tensors};
+use crate::training::generator::registry;
+use crate::training::generator::synthesize::{generate_subjects, SubjectsRequest};
+
+fn parse_range(s: &str) -> Result<(f64, f64), String> {
+    let (a, b) = s
+        .split_once(',')
+        .ok_or_else(|| format!("{s:?} is not LOW,HIGH"))?;
+    let lo: f64 = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("{a:?} is not a number"))?;
+    let hi: f64 = b
+        .trim()
+        .parse()
+        .map_err(|_| format!("{b:?} is not a number"))?;
+    Ok((lo, hi))
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Checkpoint folder of a finished `dpwear gan train`.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Synthetic subjects to generate (ids 1001, 1002, …).
+    #[arg(long, value_parser = crate::config::limits::synthetic_subjects)]
+    pub subjects: usize,
+    /// Windows requested per subject (the reference's default 36).
+    #[arg(long = "windows-per-subject", default_value_t = 36)]
+    pub windows_per_subject: usize,
+    /// Stress fraction of each subject's windows (conditional generators; the reference's
+    /// 0.3 gives 25 + 10 windows for 36).
+    #[arg(long = "stress-fraction", default_value_t = 0.3)]
+    pub stress_fraction: f64,
+    /// Accepted stress-second fraction per subject for DoppelGANger (rejection sampling).
+    #[arg(long = "stress-ratio-range", default_value = "0.29,0.32", value_parser = parse_range)]
+    pub stress_ratio_range: (f64, f64),
+    /// Draws per subject before DoppelGANger's rejection sampling gives up.
+    #[arg(long = "max-tries", default_value_t = 10_000)]
+    pub max_tries: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Output: .h5 (dataset store), .csv (reference synthetic CSV) or .npz.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Replace an existing output.
+    #[arg(long)]
+    pub force: bool,
+    /// libtorch threads (default: all cores).
+    #[arg(long, value_parser = crate::config::limits::threads)]
+    pub threads: Option<usize>,
+}
+
+fn write_csv(path: &Path, ds: &Dataset) -> Result<(), String> {
+    let tmp = crate::atomic_file::temp_path(path);
+    let result = (|| -> std::io::Result<()> {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        writeln!(w, ",sid,{},Label", CHANNELS.join(","))?;
+        for s in &ds.subjects {
+            for r in 0..s.len() {
+                write!(w, "{},{}", r + 1, s.id)?;
+                for c in 0..N_CHANNELS {
+                    write!(w, ",{}", s.channels[c][r])?;
+                }
+                writeln!(w, ",{}", s.labels[r])?;
+            }
+        }
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()
+    })();
+    match result {
+        Ok(()) => crate::atomic_file::rename_into_place(&tmp, path).map_err(|e| e.to_string()),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e.to_string())
+        }
+    }
+}
+
+fn write_npz(path: &Path, ds: &Dataset) -> Result<(), String> {
+    let n: usize = ds.subjects.iter().map(|s| s.len() / 60).sum();
+    let mut windows = Array3::<f32>::zeros((n, 60, N_CHANNELS));
+    let mut step_labels = Array2::<i64>::zeros((n, 60));
+    let mut labels = Array1::<i64>::zeros(n);
+    let mut subject = Array1::<i64>::zeros(n);
+    let mut i = 0;
+    for s in &ds.subjects {
+        for w in 0..s.len() / 60 {
+            for t in 0..60 {
+                for c in 0..N_CHANNELS {
+                    windows[[i, t, c]] = s.channels[c][w * 60 + t] as f32;
+                }
+                step_labels[[i, t]] = s.labels[w * 60 + t] as i64;
+            }
+            labels[i] = majority_label(&s.labels[w * 60..w * 60 + 60]) as i64;
+            subject[i] = s.id as i64;
+            i += 1;
+        }
+    }
+    let tmp = crate::atomic_file::temp_path(path);
+    let result = (|| -> Result<(), String> {
+        let file = std::fs::File::create(&tmp).map_err(|e| e.to_string())?;
+        let mut npz = ndarray_npy::NpzWriter::new(file);
+        npz.add_array("windows", &windows)
+            .map_err(|e| e.to_string())?;
+        npz.add_array("labels", &labels)
+            .map_err(|e| e.to_string())?;
+        npz.add_array("step_labels", &step_labels)
+            .map_err(|e| e.to_string())?;
+        npz.add_array("subject", &subject)
+            .map_err(|e| e.to_string())?;
+        npz.finish().map_err(|e| e.to_string())?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => crate::atomic_file::rename_into_place(&tmp, path).map_err(|e| e.to_string()),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+pub fn run(a: GenerateArgs) -> Result<(), CliError> {
+    const ACTION: &str = "generate synthetic subjects";
+    let ext = a
+        .out
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if !matches!(ext.as_str(), "h5" | "csv" | "npz") {
+        return Err(CliError::new(
+            exit::INVALID_PARAMETER,
+            ACTION,
+            format!(
+                "--out {}: unknown output format (use .h5 for a dataset store, .csv for the reference's synthetic CSV, .npz for NumPy arrays)",
+                a.out.display()
+            ),
+        ));
+    }
+    check_overwrite(&a.out, a.force)?;
+    let card = read_card(&a.checkpoint).map_err(|e| checkpoint_error("read the checkpoint", e))?;
+    if !card.is_complete() {
+        return Err(CliError::new(
+            exit::INVALID_PARAMETER,
+            ACTION,
+            format!(
+                "{} holds an unfinished training ({} of {} steps); run the same `dpwear gan train` again to finish it",
+                a.checkpoint.display(),
+                card.training.steps_done,
+                card.training.steps_total
+            ),
+        ));
+    }
+    let req = SubjectsRequest {
+        subjects: a.subjects,
+        windows_per_subject: a.windows_per_subject,
+        stress_fraction: a.stress_fraction,
+        stress_ratio_range: a.stress_ratio_range,
+        max_tries: a.max_tries,
+        seed: a.seed,
+    };
+    req.validate(card.data.label_map)
+        .map_err(|e| CliError::new(exit::INVALID_PARAMETER, ACTION, e))?;
+    let file = card.generator_file.clone().ok_or_else(|| {
+        CliError::new(
+            exit::INPUT_MALFORMED,
+            ACTION,
+            format!(
+                "{}: the model card names no generator file",
+                a.checkpoint.display()
+            ),
+        )
+    })?;
+    if let Some(t) = a.threads {
+        tch::set_num_threads(t as i32);
+    }
+    let tensors = read_tensors(&a.checkpoint, &file)
+        .map_err(|e| checkpoint_error("read the generator", e))?;
+    let family = registry::family_from_hyper(card.generator, &card.hyper).map_err(|e| {
+        CliError::new(
+            exit::INPUT_MALFORMED,
+            ACTION,
+            format!(
+                "{}: hyper-parameters of the card: {e}",
+                a.checkpoint.display()
+            ),
+        )
+    })?;
+    let sampler = family.sampler(&tensors, tch::Device::Cpu).map_err(|e| {
+        CliError::new(
+            exit::INPUT_MALFORMED,
+            ACTION,
+            format!("{}: {e}", a.checkpoint.join(&file.name).display()),
+        )
+    })?;
+    let note = serde_json::json!({
+        "generated_by": "dpwear gan generate",
+        "request": req,
+        "model_card": card,
+    });
+    let source = Provenance {
+        kind: SourceKind::Generator,
+        path: a.checkpoint.display().to_string(),
+        sha256: file.sha256.clone(),
+        note: note.to_string(),
+    };
+    let ds = generate_subjects(sampler.as_ref(), &req, card.data.label_map, source)
+        .map_err(|e| CliError::new(exit::INVALID_PARAMETER, ACTION, e))?;
+    let written = match ext.as_str() {
+        "h5" => store::write_dataset(&a.out, &ds).map_err(|e| e.to_string()),
+        "csv" => write_csv(&a.out, &ds),
+        _ => write_npz(&a.out, &ds),
+    };
+    written.map_err(|e| {
+        CliError::new(
+            exit::OUTPUT_FAILED,
+            &format!("write {}", a.out.display()),
+            e,
+        )
+    })?;
+    let windows: usize = ds.subjects.iter().map(|s| s.len() / 60).sum();
+    crate::cli::logging::notice(format_args!(
+        "wrote {} synthetic subjects ({} windows) from {} ({}) to {}; privacy: {}",
+        ds.subjects.len(),
+        windows,
+        card.generator,
+        a.checkpoint.display(),
+        a.out.display(),
+        card.privacy_summary
+    ));
+    Ok(())
+}

@@ -1,0 +1,338 @@
+//! `dpwear gan train | generate | info` through the binary on small simulated data: a
+//! finished checkpoint is never recomputed, an interrupted training resumes to the same bits
+//! as an uninterrupted one, outputs feed the feature pipeline, corrupt checkpoints and
+//! impossible parameters give their documented exit codes.
+
+#![cfg(feature = "torch")]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{ok, read_json, run};
+
+fn simulated(dir: &Path) -> PathBuf {
+    let ds = dir.join("sim.h5");
+    ok(run(&[
+        "data",
+        "simulate",
+        "--subjects",
+        "3",
+        "--seed",
+        "4",
+        "--minutes-scale",
+        "0.2",
+        "--out",
+        ds.to_str().unwrap(),
+    ]));
+    ds
+}
+
+/// A tiny cGAN training: 4 G steps of batch 8.
+fn train_args<'a>(ds: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "gan",
+        "train",
+        "--dataset",
+        ds,
+        "--generator",
+        "cgan",
+        "--steps",
+        "4",
+        "--batch-size",
+        "8",
+        "--threads",
+        "1",
+        "--checkpoint-every",
+        "2",
+        "--out",
+        out,
+    ]
+}
+
+fn sha(path: &Path) -> String {
+    dpwear::data::hash::sha256_file(path).unwrap()
+}
+
+fn code(o: &std::process::Output) -> Option<i32> {
+    o.status.code()
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn train_info_generate_and_never_recompute() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = simulated(dir.path());
+    let ck = dir.path().join("ck");
+    ok(run(&train_args(ds.to_str().unwrap(), ck.to_str().unwrap())));
+    let card = read_json(&ck.join("model-card.json"));
+    assert_eq!(card["kind"], "dpwear-generator-card");
+    assert_eq!(card["schema_version"], 1);
+    assert_eq!(card["training"]["status"], "complete");
+    assert_eq!(card["training"]["steps_done"], 4);
+    assert!(card["privacy"].is_null());
+    assert!(card["privacy_summary"]
+        .as_str()
+        .unwrap()
+        .starts_with("no differential privacy"));
+    let before = sha(&ck.join("generator.safetensors"));
+
+    // A finished checkpoint is not recomputed.
+    let again = ok(run(&train_args(ds.to_str().unwrap(), ck.to_str().unwrap())));
+    assert!(
+        stderr(&again).contains("nothing to do"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(sha(&ck.join("generator.safetensors")), before);
+
+    // Another request in the same folder is refused without --force.
+    let mut other = train_args(ds.to_str().unwrap(), ck.to_str().unwrap());
+    other[7] = "5";
+    let o = run(&other);
+    assert_eq!(code(&o), Some(6), "{}", stderr(&o));
+
+    let info = ok(run(&["gan", "info", ck.to_str().unwrap()]));
+    assert!(String::from_utf8_lossy(&info.stdout).contains("cgan"));
+
+    for ext in ["h5", "csv", "npz"] {
+        let out = dir.path().join(format!("syn.{ext}"));
+        ok(run(&[
+            "gan",
+            "generate",
+            "--checkpoint",
+            ck.to_str().unwrap(),
+            "--subjects",
+            "2",
+            "--seed",
+            "3",
+            "--out",
+            out.to_str().unwrap(),
+        ]));
+        assert!(out.exists());
+    }
+    let syn = dpwear::data::store::read_dataset(&dir.path().join("syn.h5")).unwrap();
+    assert_eq!(syn.subjects.len(), 2);
+    assert_eq!(syn.subjects[0].id, 1001);
+    assert_eq!(syn.subjects[0].len(), 35 * 60);
+    assert_eq!(syn.source.kind, dpwear::data::SourceKind::Generator);
+    assert!(syn.source.note.contains("dpwear-generator-card"));
+    // The feature pipeline takes the generated store and the CSV unchanged.
+    for ext in ["h5", "csv"] {
+        let f = dpwear::features::synthetic::read_synthetic(
+            &dir.path().join(format!("syn.{ext}")),
+            dpwear::features::subwindow_fft::FeatureMode::Reference,
+            dpwear::features::synthetic::SyntheticWindows::All,
+            None,
+        )
+        .unwrap();
+        assert_eq!(f.y.len(), 70);
+    }
+    // Same seed, same bytes.
+    let again = dir.path().join("syn2.h5");
+    ok(run(&[
+        "gan",
+        "generate",
+        "--checkpoint",
+        ck.to_str().unwrap(),
+        "--subjects",
+        "2",
+        "--seed",
+        "3",
+        "--out",
+        again.to_str().unwrap(),
+    ]));
+    let syn2 = dpwear::data::store::read_dataset(&again).unwrap();
+    assert_eq!(syn.subjects, syn2.subjects);
+    // Existing output without --force.
+    let o = run(&[
+        "gan",
+        "generate",
+        "--checkpoint",
+        ck.to_str().unwrap(),
+        "--subjects",
+        "2",
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), Some(6));
+}
+
+#[test]
+fn interrupted_training_resumes_to_the_same_bits() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = simulated(dir.path());
+    let whole = dir.path().join("whole");
+    let parts = dir.path().join("parts");
+    ok(run(&train_args(
+        ds.to_str().unwrap(),
+        whole.to_str().unwrap(),
+    )));
+    let mut first = train_args(ds.to_str().unwrap(), parts.to_str().unwrap());
+    first.extend(["--stop-after", "3"]);
+    let o = run(&first);
+    assert_eq!(code(&o), Some(75), "{}", stderr(&o));
+    let card = read_json(&parts.join("model-card.json"));
+    assert_eq!(card["training"]["status"], "in-progress");
+    assert_eq!(card["training"]["steps_done"], 3);
+    let o = run(&[
+        "gan",
+        "generate",
+        "--checkpoint",
+        parts.to_str().unwrap(),
+        "--subjects",
+        "1",
+        "--out",
+        dir.path().join("x.h5").to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), Some(5), "{}", stderr(&o));
+    let o = ok(run(&train_args(
+        ds.to_str().unwrap(),
+        parts.to_str().unwrap(),
+    )));
+    assert!(stderr(&o).contains("resuming"), "{}", stderr(&o));
+    assert_eq!(
+        sha(&whole.join("generator.safetensors")),
+        sha(&parts.join("generator.safetensors"))
+    );
+    assert_eq!(
+        sha(&whole.join("training-state.safetensors")),
+        sha(&parts.join("training-state.safetensors"))
+    );
+}
+
+#[test]
+fn corrupt_and_missing_checkpoints_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = simulated(dir.path());
+    let ck = dir.path().join("ck");
+    ok(run(&train_args(ds.to_str().unwrap(), ck.to_str().unwrap())));
+    let gen = |ck: &Path| {
+        run(&[
+            "gan",
+            "generate",
+            "--checkpoint",
+            ck.to_str().unwrap(),
+            "--subjects",
+            "1",
+            "--out",
+            dir.path().join("o.h5").to_str().unwrap(),
+            "--force",
+        ])
+    };
+    let o = gen(&dir.path().join("nope"));
+    assert_eq!(code(&o), Some(3), "{}", stderr(&o));
+    // Truncated weights.
+    let w = ck.join("generator.safetensors");
+    let bytes = std::fs::read(&w).unwrap();
+    std::fs::write(&w, &bytes[..bytes.len() / 2]).unwrap();
+    let o = gen(&ck);
+    assert_eq!(code(&o), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("generator.safetensors"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    // A foreign JSON card.
+    std::fs::write(
+        ck.join("model-card.json"),
+        b"{\"kind\": \"something-else\"}",
+    )
+    .unwrap();
+    let o = gen(&ck);
+    assert_eq!(code(&o), Some(4), "{}", stderr(&o));
+    std::fs::write(ck.join("model-card.json"), b"\x00\x01 not json").unwrap();
+    let o = run(&["gan", "info", ck.to_str().unwrap()]);
+    assert_eq!(code(&o), Some(4), "{}", stderr(&o));
+}
+
+#[test]
+fn impossible_parameters_fail_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = simulated(dir.path());
+    let ds = ds.to_str().unwrap();
+    let out = dir.path().join("ck");
+    let out = out.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--generator", "timegan", "--epsilon", "1"],
+            "cannot be honoured",
+        ),
+        (
+            vec![
+                "--generator",
+                "cgan",
+                "--epsilon",
+                "1",
+                "--windows",
+                "sliding",
+            ],
+            "sliding",
+        ),
+        (vec!["--generator", "cgan", "--epsilon", "-1"], "epsilon"),
+        (
+            vec!["--generator", "cgan", "--exclude-subject", "9999"],
+            "S9999",
+        ),
+        (
+            vec!["--generator", "cgan", "--epsilon", "1", "--delta", "0.5"],
+            "delta",
+        ),
+    ];
+    for (extra, needle) in cases {
+        let mut args = vec![
+            "gan",
+            "train",
+            "--dataset",
+            ds,
+            "--out",
+            out,
+            "--steps",
+            "2",
+            "--threads",
+            "1",
+        ];
+        args.extend(extra.iter().copied());
+        let o = run(&args);
+        assert_eq!(code(&o), Some(5), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+        assert!(
+            !Path::new(out).join("model-card.json").exists(),
+            "{args:?} wrote a checkpoint"
+        );
+    }
+    let o = run(&[
+        "gan",
+        "train",
+        "--dataset",
+        "/nonexistent.h5",
+        "--generator",
+        "cgan",
+        "--out",
+        out,
+    ]);
+    assert_eq!(code(&o), Some(3), "{}", stderr(&o));
+}
+
+#[test]
+fn private_training_states_what_it_spent() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = simulated(dir.path());
+    let ck = dir.path().join("ck");
+    let mut args = train_args(ds.to_str().unwrap(), ck.to_str().unwrap());
+    args.extend(["--epsilon", "10"]);
+    ok(run(&args));
+    let card = read_json(&ck.join("model-card.json"));
+    let p = &card["privacy"];
+    assert!(p["epsilon_spent"].as_f64().unwrap() <= 10.0 + 1e-9);
+    assert!(p["epsilon_spent"].as_f64().unwrap() > 0.0);
+    assert_eq!(p["steps_realised"], p["steps_planned"]);
+    assert_eq!(p["unit"], "window");
+    assert_eq!(card["data"]["window_scheme"], "non-overlapping");
+    assert!(p["not_covered"][0].as_str().unwrap().contains("min-max"));
+    assert!(card["privacy_summary"].as_str().unwrap().contains("ε ="));
+}
