@@ -112,6 +112,18 @@ pub trait WindowSampler {
     fn sample(&self, labels: &[u8], rng: &mut rand_chacha::ChaCha20Rng) -> Result<Sampled, String>;
 }
 
+/// The inputs of the reference's σ calibration (tf-privacy `compute_noise(n, batch, ε,
+/// epochs, δ, 1e-5)`, spec §3.1.5): what the reference intended, applied for real.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ReferenceSigma {
+    pub n: u64,
+    pub batch: u64,
+    pub epochs: f64,
+    pub delta: f64,
+    /// How the inputs were derived (recorded in the card).
+    pub rule: String,
+}
+
 /// One generator family with its hyper-parameters fixed: what the executor and the privacy
 /// planner need to know before training, and how to build the algorithm.
 pub trait Family {
@@ -129,6 +141,12 @@ pub trait Family {
     }
     /// Notes for the model card (reference-mode quirks, substitutions).
     fn notes(&self) -> Vec<String>;
+    /// The reference's own σ calibration, where the family's reference mode had one (the DP
+    /// cGAN: tf-privacy's `compute_noise` with its inputs). `None`: σ is calibrated by dpwear
+    /// for the exact schedule. Either way the stated ε is dpwear's, for the steps realised.
+    fn reference_sigma(&self, _data: &GenData) -> Option<ReferenceSigma> {
+        None
+    }
     /// The algorithm, networks initialised from libtorch's generator (seeded by the caller).
     fn build(
         &self,

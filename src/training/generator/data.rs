@@ -33,6 +33,9 @@ pub struct GenData {
     pub n_classes: usize,
     pub label_map: LabelMap,
     pub scheme: WindowScheme,
+    /// Sliding (60/30 s) windows the training subjects have, whatever `scheme` is (the
+    /// reference's σ calibration counts n from them).
+    pub sliding_window_count: usize,
 }
 
 impl GenData {
@@ -115,6 +118,11 @@ impl GenData {
             n_classes,
             label_map: ds.label_map,
             scheme,
+            sliding_window_count: kept
+                .subjects
+                .iter()
+                .map(|s| WindowScheme::Sliding.starts(s.len()).len())
+                .sum(),
         })
     }
 

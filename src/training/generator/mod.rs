@@ -16,6 +16,7 @@ pub mod rng;
 pub mod synthesize;
 
 pub use algorithm::{
-    DpSettings, Family, GanAlgorithm, Overrides, PrivateUse, Sampled, StepReport, WindowSampler,
+    DpSettings, Family, GanAlgorithm, Overrides, PrivateUse, ReferenceSigma, Sampled, StepReport,
+    WindowSampler,
 };
 pub use data::{GenData, N_FEATURES, SEQ_LEN};

@@ -23,10 +23,11 @@ use super::algorithm::{DpSettings, Family, PrivateUse};
 use super::data::GenData;
 use crate::features::windows::WindowScheme;
 use crate::privacy::accounting::delta::choose_delta;
+use crate::privacy::accounting::fmt::sig6;
 use crate::privacy::accounting::ledger::AccountantKind;
 use crate::privacy::accounting::{
-    calibrate_sigma, Accountant, CalibrationOptions, DpLevel, PldAccountant, PrivacyStatement,
-    PrivacyUnit, PrvAccountant, RdpAccountant, Sampling, Schedule,
+    calibrate_sigma, compute_noise, Accountant, CalibrationOptions, DpLevel, PldAccountant,
+    PrivacyStatement, PrivacyUnit, PrvAccountant, RdpAccountant, Sampling, Schedule,
 };
 
 /// What the user asked for.
@@ -182,14 +183,32 @@ pub fn plan(req: &GenDpRequest, family: &dyn Family, data: &GenData) -> Result<G
     };
     let sched = Schedule::new(q, steps, chosen.delta).map_err(|e| format!("schedule: {e}"))?;
     let acc = accountant(req.accountant);
-    let cal = calibrate_sigma(
-        acc.as_ref(),
-        &sched,
-        req.target_epsilon,
-        &CalibrationOptions::default(),
-    )
-    .map_err(|e| format!("calibrate sigma: {e}"))?;
-    notes.extend(cal.note());
+    let (sigma, epsilon_planned) = match family.reference_sigma(data) {
+        Some(r) => {
+            let sigma = compute_noise(r.n, r.batch, req.target_epsilon, r.epochs, r.delta, 1e-5)
+                .map_err(|e| format!("the reference's sigma calibration ({}): {e}", r.rule))?;
+            let eps = acc
+                .epsilon(&sched, sigma)
+                .map_err(|e| format!("account for the planned steps: {e}"))?;
+            notes.push(format!(
+                "sigma = {} from the reference's intended calibration, applied for real: tf-privacy compute_noise(n = {}, batch = {}, epsilon = {}, epochs = {}, delta = {:e}) ({}); the stated epsilon is dpwear's {} accountant for the schedule actually run (q = {}, {} steps, delta = {:e}) and may differ from the target",
+                sig6(sigma), r.n, r.batch, req.target_epsilon, r.epochs, r.delta, r.rule,
+                req.accountant.as_str(), sig6(q), steps, chosen.delta
+            ));
+            (sigma, eps)
+        }
+        None => {
+            let cal = calibrate_sigma(
+                acc.as_ref(),
+                &sched,
+                req.target_epsilon,
+                &CalibrationOptions::default(),
+            )
+            .map_err(|e| format!("calibrate sigma: {e}"))?;
+            notes.extend(cal.note());
+            (cal.sigma, cal.epsilon)
+        }
+    };
     Ok(GenDpPlan {
         request: *req,
         mechanism,
@@ -201,8 +220,8 @@ pub fn plan(req: &GenDpRequest, family: &dyn Family, data: &GenData) -> Result<G
         steps_planned: steps,
         delta: chosen.delta,
         delta_rule: chosen.rule,
-        sigma: cal.sigma,
-        epsilon_planned: cal.epsilon,
+        sigma,
+        epsilon_planned,
         notes,
     })
 }
