@@ -350,7 +350,11 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
                 request_sha256: digest,
                 generator_file: None,
                 state_file: None,
-                code_version: crate::cli::campaign::plan_cmd::code_version(),
+                code_version: format!(
+                    "dpwear {} (git {})",
+                    env!("CARGO_PKG_VERSION"),
+                    env!("DPWEAR_GIT_COMMIT")
+                ),
                 notes,
             }
         }

@@ -105,9 +105,8 @@ pub fn run(
     let start = card.training.steps_done;
     let mut session_start = Instant::now();
     let mut loss_sums: Vec<(String, f64, u64)> = Vec::new();
-    let mut done_this_session = 0u64;
     for step in start..total {
-        if crate::interrupt::requested() || cfg.stop_after == Some(done_this_session) {
+        if crate::interrupt::requested() || cfg.stop_after == Some(step - start) {
             card.training.wall_seconds += session_start.elapsed().as_secs_f64();
             save(dir, card, algo, plan)?;
             return Ok(RunEnd::Interrupted {
@@ -145,7 +144,6 @@ pub fn run(
             }
         }
         card.training.steps_done = step + 1;
-        done_this_session += 1;
         observer(&Progress {
             step: step + 1,
             total,
