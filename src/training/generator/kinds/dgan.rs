@@ -23,7 +23,8 @@
 //! **Default mode**: per-sample GP norm (standard WGAN-GP); batch 64; 1 critic step per
 //! generator step (the reference's and DoppelGANger's ratio; `--d-steps` changes it); 300
 //! epochs, read as D steps = ⌈epochs·n / batch⌉ and executor (generator) steps =
-//! ⌈D steps / d_steps⌉ (`--steps` sets executor steps directly); Adam lr 2e-4, β = (0.5,
+//! ⌈D steps / d_steps⌉, so the critic takes executor·d_steps steps (up to d_steps − 1 more
+//! than ⌈epochs·n / batch⌉; `--steps` sets executor steps directly); Adam lr 2e-4, β = (0.5,
 //! 0.999) for both (a common GAN setting, not tuned on data). Without DP each critic step
 //! reads `batch` windows drawn uniformly without replacement; each generator step scores a
 //! fresh batch of `batch` fakes.
@@ -34,8 +35,8 @@
 //! - fake rows: a FIXED number, independent of the real batch;
 //! - units: each real window (window unit) or each sampled subject (subject unit) is one unit
 //!   with loss Σ_i w_i [−D(x_i) + λ (√(‖∇D(x̂_i)‖² + 1e-8) − 1)²], x̂_i interpolating x_i with
-//!   fake row `i mod F` (w_i = 1 for windows, 1 / (the subject's windows) for subjects, so a
-//!   subject weighs like a window); every fake unit has loss mean D(f_j) over its rows (window
+//!   its own partner p_i, a row generated fresh for it (w_i = 1 for windows, 1 / (the
+//!   subject's windows) for subjects, so a subject weighs like a window); every fake unit has loss mean D(f_j) over its rows (window
 //!   unit: `dp.fake_batch` fake rows, one unit each; subject unit: max(batch, fake_batch) fake
 //!   rows grouped round-robin into `dp.fake_batch` units). Fake units are data-independent;
 //!   they are clipped like the others;
@@ -48,8 +49,12 @@
 //! - why real and fake rows are separate units (and not "pair i = D(f_i) − D(x_i) + GP_i"
 //!   with the unpaired fakes alone): with pairs, adding one window turns an unpaired fake unit
 //!   into a pair unit, changing the sum by up to 2C; with separate units adding a window adds
-//!   exactly one clipped unit, the sensitivity C the accountant assumes. The interpolate x̂_i
-//!   uses a fake row, which is data-independent, so unit i still depends on window i only;
+//!   exactly one clipped unit, the sensitivity C the accountant assumes. The partner p_i and
+//!   α_i are data-independent draws of row i alone (not the fake units' rows: sharing those,
+//!   e.g. partner `i mod F`, would make which windows share a partner depend on the sampled
+//!   batch once |batch| ≥ F, so adding a window would change other units' terms); by
+//!   exchangeability of i.i.d. draws, adding a window adds one clipped term and leaves the
+//!   others' distribution unchanged;
 //! - the generator step reads only the critic (post-processing);
 //! - reported losses under DP are computed from the critic and fakes only (`d_fake`, `g`),
 //!   never from real windows.
@@ -407,6 +412,9 @@ pub fn critic_loss(
 pub struct UnitBatch {
     /// Real rows (R, 420).
     pub real: Tensor,
+    /// Each real row's interpolation partner (R, 420): a fresh generated row, not one of the
+    /// fake units' rows, so every real unit's auxiliary draws (partner, α) are its own.
+    pub partner: Tensor,
     /// Fake rows (F, 420), detached from the generator.
     pub fake: Tensor,
     /// α per real row (R,).
@@ -421,7 +429,7 @@ pub struct UnitBatch {
 
 /// Per-unit critic gradients of a [`UnitBatch`]: unit u's gradient of
 /// Σ_{real i in u} w_i [−D(x_i) + λ (√(‖∇D(x̂_i)‖² + ε) − 1)²] + Σ_{fake j in u} w_j D(f_j),
-/// x̂_i interpolating x_i with fake row `i mod F`. Per-row copies of the critic give every
+/// x̂_i interpolating x_i with its partner row. Per-row copies of the critic give every
 /// row's gradient (the penalty differentiated twice) from one backward; rows are then summed
 /// by unit.
 pub fn unit_grads(d: &DganCritic, ub: &UnitBatch, coef: f64) -> PerExampleGrads {
@@ -434,10 +442,7 @@ pub fn unit_grads(d: &DganCritic, ub: &UnitBatch, coef: f64) -> PerExampleGrads 
     let total = if r == 0 {
         fake_part
     } else {
-        let pair: Vec<i64> = (0..r).map(|i| i % f.max(1)).collect();
-        let pair = Tensor::from_slice(&pair).to_device(ub.real.device());
-        let paired = ub.fake.index_select(0, &pair);
-        let xhat = interpolate(&ub.real, &paired, &ub.alpha);
+        let xhat = interpolate(&ub.real, &ub.partner, &ub.alpha);
         let g = input_grad(&copies.forward(&xhat, 0), &xhat);
         let real_terms = -scores.narrow(0, 0, r) + per_row_penalty(&g) * coef;
         fake_part + (real_terms * &ub.real_w).sum(Kind::Float)
@@ -592,68 +597,69 @@ impl DganAlgorithm {
         }
     }
 
-    /// The rows and units of one private critic step (draws the Poisson batch, the fakes
-    /// and α from `rng`).
+    /// The rows and units of one private critic step: draws the Poisson batch (`rng.batch`),
+    /// then the fake rows, one fresh interpolation partner per real row and α
+    /// (`rng.latent`). Returns the batch and its number of real units.
     fn private_batch(
         &self,
         dp: &DpSettings,
         data: &GenData,
         rng: &mut StepRng,
     ) -> Result<(UnitBatch, usize), String> {
-        let c = self.hyper.n_classes;
         let dev = self.device;
-        match dp.unit {
+        let units_f = dp.fake_batch;
+        // (windows, real row weights, fake rows, fake row weights, groups, real units)
+        let (idx, real_w, f, fake_w, group, real_units) = match dp.unit {
             PrivacyUnit::Window => {
                 let idx = poisson_sample(self.n, dp.sample_rate, &mut rng.batch);
-                let f = dp.fake_batch;
-                let fake = tch::no_grad(|| self.fakes(f, &mut rng.latent));
-                let alpha = rng::uniform(&[idx.len() as i64], &mut rng.latent, dev);
                 let r = idx.len();
-                Ok((
-                    UnitBatch {
-                        real: real_rows(data, &idx, c).to_device(dev),
-                        fake,
-                        alpha,
-                        real_w: Tensor::ones([r as i64], (Kind::Float, dev)),
-                        fake_w: Tensor::ones([f as i64], (Kind::Float, dev)),
-                        group: None,
-                    },
+                (
+                    idx,
+                    vec![1.0f32; r],
+                    units_f,
+                    vec![1.0f32; units_f],
+                    None,
                     r,
-                ))
+                )
             }
             PrivacyUnit::Subject => {
                 let subj =
                     poisson_sample(self.subjects.n_subjects(), dp.sample_rate, &mut rng.batch);
                 let (idx, real_group) = self.subjects.expand(&subj);
-                let units_f = dp.fake_batch;
-                let f = self.hyper.batch_size.max(units_f);
-                let fake = tch::no_grad(|| self.fakes(f, &mut rng.latent));
-                let alpha = rng::uniform(&[idx.len() as i64], &mut rng.latent, dev);
                 let real_w: Vec<f32> = real_group
                     .iter()
                     .map(|&g| 1.0 / self.subjects.windows_of[subj[g as usize]].len() as f32)
                     .collect();
-                let per_unit = |j: usize| f / units_f + usize::from(j % units_f < f % units_f);
-                let fake_w: Vec<f32> = (0..f).map(|j| 1.0 / per_unit(j % units_f) as f32).collect();
+                // Fake rows grouped round-robin into `units_f` units, each the mean of its rows.
+                let f = self.hyper.batch_size.max(units_f);
+                let rows_of = |u: usize| f / units_f + usize::from(u < f % units_f);
+                let fake_w: Vec<f32> = (0..f).map(|j| 1.0 / rows_of(j % units_f) as f32).collect();
                 let ns = subj.len() as i64;
                 let mut group = real_group;
                 group.extend((0..f).map(|j| ns + (j % units_f) as i64));
-                Ok((
-                    UnitBatch {
-                        real: real_rows(data, &idx, c).to_device(dev),
-                        fake,
-                        alpha,
-                        real_w: Tensor::from_slice(&real_w).to_device(dev),
-                        fake_w: Tensor::from_slice(&fake_w).to_device(dev),
-                        group: Some((
-                            Tensor::from_slice(&group).to_device(dev),
-                            ns + units_f as i64,
-                        )),
-                    },
-                    subj.len(),
-                ))
+                let group = (
+                    Tensor::from_slice(&group).to_device(dev),
+                    ns + units_f as i64,
+                );
+                (idx, real_w, f, fake_w, Some(group), subj.len())
             }
-        }
+        };
+        let r = idx.len();
+        let fake = tch::no_grad(|| self.fakes(f, &mut rng.latent));
+        let partner = tch::no_grad(|| self.fakes(r, &mut rng.latent));
+        let alpha = rng::uniform(&[r as i64], &mut rng.latent, dev);
+        Ok((
+            UnitBatch {
+                real: real_rows(data, &idx, self.hyper.n_classes).to_device(dev),
+                partner,
+                fake,
+                alpha,
+                real_w: Tensor::from_slice(&real_w).to_device(dev),
+                fake_w: Tensor::from_slice(&fake_w).to_device(dev),
+                group,
+            },
+            real_units,
+        ))
     }
 
     fn private_step(
@@ -864,9 +870,11 @@ mod tests {
             .fold(0.0, f64::max)
     }
 
-    fn random_rows(r: i64, f: i64) -> (Tensor, Tensor, Tensor) {
+    /// Real rows, their partners, fake rows and α.
+    fn random_rows(r: i64, f: i64) -> (Tensor, Tensor, Tensor, Tensor) {
         let opts = (Kind::Float, Device::Cpu);
         (
+            Tensor::rand([r, FLAT], opts),
             Tensor::rand([r, FLAT], opts),
             Tensor::rand([f, FLAT], opts),
             Tensor::rand([r], opts),
@@ -877,9 +885,10 @@ mod tests {
     fn window_unit_clipped_sum_with_penalty_equals_a_per_example_loop() {
         tch::manual_seed(11);
         let d = DganCritic::new(Device::Cpu);
-        let (real, fake, alpha) = random_rows(5, 3);
+        let (real, partner, fake, alpha) = random_rows(5, 3);
         let ub = UnitBatch {
             real: real.shallow_clone(),
+            partner: partner.shallow_clone(),
             fake: fake.shallow_clone(),
             alpha: alpha.shallow_clone(),
             real_w: Tensor::ones([5], (Kind::Float, Device::Cpu)),
@@ -898,11 +907,10 @@ mod tests {
         let batched = clipped_sum(&pe, clip);
         let mut losses = Vec::new();
         for i in 0..5 {
-            let j = i % 3;
             losses.push(real_term(
                 &d,
                 &real.narrow(0, i, 1),
-                &fake.narrow(0, j, 1),
+                &partner.narrow(0, i, 1),
                 &alpha.narrow(0, i, 1),
                 1.0,
             ));
@@ -925,12 +933,13 @@ mod tests {
     fn subject_unit_groups_rows_before_clipping() {
         tch::manual_seed(12);
         let d = DganCritic::new(Device::Cpu);
-        let (real, fake, alpha) = random_rows(5, 4);
+        let (real, partner, fake, alpha) = random_rows(5, 4);
         // Real rows: subject 0 = rows 0, 1, 2; subject 1 = rows 3, 4. Fakes: 2 units of 2 rows.
         let rw = [1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0, 0.5, 0.5];
         let group: Vec<i64> = vec![0, 0, 0, 1, 1, 2, 3, 2, 3];
         let ub = UnitBatch {
             real: real.shallow_clone(),
+            partner: partner.shallow_clone(),
             fake: fake.shallow_clone(),
             alpha: alpha.shallow_clone(),
             real_w: Tensor::from_slice(&rw.map(|x| x as f32)),
@@ -945,7 +954,7 @@ mod tests {
             real_term(
                 &d,
                 &real.narrow(0, i, 1),
-                &fake.narrow(0, i % 4, 1),
+                &partner.narrow(0, i, 1),
                 &alpha.narrow(0, i, 1),
                 rw[i as usize],
             )
