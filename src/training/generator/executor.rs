@@ -71,7 +71,11 @@ fn record_privacy(card: &mut ModelCard, plan: Option<&GenDpPlan>) -> Result<(), 
                 card.training.clipped_fraction_sum,
             )
             .map_err(ExecutorError::Privacy)?;
-        card.privacy_summary = rec.statement.clone();
+        card.privacy_summary = format!(
+            "{}; {}",
+            rec.statement,
+            super::privacy::NOT_COVERED_SHORT
+        );
         card.privacy = Some(rec);
     }
     Ok(())

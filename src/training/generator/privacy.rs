@@ -49,6 +49,9 @@ pub const NOT_COVERED: [&str; 3] = [
     "releases of other generators or classifiers trained on the same subjects (each run states its own epsilon; compose them yourself)",
 ];
 
+/// [`NOT_COVERED`] in one clause, appended to every printed generator statement.
+pub const NOT_COVERED_SHORT: &str = "not covered: the per-subject min-max scaling done before training, the choice of hyper-parameters, other releases on the same subjects";
+
 /// The plan: σ fixed before training.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GenDpPlan {
