@@ -273,7 +273,23 @@ fn impossible_parameters_fail_before_training() {
             ],
             "sliding",
         ),
-        (vec!["--generator", "cgan", "--epsilon", "-1"], "epsilon"),
+        (vec!["--generator", "cgan", "--epsilon", "0"], "epsilon"),
+        (
+            vec![
+                "--generator",
+                "dgan",
+                "--mode",
+                "reference",
+                "--epsilon",
+                "1",
+            ],
+            "whole-batch",
+        ),
+        (
+            vec!["--generator", "dp-merf", "--mode", "reference"],
+            "no reference mode",
+        ),
+        (vec!["--generator", "cgan", "--epsilon", "1e-12"], "sigma"),
         (
             vec!["--generator", "cgan", "--exclude-subject", "9999"],
             "S9999",
@@ -295,6 +311,8 @@ fn impossible_parameters_fail_before_training() {
             "2",
             "--threads",
             "1",
+            "--batch-size",
+            "8",
         ];
         args.extend(extra.iter().copied());
         let o = run(&args);
@@ -335,4 +353,29 @@ fn private_training_states_what_it_spent() {
     assert_eq!(card["data"]["window_scheme"], "non-overlapping");
     assert!(p["not_covered"][0].as_str().unwrap().contains("min-max"));
     assert!(card["privacy_summary"].as_str().unwrap().contains("ε ="));
+    assert!(card["notes"].to_string().contains("secret 256-bit key"));
+    // The secret key: a second private run with the same seed trains differently; with
+    // --reproducible-dp two runs are identical and the statement says whom it does not cover.
+    let ck2 = dir.path().join("ck2");
+    let mut args2 = train_args(ds.to_str().unwrap(), ck2.to_str().unwrap());
+    args2.extend(["--epsilon", "10"]);
+    ok(run(&args2));
+    assert_ne!(
+        sha(&ck.join("generator.safetensors")),
+        sha(&ck2.join("generator.safetensors"))
+    );
+    let mut shas = Vec::new();
+    for name in ["r1", "r2"] {
+        let out = dir.path().join(name);
+        let mut a = train_args(ds.to_str().unwrap(), out.to_str().unwrap());
+        a.extend(["--epsilon", "10", "--reproducible-dp"]);
+        ok(run(&a));
+        shas.push(sha(&out.join("generator.safetensors")));
+        let card = read_json(&out.join("model-card.json"));
+        assert!(card["privacy_summary"]
+            .as_str()
+            .unwrap()
+            .contains("does NOT hold"));
+    }
+    assert_eq!(shas[0], shas[1]);
 }

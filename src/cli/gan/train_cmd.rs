@@ -27,6 +27,7 @@ use crate::training::generator::checkpoint::{
 };
 use crate::training::generator::executor::{self, LoopConfig, RunEnd};
 use crate::training::generator::privacy::{self as gen_privacy, GenDpRequest};
+use crate::training::generator::rng::SecretKey;
 use crate::training::generator::{registry, GenData, Overrides};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -124,6 +125,11 @@ pub struct TrainArgs {
     /// Replace a checkpoint of another training in --out.
     #[arg(long)]
     pub force: bool,
+    /// Derive the DP batches and noise from --seed (bitwise reproducible from the model card)
+    /// instead of a secret key: the guarantee then does not hold against anyone who knows the
+    /// seed, and the statement says so. For tests and reproduction only.
+    #[arg(long = "reproducible-dp", requires = "epsilon")]
+    pub reproducible_dp: bool,
     /// Stop (checkpointed, exit 75) after this many steps in this session (testing resume).
     #[arg(long = "stop-after", hide = true)]
     pub stop_after: Option<u64>,
@@ -166,6 +172,7 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
             DpUnitArg::Subject => PrivacyUnit::Subject,
         },
         clip_norm: a.clip_norm,
+        reproducible_noise: a.reproducible_dp,
     });
     let threads = a
         .threads
@@ -224,6 +231,7 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
         "exclude": exclude,
         "window_scheme": scheme,
         "dp": dp_request,
+        "reproducible_dp": a.reproducible_dp,
         "seed": a.seed,
     });
     let digest = request_digest(&request);
@@ -274,6 +282,14 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     let mut algo = family
         .build(&data, plan.as_ref().map(|p| p.settings()), device)
         .map_err(|e| invalid(ACTION, format!("{kind}: {e}")))?;
+    // The key of the batch and noise streams: secret for private runs (module docs of
+    // training::generator::rng), from the seed otherwise; a resumed run reads its own back.
+    let mut key = match (&plan, a.reproducible_dp) {
+        (Some(_), false) => {
+            SecretKey::fresh().map_err(|e| CliError::new(exit::INTERNAL, ACTION, e))?
+        }
+        _ => SecretKey::from_seed(a.seed),
+    };
     let mut card = match resume {
         Some(card) => {
             let file = card.state_file.clone().ok_or_else(|| {
@@ -285,6 +301,14 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
             })?;
             let state = checkpoint::read_tensors(&a.out, &file)
                 .map_err(|e| checkpoint_error("read the training state", e))?;
+            let (state, saved_key) = executor::split_state(state).map_err(|e| {
+                CliError::new(
+                    exit::INPUT_MALFORMED,
+                    "resume the training",
+                    format!("{}: {e}", a.out.join(&file.name).display()),
+                )
+            })?;
+            key = saved_key;
             algo.load_state(&state).map_err(|e| {
                 CliError::new(
                     exit::INPUT_MALFORMED,
@@ -302,6 +326,11 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
         }
         None => {
             let mut notes = family.notes();
+            match (&plan, a.reproducible_dp) {
+                (Some(_), false) => notes.push("DP randomness (which windows each Poisson batch holds, the Gaussian noise) comes from a secret 256-bit key drawn from the operating system and kept only in training-state.safetensors: publish generator.safetensors and this card, never the training state".into()),
+                (Some(_), true) => notes.push("--reproducible-dp: the DP batches and noise are derived from the recorded seed, so anyone who knows the seed can recompute them and the stated guarantee does NOT hold against them (tests and reproduction only)".into()),
+                (None, _) => {}
+            }
             if ds.source.kind.is_simulated() {
                 notes.push(
                     "trained on SIMULATED data (dpwear's simulator), not on measurements".into(),
@@ -377,7 +406,7 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     let every = (total / 200).max(1);
     let mut observer = |p: &executor::Progress<'_>| {
         progress.inc();
-        if p.step % every == 0 || p.step == p.total {
+        if p.step.is_multiple_of(every) || p.step == p.total {
             let losses = p
                 .report
                 .losses
@@ -393,6 +422,7 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
         &data,
         &mut card,
         plan.as_ref(),
+        &key,
         &a.out,
         LoopConfig {
             checkpoint_every: a.checkpoint_every as u64,

@@ -20,7 +20,7 @@ use super::algorithm::{GanAlgorithm, StepReport};
 use super::checkpoint::{self, CheckpointError, ModelCard};
 use super::data::GenData;
 use super::privacy::GenDpPlan;
-use super::rng::StepRng;
+use super::rng::{SecretKey, StepRng};
 
 /// How the loop ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,8 +72,13 @@ fn record_privacy(card: &mut ModelCard, plan: Option<&GenDpPlan>) -> Result<(), 
             )
             .map_err(ExecutorError::Privacy)?;
         card.privacy_summary = format!(
-            "{}; {}",
+            "{}{}; {}",
             rec.statement,
+            if plan.request.reproducible_noise {
+                "; does NOT hold against anyone who knows the seed (--reproducible-dp)"
+            } else {
+                ""
+            },
             super::privacy::NOT_COVERED_SHORT
         );
         card.privacy = Some(rec);
@@ -86,20 +91,39 @@ fn save(
     card: &mut ModelCard,
     algo: &dyn GanAlgorithm,
     plan: Option<&GenDpPlan>,
+    key: &SecretKey,
 ) -> Result<(), ExecutorError> {
     record_privacy(card, plan)?;
     card.generator_parameters = checkpoint::count_parameters(&algo.generator_tensors());
-    checkpoint::save(dir, card, &algo.generator_tensors(), &algo.state())?;
+    let mut state = algo.state();
+    state.push((SecretKey::STATE_NAME.to_string(), key.to_tensor()));
+    checkpoint::save(dir, card, &algo.generator_tensors(), &state)?;
     Ok(())
 }
 
+/// Splits a training state read from a checkpoint into the algorithm's tensors and the
+/// executor's secret key.
+pub fn split_state(
+    mut state: Vec<(String, tch::Tensor)>,
+) -> Result<(Vec<(String, tch::Tensor)>, SecretKey), String> {
+    let i = state
+        .iter()
+        .position(|(n, _)| n == SecretKey::STATE_NAME)
+        .ok_or_else(|| format!("the training state holds no `{}`", SecretKey::STATE_NAME))?;
+    let (_, t) = state.swap_remove(i);
+    Ok((state, SecretKey::from_tensor(&t)?))
+}
+
 /// Runs `algo` from `card.training.steps_done` to the end (or to an interrupt), saving
-/// checkpoints into `dir`.
+/// checkpoints into `dir`. `key` keys the batch and noise streams ([`super::rng`]); it is
+/// saved in the training state only.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     algo: &mut dyn GanAlgorithm,
     data: &GenData,
     card: &mut ModelCard,
     plan: Option<&GenDpPlan>,
+    key: &SecretKey,
     dir: &Path,
     cfg: LoopConfig,
     observer: &mut dyn FnMut(&Progress<'_>),
@@ -112,13 +136,13 @@ pub fn run(
     for step in start..total {
         if crate::interrupt::requested() || cfg.stop_after == Some(step - start) {
             card.training.wall_seconds += session_start.elapsed().as_secs_f64();
-            save(dir, card, algo, plan)?;
+            save(dir, card, algo, plan, key)?;
             return Ok(RunEnd::Interrupted {
                 steps_done: step,
                 signal: crate::interrupt::signal(),
             });
         }
-        let mut rng = StepRng::new(card.training.seed, step);
+        let mut rng = StepRng::keyed(card.training.seed, step, key);
         let report = algo
             .step(step, data, &mut rng)
             .map_err(|message| ExecutorError::Step { step, message })?;
@@ -166,12 +190,12 @@ pub fn run(
             }
             card.training.wall_seconds += session_start.elapsed().as_secs_f64();
             session_start = Instant::now();
-            save(dir, card, algo, plan)?;
+            save(dir, card, algo, plan, key)?;
         }
     }
     if start >= total {
         card.training.status = "complete".into();
-        save(dir, card, algo, plan)?;
+        save(dir, card, algo, plan, key)?;
     }
     Ok(RunEnd::Complete)
 }

@@ -40,6 +40,10 @@ pub struct GenDpRequest {
     pub unit: PrivacyUnit,
     /// Per-unit clipping norm of DP-SGD.
     pub clip_norm: f64,
+    /// DP batches and noise derived from the public seed (`--reproducible-dp`): the statement
+    /// then excludes anyone who knows the seed.
+    #[serde(default)]
+    pub reproducible_noise: bool,
 }
 
 /// What the statement does not cover (recorded in every private model card).
@@ -297,7 +301,13 @@ impl GenDpPlan {
             empty_batches,
             mean_clipped_fraction: (steps_realised > empty_batches)
                 .then(|| clipped_fraction_sum / (steps_realised - empty_batches) as f64),
-            not_covered: NOT_COVERED.iter().map(|s| s.to_string()).collect(),
+            not_covered: {
+                let mut v: Vec<String> = NOT_COVERED.iter().map(|s| s.to_string()).collect();
+                if self.request.reproducible_noise {
+                    v.insert(0, "an adversary who knows the recorded seed: --reproducible-dp derives the Poisson batches and the Gaussian noise from it".into());
+                }
+                v
+            },
             notes: self.notes.clone(),
         })
     }

@@ -4,6 +4,16 @@
 //! what keeps the draws independent of libtorch's process-global generator (used only to
 //! initialise weights, seeded once before the networks are built).
 //!
+//! **Secret streams.** A DP guarantee holds only against an adversary who cannot recompute the
+//! mechanism's randomness: the Gaussian noise, and which windows each Poisson batch holds (the
+//! amplification by subsampling assumes the sample is hidden). Those two streams are therefore
+//! keyed by a [`SecretKey`], not by the recorded seed: a private training draws a fresh 256-bit
+//! key from the operating system and keeps it only in its training state (never in the model
+//! card or the released generator), so resuming continues the same streams. A key derived from
+//! the seed ([`SecretKey::from_seed`]) makes a run bitwise reproducible from its card, and is
+//! what non-private runs and `--reproducible-dp` use; the latter's statement then says that it
+//! does not hold against anyone who knows the seed.
+//!
 //! May depend on: rand, rand_chacha, rand_distr, sha2, tch.
 
 use rand::{Rng, RngCore, SeedableRng};
@@ -47,6 +57,61 @@ pub fn stream_seed(run_seed: u64, purpose: StepPurpose, step: u64) -> u64 {
     u64::from_le_bytes(d[..8].try_into().expect("8 bytes"))
 }
 
+/// The key of the streams a DP guarantee needs hidden (module docs).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretKey([u8; 32]);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(..)")
+    }
+}
+
+impl SecretKey {
+    /// Name of the key's tensor in the training state.
+    pub const STATE_NAME: &'static str = "executor.secret_key";
+
+    /// 256 bits from the operating system's random source.
+    pub fn fresh() -> Result<Self, String> {
+        use rand::TryRngCore;
+        let mut k = [0u8; 32];
+        rand::rngs::OsRng
+            .try_fill_bytes(&mut k)
+            .map_err(|e| format!("draw a secret key from the operating system: {e}"))?;
+        Ok(Self(k))
+    }
+
+    /// A key anyone who knows `run_seed` can recompute (non-private runs, tests,
+    /// `--reproducible-dp`).
+    pub fn from_seed(run_seed: u64) -> Self {
+        let mut h = Sha256::new();
+        h.update(format!("dpwear-gen-public-key-v1|{run_seed}").as_bytes());
+        Self(h.finalize().into())
+    }
+
+    /// The key as a (32,) uint8 tensor for the training state.
+    pub fn to_tensor(&self) -> Tensor {
+        Tensor::from_slice(&self.0)
+    }
+
+    /// The key from [`SecretKey::to_tensor`].
+    pub fn from_tensor(t: &Tensor) -> Result<Self, String> {
+        let v: Vec<u8> = Vec::<u8>::try_from(t.to_kind(Kind::Uint8).view([-1]))
+            .map_err(|e| format!("secret key: {e}"))?;
+        let k: [u8; 32] = v
+            .try_into()
+            .map_err(|_| "secret key: expected 32 bytes".to_string())?;
+        Ok(Self(k))
+    }
+
+    fn stream(&self, purpose: StepPurpose, step: u64) -> ChaCha20Rng {
+        let mut h = Sha256::new();
+        h.update(self.0);
+        h.update(format!("|{}|{step}", purpose.tag()).as_bytes());
+        ChaCha20Rng::from_seed(h.finalize().into())
+    }
+}
+
 /// The ChaCha20 stream of one (run, purpose, step).
 pub fn stream(run_seed: u64, purpose: StepPurpose, step: u64) -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(stream_seed(run_seed, purpose, step))
@@ -63,13 +128,20 @@ pub struct StepRng {
 }
 
 impl StepRng {
+    /// Streams of step `step` with the batch and noise streams keyed by the seed itself
+    /// ([`SecretKey::from_seed`]): reproducible by anyone who knows the seed.
     pub fn new(run_seed: u64, step: u64) -> Self {
+        Self::keyed(run_seed, step, &SecretKey::from_seed(run_seed))
+    }
+
+    /// Streams of step `step`: latent draws from the seed, batches and noise from `key`.
+    pub fn keyed(run_seed: u64, step: u64, key: &SecretKey) -> Self {
         Self {
             run_seed,
             step,
-            batch: stream(run_seed, StepPurpose::Batch, step),
+            batch: key.stream(StepPurpose::Batch, step),
             latent: stream(run_seed, StepPurpose::Latent, step),
-            noise: stream(run_seed, StepPurpose::Noise, step),
+            noise: key.stream(StepPurpose::Noise, step),
         }
     }
 
@@ -143,6 +215,28 @@ mod tests {
         assert!(a.equal(&b));
         assert!(!a.equal(&c));
         assert!(!a.equal(&d));
+    }
+
+    #[test]
+    fn secret_streams_depend_on_the_key_only() {
+        let k1 = SecretKey::fresh().unwrap();
+        let k2 = SecretKey::fresh().unwrap();
+        assert_ne!(k1, k2);
+        let a = StepRng::keyed(5, 3, &k1);
+        let mut a2 = StepRng::keyed(6, 3, &k1);
+        let mut b = StepRng::keyed(5, 3, &k2);
+        let mut a = a;
+        // Same key, other seed: same batch and noise, other latent.
+        assert_eq!(a.noise_seed(), a2.noise_seed());
+        assert_eq!(a.batch.next_u64(), a2.batch.next_u64());
+        assert_ne!(a.latent.next_u64(), a2.latent.next_u64());
+        assert_ne!(a.noise_seed(), b.noise_seed());
+        // The key survives the training state.
+        assert_eq!(SecretKey::from_tensor(&k1.to_tensor()).unwrap(), k1);
+        // The public key is what StepRng::new uses.
+        let mut p = StepRng::new(9, 1);
+        let mut q = StepRng::keyed(9, 1, &SecretKey::from_seed(9));
+        assert_eq!(p.noise_seed(), q.noise_seed());
     }
 
     #[test]
