@@ -379,3 +379,41 @@ fn private_training_states_what_it_spent() {
     }
     assert_eq!(shas[0], shas[1]);
 }
+
+#[test]
+fn a_signal_checkpoints_and_exits_75() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = simulated(dir.path());
+    let ck = dir.path().join("ck");
+    let mut child = common::dpwear()
+        .args([
+            "gan",
+            "train",
+            "--dataset",
+            ds.to_str().unwrap(),
+            "--generator",
+            "cgan",
+            "--mode",
+            "reference",
+            "--steps",
+            "100000000",
+            "--threads",
+            "1",
+            "--out",
+            ck.to_str().unwrap(),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until training runs (the first checkpoint is not needed: the signal writes one).
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(stderr(&out).contains("resume"), "{}", stderr(&out));
+    let card = read_json(&ck.join("model-card.json"));
+    assert_eq!(card["training"]["status"], "in-progress");
+    assert!(card["training"]["steps_done"].as_u64().unwrap() > 0);
+}
