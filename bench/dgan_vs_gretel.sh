@@ -5,7 +5,8 @@
 # batch 1000, Adam 1e-4 / 0.5) on the reference's 1,083 sliding windows, EPOCHS epochs each,
 # THREADS libtorch threads each, run one after the other, REPEAT times alternating.
 # Needs the bench-only venv: python3 -m venv bench/.venv-gretel && bench/.venv-gretel/bin/pip
-#   install torch==2.11.0 gretel-synthetics==0.22.20 category_encoders scikit-learn
+#   install torch==2.11.0 category_encoders scikit-learn pandas && bench/.venv-gretel/bin/pip install
+#   --no-deps gretel-synthetics==0.22.20 (its pinned rdt<1.3 is no longer on PyPI; DGAN needs none of it)
 # Writes results/benchmarks/dgan-vs-gretel.jsonl (one line per run) and prints the ratio.
 # Usage: bench/dgan_vs_gretel.sh [EPOCHS=20] [THREADS=1] [REPEAT=2]
 set -euo pipefail

@@ -56,7 +56,7 @@ model.train_numpy(
 wall = time.perf_counter() - t0
 print(json.dumps({
     "impl": "gretel-synthetics DGAN",
-    "version": __import__("gretel_synthetics").__version__,
+    "version": __import__("importlib.metadata").metadata.version("gretel-synthetics"),
     "torch": torch.__version__,
     "threads": threads,
     "epochs": epochs,
