@@ -47,7 +47,12 @@ def main(root):
         card = json.loads(card_p.read_text())
         t = card["training"]
         p = card.get("privacy")
-        eps = f"{p['epsilon_spent']:.3g} (σ {p['sigma']:.3g}, {p['steps_realised']} D steps, q {p['sample_rate']:.3g})" if p else "∞ (no DP)"
+        if p and p["mechanism"].startswith("one Gaussian release"):
+            eps = f"{p['epsilon_spent']:.3g} (σ {p['sigma']:.3g}, one release)"
+        elif p:
+            eps = f"{p['epsilon_spent']:.3g} (σ {p['sigma']:.3g}, {p['steps_realised']} D steps, q {p['sample_rate']:.3g})"
+        else:
+            eps = "∞ (no DP)"
         tstr = d / "tstr.json"
         if t["status"] != "complete" or not tstr.exists():
             rows.append(f"| {card['generator']} | {card['mode']} | {eps} | pending ({t['steps_done']}/{t['steps_total']} steps) | | | | | |")

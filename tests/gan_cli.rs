@@ -385,7 +385,7 @@ fn a_signal_checkpoints_and_exits_75() {
     let dir = tempfile::tempdir().unwrap();
     let ds = simulated(dir.path());
     let ck = dir.path().join("ck");
-    let mut child = common::dpwear()
+    let child = common::dpwear()
         .args([
             "gan",
             "train",

@@ -19,9 +19,9 @@ use clap::{Parser, Subcommand};
 
 use crate::data::DataError;
 
-/// The one-line description in `--help`: what this build does, nothing it does not (no GAN
-/// training yet: synthetic data comes from precomputed files).
-pub const ABOUT: &str = "dpwear: WESAD stress classifiers (LOSO / TSTR, optional DP-SGD) on real and precomputed synthetic wearable-sensor data, from a laptop to a Slurm cluster";
+/// The one-line description in `--help`: what this build does, nothing it does not (generators
+/// are trained with `dpwear gan`; grid cells do not train them yet).
+pub const ABOUT: &str = "dpwear: generators of synthetic wearable-sensor data (cGAN, DoppelGANger, TimeGAN, DP-MERF; optional DP-SGD) and WESAD stress classifiers (LOSO / TSTR, optional DP-SGD), from a laptop to a Slurm cluster";
 
 /// dpwear command line.
 #[derive(Debug, Parser)]
