@@ -476,7 +476,10 @@ fn help_claims_only_what_is_built() {
     // Generators are built (`dpwear gan`); grid cells do not train them yet, and the help must
     // not say they do.
     assert!(out.contains("gan "), "{out}");
-    assert!(!out.contains("GAN per cell") && !out.contains("cells train"), "{out}");
+    assert!(
+        !out.contains("GAN per cell") && !out.contains("cells train"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -103,6 +103,27 @@ pub struct Sampled {
     pub step_labels: Tensor,
 }
 
+/// Refuses labels a conditional sampler of `n_classes` classes cannot draw; `what` names the
+/// generator in the message.
+pub fn check_labels(labels: &[u8], n_classes: usize, what: &str) -> Result<(), String> {
+    match labels.iter().find(|&&l| l as usize >= n_classes) {
+        Some(l) => Err(format!(
+            "label {l} requested from a {what} of {n_classes} classes"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The per-second labels of conditionally drawn windows: label i repeated over the window's
+/// 60 seconds, (n, 60) int64.
+pub fn constant_step_labels(labels: &[u8], device: tch::Device) -> Tensor {
+    let n = labels.len() as i64;
+    super::rng::label_tensor(labels, device)
+        .unsqueeze(1)
+        .expand([n, super::data::SEQ_LEN], false)
+        .contiguous()
+}
+
 /// A trained generator, rebuilt from its released tensors and hyper-parameters.
 pub trait WindowSampler {
     /// True when windows are drawn for requested labels; false when the generator makes its

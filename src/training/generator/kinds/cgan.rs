@@ -34,8 +34,8 @@
 //! never from the real label counts. Under DP every real row and every fake row is its own clipped
 //! unit (fakes are post-processing, clipping them keeps the scales of the two losses alike), the
 //! divisor is expected real batch + fake rows. D Adam(2e-4, β1 0.5): the usual DCGAN setting, which
-//! Bie et al. also use for the private D. G Adam(2e-4, β1 0.5). The G loss is BCE(1, D(G(z, y), y))
-//! + λ / (L_z + 1e-5), MSGAN's own bounded mode-seeking form, differentiated — with λ = 0 by
+//! Bie et al. also use for the private D. G Adam(2e-4, β1 0.5). The G loss is
+//! BCE(1, D(G(z, y), y)) plus λ / (L_z + 1e-5), MSGAN's own bounded mode-seeking form, differentiated — with λ = 0 by
 //! default (set `ms_lambda` in the hyper-parameters to use it). Measured on the 15 reference
 //! subjects, 100 epochs, not private: with the reference's −λ·L_z differentiated, or with
 //! λ = 1 in the bounded form, the generator inflated its ReLU outputs (window means ≈ 2 and
@@ -88,8 +88,8 @@ use crate::privacy::dpsgd::{
 };
 use crate::training::generator::adam::{Adam, AdamConfig};
 use crate::training::generator::algorithm::{
-    DpSettings, Family, GanAlgorithm, Overrides, PrivateUse, ReferenceSigma, Sampled, StepReport,
-    WindowSampler,
+    check_labels, constant_step_labels, DpSettings, Family, GanAlgorithm, Overrides, PrivateUse,
+    ReferenceSigma, Sampled, StepReport, WindowSampler,
 };
 use crate::training::generator::data::GenData;
 use crate::training::generator::rng::{self, StepPurpose, StepRng};
@@ -801,12 +801,7 @@ impl WindowSampler for CganSampler {
     }
 
     fn sample(&self, labels: &[u8], rng: &mut ChaCha20Rng) -> Result<Sampled, String> {
-        if let Some(&l) = labels.iter().find(|&&l| l as i64 >= self.g.n_classes) {
-            return Err(format!(
-                "label {l} requested from a cGAN trained on {} classes",
-                self.g.n_classes
-            ));
-        }
+        check_labels(labels, self.g.n_classes as usize, "cGAN")?;
         let n = labels.len() as i64;
         let z = rng::normal(&[n, LATENT_DIM], rng, self.device);
         let y = rng::label_tensor(labels, self.device);
@@ -822,7 +817,7 @@ impl WindowSampler for CganSampler {
             });
             Tensor::cat(&parts, 0)
         };
-        let step_labels = y.unsqueeze(1).expand([n, SEQ_LEN], false).contiguous();
+        let step_labels = constant_step_labels(labels, self.device);
         Ok(Sampled {
             windows,
             step_labels,
@@ -1154,7 +1149,9 @@ mod tests {
         let params = g.parameters();
         let grads = |lambda: f64, gradient: bool| {
             let (loss, bce, div) = generator_loss(&g, &d, &z, &y, lambda, gradient);
-            assert!((loss.double_value(&[]) - (bce + div)).abs() < 1e-6 * (bce + div).abs().max(1.0));
+            assert!(
+                (loss.double_value(&[]) - (bce + div)).abs() < 1e-6 * (bce + div).abs().max(1.0)
+            );
             (Tensor::run_backward(&[&loss], &params, false, false), div)
         };
         let (bce_only, _) = grads(0.0, true);

@@ -69,7 +69,8 @@ use crate::models::generators::dp_merf::{
 use crate::privacy::accounting::PrivacyUnit;
 use crate::training::generator::adam::{Adam, AdamConfig};
 use crate::training::generator::algorithm::{
-    DpSettings, Family, GanAlgorithm, Overrides, PrivateUse, Sampled, StepReport, WindowSampler,
+    check_labels, constant_step_labels, DpSettings, Family, GanAlgorithm, Overrides, PrivateUse,
+    Sampled, StepReport, WindowSampler,
 };
 use crate::training::generator::data::{GenData, N_FEATURES, SEQ_LEN};
 use crate::training::generator::rng::{label_tensor, normal, StepRng};
@@ -627,17 +628,12 @@ impl WindowSampler for DpMerfSampler {
     }
 
     fn sample(&self, labels: &[u8], rng: &mut ChaCha20Rng) -> Result<Sampled, String> {
-        if let Some(&bad) = labels.iter().find(|&&l| l as i64 >= self.gen.n_classes) {
-            return Err(format!(
-                "label {bad} requested from a generator of {} classes",
-                self.gen.n_classes
-            ));
-        }
+        check_labels(labels, self.gen.n_classes as usize, "DP-MERF generator")?;
         let n = labels.len() as i64;
         let z = normal(&[n, self.gen.z_dim], rng, self.device);
         let y = label_tensor(labels, self.device);
         let windows = tch::no_grad(|| self.gen.forward(&z, &y));
-        let step_labels = y.unsqueeze(1).expand([n, SEQ_LEN], false).contiguous();
+        let step_labels = constant_step_labels(labels, self.device);
         debug_assert_eq!(WINDOW_VALUES, SEQ_LEN * N_FEATURES);
         Ok(Sampled {
             windows,

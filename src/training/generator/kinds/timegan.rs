@@ -49,7 +49,8 @@ use crate::models::generator_spec::{GeneratorKind, GeneratorMode};
 use crate::models::generators::timegan::{TimeganDims, TimeganNets, TimeganSampler, NET_NAMES};
 use crate::privacy::accounting::PrivacyUnit;
 use crate::training::generator::algorithm::{
-    DpSettings, Family, GanAlgorithm, Overrides, PrivateUse, Sampled, StepReport, WindowSampler,
+    check_labels, constant_step_labels, DpSettings, Family, GanAlgorithm, Overrides, PrivateUse,
+    Sampled, StepReport, WindowSampler,
 };
 use crate::training::generator::data::{GenData, SEQ_LEN};
 use crate::training::generator::rng::{self, StepRng};
@@ -980,12 +981,7 @@ impl WindowSampler for TimeganWindowSampler {
     }
 
     fn sample(&self, labels: &[u8], rng: &mut rand_chacha::ChaCha20Rng) -> Result<Sampled, String> {
-        if let Some(&l) = labels.iter().find(|&&l| l as usize >= self.models.len()) {
-            return Err(format!(
-                "label {l} requested from a timegan with {} class models",
-                self.models.len()
-            ));
-        }
+        check_labels(labels, self.models.len(), "TimeGAN")?;
         let n = labels.len() as i64;
         // Window i's noise is row i, whatever the other labels are.
         let z = rng::uniform(&[n, SEQ_LEN, self.dims.z_dim], rng, self.device);
@@ -1004,10 +1000,7 @@ impl WindowSampler for TimeganWindowSampler {
                 let _ = out.index_copy_(0, &it, &x);
             }
         });
-        let step_labels = rng::label_tensor(labels, self.device)
-            .unsqueeze(1)
-            .expand([n, SEQ_LEN], false)
-            .contiguous();
+        let step_labels = constant_step_labels(labels, self.device);
         Ok(Sampled {
             windows: out,
             step_labels,
