@@ -148,6 +148,9 @@ fn request_digest(value: &serde_json::Value) -> String {
 
 pub fn run(a: TrainArgs) -> Result<(), CliError> {
     const ACTION: &str = "train the generator";
+    // First, before libtorch or rayon start threads: signals go to a watcher thread only
+    // (crate::interrupt), never into a compute kernel.
+    crate::interrupt::install();
     let kind = a.generator.kind();
     let mode = match a.mode {
         ModeArg::Default => GeneratorMode::Default,
@@ -400,7 +403,6 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
         ));
     }
 
-    crate::interrupt::install();
     let total = algo.total_steps();
     let mut progress = Progress::resuming(total, card.training.steps_done, "steps");
     let every = (total / 200).max(1);
