@@ -417,3 +417,54 @@ fn a_signal_checkpoints_and_exits_75() {
     assert_eq!(card["training"]["status"], "in-progress");
     assert!(card["training"]["steps_done"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn a_second_training_into_the_same_folder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = simulated(dir.path());
+    let ck = dir.path().join("ck");
+    let args = |steps: &'static str| {
+        vec![
+            "gan".to_string(),
+            "train".into(),
+            "--dataset".into(),
+            ds.to_str().unwrap().into(),
+            "--generator".into(),
+            "cgan".into(),
+            "--mode".into(),
+            "reference".into(),
+            "--steps".into(),
+            steps.into(),
+            "--threads".into(),
+            "1".into(),
+            "--out".into(),
+            ck.to_str().unwrap().into(),
+        ]
+    };
+    let first = common::dpwear()
+        .args(args("100000000"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The first holds the folder's lock once it has started.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !dpwear::orchestration::lock::is_held(&ck.join(".lock")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first training never took the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let o = common::dpwear().args(args("100000000")).output().unwrap();
+    unsafe {
+        libc::kill(first.id() as i32, libc::SIGTERM);
+    }
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(code(&o), Some(6), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("another `dpwear gan train`"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(first.status.code(), Some(75));
+}

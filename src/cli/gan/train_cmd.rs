@@ -239,6 +239,30 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     });
     let digest = request_digest(&request);
 
+    // One training per folder at a time (an flock that vanishes with its holder).
+    if a.out.exists() && !a.out.is_dir() {
+        return Err(CliError::new(
+            exit::OUTPUT_FAILED,
+            ACTION,
+            format!("--out {} exists and is not a folder", a.out.display()),
+        ));
+    }
+    std::fs::create_dir_all(&a.out).map_err(|e| {
+        CliError::new(
+            exit::OUTPUT_FAILED,
+            ACTION,
+            format!("{}: {e}", a.out.display()),
+        )
+    })?;
+    let _lock = crate::orchestration::lock::try_lock(&a.out.join(".lock"), "dpwear gan train")
+        .map_err(|e| {
+            CliError::new(
+                exit::OUTPUT_FAILED,
+                ACTION,
+                format!("another `dpwear gan train` is using --out: {e}"),
+            )
+        })?;
+
     // An existing checkpoint: done, resume, or refuse.
     let card_path = a.out.join(checkpoint::CARD_FILE);
     let mut resume: Option<ModelCard> = None;
@@ -268,12 +292,6 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
             return Ok(());
         }
         resume = Some(card);
-    } else if a.out.exists() && !a.out.is_dir() {
-        return Err(CliError::new(
-            exit::OUTPUT_FAILED,
-            ACTION,
-            format!("--out {} exists and is not a folder", a.out.display()),
-        ));
     }
 
     tch::set_num_threads(threads as i32);
