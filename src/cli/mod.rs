@@ -20,8 +20,12 @@ use clap::{Parser, Subcommand};
 use crate::data::DataError;
 
 /// The one-line description in `--help`: what this build does, nothing it does not (generators
-/// are trained with `dpwear gan`; grid cells do not train them yet).
+/// are trained with `dpwear gan`, which needs libtorch; grid cells do not train them yet).
+#[cfg(feature = "torch")]
 pub const ABOUT: &str = "dpwear: generators of synthetic wearable-sensor data (cGAN, DoppelGANger, TimeGAN, DP-MERF; optional DP-SGD) and WESAD stress classifiers (LOSO / TSTR, optional DP-SGD), from a laptop to a Slurm cluster";
+/// The description of a build without libtorch (no training commands).
+#[cfg(not(feature = "torch"))]
+pub const ABOUT: &str = "dpwear (built without libtorch): WESAD data, features, privacy accounting and experiment grids for synthetic wearable-sensor data research; the training commands (gan, eval, run-cell) need the `torch` feature";
 
 /// dpwear command line.
 #[derive(Debug, Parser)]
