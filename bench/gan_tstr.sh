@@ -38,7 +38,9 @@ end=$(date +%s.%N)
 echo "$start $end" >> "$OUT/train-session-times.txt"
 if [ ! -f "$OUT/synthetic.h5" ]; then
   "$BIN" gan generate --checkpoint "$OUT/checkpoint" --subjects 15 --windows-per-subject 36 \
-    --stress-fraction 0.3 --seed 7 --threads "$THREADS" --out "$OUT/synthetic.h5"
+    --stress-fraction 0.3 --seed 7 --threads "$THREADS" --out "$OUT/synthetic.h5" \
+    2> "$OUT/generate.log" || { rc=$?; tail -1 "$OUT/generate.log" | tee "$OUT/generate-failed.txt"; exit $rc; }
+  rm -f "$OUT/generate-failed.txt"
 fi
 if [ ! -f "$OUT/tstr.json" ]; then
   "$BIN" eval tstr --train "$OUT/synthetic.h5" --test "$FEAT" --classifier cnn --mode reference \

@@ -54,8 +54,15 @@ def main(root):
         else:
             eps = "∞ (no DP)"
         tstr = d / "tstr.json"
-        if t["status"] != "complete" or not tstr.exists():
+        if t["status"] != "complete":
             rows.append(f"| {card['generator']} | {card['mode']} | {eps} | pending ({t['steps_done']}/{t['steps_total']} steps) | | | | | |")
+            continue
+        if not tstr.exists():
+            why = "no synthetic data" if not (d / "synthetic.h5").exists() else "TSTR pending"
+            note = d / "generate-failed.txt"
+            if note.exists():
+                why = note.read_text().strip()
+            rows.append(f"| {card['generator']} | {card['mode']} | {eps} | {why} | | | | {t['steps_done']} steps, {t['wall_seconds']:.0f} s | {card['data']['window_scheme']}, {card['data']['windows']} windows |")
             continue
         rec = json.loads(tstr.read_text())
         avgs = [r["average"] for r in rec["replicates"]]
