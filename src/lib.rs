@@ -17,9 +17,11 @@ pub mod config;
 pub mod data;
 pub mod evaluation;
 pub mod features;
+pub mod file_lock;
 pub mod interrupt;
 pub mod models;
 pub mod orchestration;
+pub mod pipeline;
 pub mod privacy;
 pub mod reporting;
 #[cfg(feature = "torch")]

@@ -92,7 +92,12 @@ fn plan_writes_a_manifest_with_stable_ids() {
 fn the_shipped_experiments_are_valid() {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("experiments");
     let q = dpwear::config::load(&root.join("quickstart.toml")).unwrap();
-    assert_eq!(q.cell_count(), 10);
+    // real baseline + DP-MERF per fold × gan_epsilon {inf, 10} × {augment, tstr} × K {2, 4}; × 2
+    assert_eq!(q.cell_count(), 2 * (1 + 2 * 2 * 2));
+    assert!(q
+        .points
+        .iter()
+        .any(|p| p.gan_epsilon.is_some_and(|e| e.is_private())));
     let r = dpwear::config::load(&root.join("reference-s1-s2-s4.toml")).unwrap();
     // scenario 1: 3 classifiers; scenario 2: 3 GANs × 3; scenario 4: 7 K × 3; × 10 replicates
     assert_eq!(r.points.len(), 3 + 9 + 21);

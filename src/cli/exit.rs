@@ -46,6 +46,20 @@ Exit codes:
   130  interrupted";
 
 /// Exit code for a data-layer error.
+/// The exit code of a job-body failure class.
+pub fn for_fault(f: crate::pipeline::Fault) -> i32 {
+    use crate::pipeline::Fault;
+    match f {
+        Fault::Internal => INTERNAL,
+        Fault::InputUnreadable => INPUT_UNREADABLE,
+        Fault::InputMalformed => INPUT_MALFORMED,
+        Fault::InvalidParameter => INVALID_PARAMETER,
+        Fault::OutputFailed => OUTPUT_FAILED,
+        Fault::Stale => STALE_CELL,
+        Fault::Resumable => RESUMABLE,
+    }
+}
+
 pub fn for_data_error(e: &DataError) -> i32 {
     match e.class() {
         ErrorClass::InputUnreadable => INPUT_UNREADABLE,

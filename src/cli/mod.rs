@@ -20,12 +20,12 @@ use clap::{Parser, Subcommand};
 use crate::data::DataError;
 
 /// The one-line description in `--help`: what this build does, nothing it does not (generators
-/// are trained with `dpwear gan`, which needs libtorch; grid cells do not train them yet).
+/// are trained with `dpwear gan` and in a campaign's generator stage, which need libtorch).
 #[cfg(feature = "torch")]
 pub const ABOUT: &str = "dpwear: generators of synthetic wearable-sensor data (cGAN, DoppelGANger, TimeGAN, DP-MERF; optional DP-SGD) and WESAD stress classifiers (LOSO / TSTR, optional DP-SGD), from a laptop to a Slurm cluster";
 /// The description of a build without libtorch (no training commands).
 #[cfg(not(feature = "torch"))]
-pub const ABOUT: &str = "dpwear (built without libtorch): WESAD data, features, privacy accounting and experiment grids for synthetic wearable-sensor data research; the training commands (gan, eval, run-cell) need the `torch` feature";
+pub const ABOUT: &str = "dpwear (built without libtorch): WESAD data, features, privacy accounting and experiment grids for synthetic wearable-sensor data research; the training commands (gan, eval, run-cell, run-generator) need the `torch` feature";
 
 /// dpwear command line.
 #[derive(Debug, Parser)]
@@ -67,6 +67,10 @@ pub enum Command {
     /// Run one cell of a manifest (what `run` and every Slurm array task execute).
     #[cfg(feature = "torch")]
     RunCell(campaign::run_cell_cmd::RunCellArgs),
+    /// Train and sample one generator of a manifest's generator stage (what `run` and the
+    /// Slurm generator array execute).
+    #[cfg(feature = "torch")]
+    RunGenerator(campaign::run_generator_cmd::RunGeneratorArgs),
     /// Write a campaign's tables (Markdown, CSV, LaTeX) and figures (SVG).
     Collect(campaign::collect_cmd::CollectArgs),
     /// Plan, then send the unfinished cells to Slurm as array jobs plus a collect job.
@@ -118,6 +122,12 @@ impl CliError {
     }
 }
 
+impl From<crate::pipeline::JobError> for CliError {
+    fn from(e: crate::pipeline::JobError) -> Self {
+        CliError::new(exit::for_fault(e.fault), &e.action, &e.cause)
+    }
+}
+
 /// Runs a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> i32 {
     logging::init(cli.verbose, cli.log_format.as_deref());
@@ -133,6 +143,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Run(a) => campaign::run_cmd::run(a),
         #[cfg(feature = "torch")]
         Command::RunCell(a) => campaign::run_cell_cmd::run(a),
+        #[cfg(feature = "torch")]
+        Command::RunGenerator(a) => campaign::run_generator_cmd::run(a),
         Command::Collect(a) => campaign::collect_cmd::run(a),
         Command::Submit(a) => campaign::submit_cmd::run(a),
         Command::Status(a) => campaign::status_cmd::run(a),

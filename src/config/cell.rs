@@ -5,9 +5,10 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::grid::{Experiment, GridPoint, ModelSpec, PrivacyPolicy};
+use super::grid::{Experiment, GeneratorHyper, GridPoint, ModelSpec, PrivacyPolicy};
 use super::seeds;
 use crate::features::WindowScheme;
+use crate::privacy::accounting::ledger::{AccountantKind, PrivacyUnit};
 
 /// Hex digits of a cell id (64 bits).
 pub const CELL_ID_LEN: usize = 16;
@@ -29,6 +30,58 @@ pub struct CellConfig {
     /// non-private cells do not depend on `[privacy]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privacy: Option<PrivacyPolicy>,
+    /// The generator stage; present only when dpwear trains the cell's generator (so that the
+    /// ids of other cells do not depend on `[generation]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<CellGeneration>,
+}
+
+/// What a cell's generator stage trains and samples.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CellGeneration {
+    pub hyper: GeneratorHyper,
+    /// Generator training windows (non-overlapping or sliding).
+    pub windows: WindowScheme,
+    /// Synthetic subjects sampled per trained generator (cells use the first K).
+    pub subjects: usize,
+    pub windows_per_subject: usize,
+    pub stress_fraction: f64,
+    /// DP-SGD of the generator; present only when `gan_epsilon` is finite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<GeneratorPrivacy>,
+}
+
+/// How a private generator is trained and accounted.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GeneratorPrivacy {
+    pub accountant: AccountantKind,
+    pub unit: PrivacyUnit,
+    pub delta: Option<f64>,
+    pub clip_norm: f64,
+}
+
+impl CellGeneration {
+    /// The generator stage of point `p` in `e` (`None` unless dpwear trains its generator).
+    pub fn of(e: &Experiment, p: &GridPoint) -> Option<Self> {
+        let kind = p.generator.trained()?;
+        let g = &e.generation;
+        Some(CellGeneration {
+            hyper: e.generators.get(kind.as_str()).cloned().unwrap_or_default(),
+            windows: g.windows,
+            subjects: g.subjects,
+            windows_per_subject: g.windows_per_subject,
+            stress_fraction: g.stress_fraction,
+            privacy: p
+                .gan_epsilon
+                .is_some_and(|x| x.is_private())
+                .then_some(GeneratorPrivacy {
+                    accountant: e.privacy.accountant,
+                    unit: g.unit,
+                    delta: g.delta,
+                    clip_norm: g.clip_norm,
+                }),
+        })
+    }
 }
 
 /// The cells of an experiment in array order.
@@ -44,6 +97,7 @@ pub fn expand(e: &Experiment) -> Vec<CellConfig> {
                 model: e.model.clone(),
                 windows: e.windows,
                 privacy: p.epsilon.is_private().then(|| e.privacy.clone()),
+                generation: CellGeneration::of(e, p),
             });
         }
     }

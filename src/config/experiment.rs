@@ -22,9 +22,17 @@
 //!
 //! [[grid]]
 //! strategy = ["augment", "tstr"]
-//! generator = ["file:synthetic.h5"]
+//! generator = ["dp-merf", "file:synthetic.h5"]
+//! gan_epsilon = ["inf", 10]  # the generator's budget (trained generators only)
+//! generator_training = ["per-fold"]  # or "shared" (leaks the test subject)
 //! synthetic_subjects = [2, 4]
 //! classifier = ["cnn"]
+//!
+//! [generation]              # trained generators: windows, sampling, DP unit
+//! windows_per_subject = 36
+//!
+//! [generators.dp-merf]       # hyper-parameters per generator kind
+//! steps = 2000
 //!
 //! [slurm]
 //! partition = "debug"
@@ -57,9 +65,16 @@ pub struct ExperimentFile {
     pub model: ModelSection,
     /// One or more products of axes; the grid is their union.
     pub grid: Spanned<Vec<GridBlock>>,
-    /// How cells with a finite ε train their classifier.
+    /// How cells with a finite ε train their classifier (and, unless `[generation]` says
+    /// otherwise, the accountant and unit of private generators).
     #[serde(default)]
     pub privacy: PrivacySection,
+    /// The generator stage of cells whose generator is trained by dpwear.
+    #[serde(default)]
+    pub generation: GenerationSection,
+    /// Hyper-parameters per generator kind (`[generators.cgan]`, …).
+    #[serde(default)]
+    pub generators: GeneratorsSection,
     #[serde(default)]
     pub local: LocalSection,
     #[serde(default)]
@@ -114,13 +129,68 @@ pub struct ModelSection {
     pub threads: Option<Spanned<i64>>,
 }
 
+/// The generator stage: how trained generators see the data and what they sample.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerationSection {
+    /// Generator training windows: `non-overlapping` (default) or `sliding` (60/30 s, the
+    /// reference's; refused with a finite `gan_epsilon` at the window unit).
+    pub windows: Option<Spanned<String>>,
+    /// Synthetic subjects sampled from each trained generator [the largest
+    /// `synthetic_subjects` of the grid, else 15].
+    pub subjects: Option<Spanned<i64>>,
+    /// Windows per synthetic subject [36, the reference's 25 + 10 of 36].
+    pub windows_per_subject: Option<Spanned<i64>>,
+    /// Share of stress windows per synthetic subject, a public choice [0.3].
+    pub stress_fraction: Option<Spanned<f64>>,
+    /// Privacy unit of private generators: `window` or `subject` [privacy.unit].
+    pub unit: Option<Spanned<String>>,
+    /// Fixed δ of private generators [the δ rule over the generator's units].
+    pub delta: Option<Spanned<f64>>,
+    /// Per-unit clipping norm of the generators' DP-SGD [1.0].
+    pub clip_norm: Option<Spanned<f64>>,
+    /// Generator tasks run at once by the local executor [local.parallel].
+    pub parallel: Option<Spanned<i64>>,
+}
+
+/// `[generators.<kind>]` tables.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratorsSection {
+    pub cgan: Option<Spanned<GeneratorHyperSection>>,
+    pub dgan: Option<Spanned<GeneratorHyperSection>>,
+    pub timegan: Option<Spanned<GeneratorHyperSection>>,
+    #[serde(rename = "dp-merf")]
+    pub dp_merf: Option<Spanned<GeneratorHyperSection>>,
+}
+
+/// A generator's hyper-parameters (absent: the mode's own).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratorHyperSection {
+    /// `default` (dpwear's corrected version) or `reference` [default].
+    pub mode: Option<String>,
+    pub epochs: Option<i64>,
+    pub steps: Option<i64>,
+    pub batch_size: Option<i64>,
+    /// Discriminator (critic) steps per generator step, where the family has a ratio.
+    pub d_steps: Option<i64>,
+}
+
 /// One product of axes. An absent axis takes its default (shown in brackets).
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GridBlock {
-    /// `none` or `file:<path>` (precomputed synthetic data: feature store, dataset store or
-    /// the reference's synthetic CSV) [`none`].
+    /// `none`, a generator dpwear trains (`cgan`, `dgan`, `timegan`, `dp-merf`) or
+    /// `file:<path>` (precomputed synthetic data: feature store, dataset store or the
+    /// reference's synthetic CSV) [`none`].
     pub generator: Option<Spanned<Vec<String>>>,
+    /// Privacy budget of a trained generator; `inf` is non-private [`inf`].
+    pub gan_epsilon: Option<Spanned<Vec<EpsilonValue>>>,
+    /// `per-fold` (each LOSO fold's generator sees only that fold's training subjects) or
+    /// `shared` (one generator on all subjects, the reference's: leaks the test subject)
+    /// [`per-fold`].
+    pub generator_training: Option<Spanned<Vec<String>>>,
     /// Privacy budget of the classifier's training; `inf` is non-private [`inf`].
     pub epsilon: Option<Spanned<Vec<EpsilonValue>>>,
     /// `real` (LOSO on real windows), `tstr` (train on synthetic) or `augment` (LOSO with

@@ -25,14 +25,18 @@ use super::error::{line_column, ConfigError};
 use super::experiment::*;
 use super::limits::{self, Limit};
 use crate::features::{FeatureMode, WindowScheme};
+use crate::models::generator_spec::{GeneratorKind, GeneratorMode};
 use crate::models::{ClassifierKind, HeadMode};
+use crate::privacy::accounting::ledger::PrivacyUnit;
 
 /// Largest number of replicates per grid point (see [`super::limits`]).
 pub use super::limits::MAX_REPLICATES;
 
 /// The axes of a grid, in table order.
-pub const AXES: [&str; 6] = [
+pub const AXES: [&str; 8] = [
     "generator",
+    "gan_epsilon",
+    "generator_training",
     "epsilon",
     "strategy",
     "synthetic_subjects",
@@ -48,6 +52,8 @@ pub enum Generator {
     /// Precomputed synthetic data; the path as written (resolved against the experiment
     /// file's folder when relative).
     File(String),
+    /// A generator dpwear trains in the cell's generator stage.
+    Trained(GeneratorKind),
 }
 
 impl Generator {
@@ -56,9 +62,51 @@ impl Generator {
         match self {
             Generator::None => "none".into(),
             Generator::File(p) => format!("file:{p}"),
+            Generator::Trained(k) => k.as_str().into(),
+        }
+    }
+
+    /// The kind of a generator dpwear trains.
+    pub fn trained(&self) -> Option<GeneratorKind> {
+        match self {
+            Generator::Trained(k) => Some(*k),
+            _ => None,
         }
     }
 }
+
+/// Which subjects a trained generator sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GeneratorTraining {
+    /// One generator per LOSO fold, trained on that fold's training subjects only.
+    PerFold,
+    /// One generator on every subject (the reference's): the LOSO test subject is in the
+    /// generator's training data, so its scores leak.
+    Shared,
+}
+
+impl GeneratorTraining {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GeneratorTraining::PerFold => "per-fold",
+            GeneratorTraining::Shared => "shared",
+        }
+    }
+    /// The label of tables and records: `shared` says that it leaks.
+    pub fn label(self) -> &'static str {
+        match self {
+            GeneratorTraining::PerFold => "per-fold",
+            GeneratorTraining::Shared => SHARED_LEAK_LABEL,
+        }
+    }
+}
+
+/// How every table, record and plan names a shared generator.
+pub const SHARED_LEAK_LABEL: &str = "shared (leaks the test subject)";
+
+/// The sentence every record of a cell with a shared generator carries.
+pub const SHARED_LEAK_NOTE: &str = "leaks the test subject: the cell's generator was trained on every subject, each LOSO test subject included (generator_training = \"shared\", the reference's protocol); its scores are optimistic";
 
 /// How a cell uses real and synthetic data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -114,6 +162,12 @@ impl<'de> Deserialize<'de> for Epsilon {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GridPoint {
     pub generator: Generator,
+    /// The trained generator's budget (`None` unless the generator is trained by dpwear).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gan_epsilon: Option<Epsilon>,
+    /// Per-fold or shared (`None` unless the generator is trained by dpwear).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator_training: Option<GeneratorTraining>,
     pub epsilon: Epsilon,
     pub strategy: Strategy,
     /// First K synthetic subjects; `None` = all.
@@ -127,6 +181,14 @@ impl GridPoint {
     pub fn axis_value(&self, axis: &str) -> Option<String> {
         Some(match axis {
             "generator" => self.generator.label(),
+            "gan_epsilon" => self
+                .gan_epsilon
+                .map(|e| e.label())
+                .unwrap_or_else(|| "-".into()),
+            "generator_training" => self
+                .generator_training
+                .map(|t| t.label().to_string())
+                .unwrap_or_else(|| "-".into()),
             "epsilon" => self.epsilon.label(),
             "strategy" => self.strategy.as_str().into(),
             "synthetic_subjects" => self
@@ -230,6 +292,66 @@ pub struct PrivacyPolicy {
     pub class_weights: [f64; 2],
 }
 
+/// A trained generator's hyper-parameters (`None`: the mode's own).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GeneratorHyper {
+    pub mode: GeneratorMode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epochs: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub d_steps: Option<u64>,
+}
+
+impl Default for GeneratorHyper {
+    fn default() -> Self {
+        Self {
+            mode: GeneratorMode::Default,
+            epochs: None,
+            steps: None,
+            batch_size: None,
+            d_steps: None,
+        }
+    }
+}
+
+/// The validated `[generation]` table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GenerationSpec {
+    pub windows: WindowScheme,
+    pub subjects: usize,
+    pub windows_per_subject: usize,
+    pub stress_fraction: f64,
+    pub unit: PrivacyUnit,
+    pub delta: Option<f64>,
+    pub clip_norm: f64,
+    /// Generator tasks at once in the local executor.
+    pub parallel: usize,
+}
+
+/// Default windows per synthetic subject (the reference's 36).
+pub const DEFAULT_WINDOWS_PER_SUBJECT: usize = 36;
+/// Default number of synthetic subjects sampled per trained generator.
+pub const DEFAULT_SYNTHETIC_SUBJECTS: usize = 15;
+
+impl Default for GenerationSpec {
+    fn default() -> Self {
+        Self {
+            windows: WindowScheme::NonOverlapping,
+            subjects: DEFAULT_SYNTHETIC_SUBJECTS,
+            windows_per_subject: DEFAULT_WINDOWS_PER_SUBJECT,
+            stress_fraction: 0.3,
+            unit: PrivacyUnit::Window,
+            delta: None,
+            clip_norm: 1.0,
+            parallel: 1,
+        }
+    }
+}
+
 /// Validated report settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReportSpec {
@@ -255,6 +377,12 @@ pub struct Experiment {
     pub local_parallel: usize,
     /// DP-SGD settings of the private cells.
     pub privacy: PrivacyPolicy,
+    /// The generator stage (used by cells whose generator dpwear trains).
+    #[serde(default)]
+    pub generation: GenerationSpec,
+    /// Hyper-parameters of each trained generator kind used by the grid.
+    #[serde(default)]
+    pub generators: std::collections::BTreeMap<String, GeneratorHyper>,
     pub slurm: SlurmSection,
     pub report: ReportSpec,
 }
@@ -401,6 +529,8 @@ impl Validator<'_> {
                 .map_err(|m| self.err(p.span(), format!("local.parallel × model.threads: {m}")))?;
         }
         let privacy = self.privacy(&f.privacy)?;
+        let generation = self.generation(&f, &points, &privacy, local_parallel)?;
+        let generators = self.generators(&f.generators, &points)?;
         let slurm = self.slurm(&f.slurm, &f)?;
         let report = self.report(&f.report)?;
         Ok(Experiment {
@@ -415,9 +545,219 @@ impl Validator<'_> {
             axes,
             local_parallel,
             privacy,
+            generation,
+            generators,
             slurm,
             report,
         })
+    }
+
+    /// The `[generation]` table, checked against the points that use it.
+    fn generation(
+        &self,
+        f: &ExperimentFile,
+        points: &[GridPoint],
+        privacy: &PrivacyPolicy,
+        local_parallel: usize,
+    ) -> Result<GenerationSpec, ConfigError> {
+        let g = &f.generation;
+        let mut spec = GenerationSpec {
+            unit: privacy.unit,
+            parallel: local_parallel,
+            ..GenerationSpec::default()
+        };
+        if let Some(w) = &g.windows {
+            spec.windows = match w.get_ref().as_str() {
+                "non-overlapping" => WindowScheme::NonOverlapping,
+                "sliding" => WindowScheme::Sliding,
+                other => {
+                    return Err(self.err(
+                        w.span(),
+                        format!("unknown generation.windows {other:?} (non-overlapping, sliding)"),
+                    ))
+                }
+            };
+        }
+        let trained: Vec<&GridPoint> = points
+            .iter()
+            .filter(|p| p.generator.trained().is_some())
+            .collect();
+        let largest_k = trained.iter().filter_map(|p| p.synthetic_subjects).max();
+        spec.subjects = match self.limited(
+            &g.subjects,
+            "generation.subjects",
+            &limits::SYNTHETIC_SUBJECTS,
+        )? {
+            Some(n) => {
+                if let Some(k) = largest_k.filter(|&k| k > n) {
+                    return Err(self.err(
+                        g.subjects.as_ref().expect("given").span(),
+                        format!(
+                            "generation.subjects = {n} but the grid asks for synthetic_subjects = {k} of a trained generator: sample at least {k}"
+                        ),
+                    ));
+                }
+                n
+            }
+            None => largest_k.unwrap_or(DEFAULT_SYNTHETIC_SUBJECTS),
+        };
+        if let Some(w) = self.limited(
+            &g.windows_per_subject,
+            "generation.windows_per_subject",
+            &limits::WINDOWS_PER_SYNTHETIC_SUBJECT,
+        )? {
+            spec.windows_per_subject = w;
+        }
+        if let Some(s) = &g.stress_fraction {
+            let v = *s.get_ref();
+            if !(v.is_finite() && v > 0.0 && v < 1.0) {
+                return Err(self.err(
+                    s.span(),
+                    format!("generation.stress_fraction must lie in (0, 1), got {v}"),
+                ));
+            }
+            spec.stress_fraction = v;
+        }
+        if let Some(u) = &g.unit {
+            spec.unit = match u.get_ref().as_str() {
+                "window" => PrivacyUnit::Window,
+                "subject" => PrivacyUnit::Subject,
+                other => {
+                    return Err(self.err(
+                        u.span(),
+                        format!("unknown generation.unit {other:?} (window, subject)"),
+                    ))
+                }
+            };
+        }
+        if let Some(d) = &g.delta {
+            let v = *d.get_ref();
+            if !(v > 0.0 && v < 1.0) {
+                return Err(self.err(
+                    d.span(),
+                    format!("generation.delta must lie in (0, 1), got {v}"),
+                ));
+            }
+            spec.delta = Some(v);
+        }
+        if let Some(c) = &g.clip_norm {
+            let v = *c.get_ref();
+            if !(v.is_finite() && v > 0.0) {
+                return Err(self.err(
+                    c.span(),
+                    format!("generation.clip_norm must be positive, got {v}"),
+                ));
+            }
+            spec.clip_norm = v;
+        }
+        if let Some(n) = self.limited(&g.parallel, "generation.parallel", &limits::JOBS)? {
+            spec.parallel = n;
+        }
+        let private = trained
+            .iter()
+            .any(|p| p.gan_epsilon.is_some_and(|e| e.is_private()));
+        if private && spec.windows == WindowScheme::Sliding && spec.unit == PrivacyUnit::Window {
+            let span = g
+                .windows
+                .as_ref()
+                .map(|w| w.span())
+                .or(g.unit.as_ref().map(|u| u.span()))
+                .unwrap_or(0..0);
+            return Err(self.err(
+                span,
+                "a finite gan_epsilon at the window unit needs generation.windows = \"non-overlapping\": with sliding windows every second lies in two windows, so a window-level guarantee would really protect half a window (use non-overlapping windows or generation.unit = \"subject\")",
+            ));
+        }
+        if private && privacy.mode == "reference-batch" {
+            // The generators' DP is per-example; the accountant below must be one they use.
+            return Err(self.err(
+                f.privacy.mode.as_ref().map(|m| m.span()).unwrap_or(0..0),
+                "privacy.mode = reference-batch is the classifier's reference mode; a private generator (finite gan_epsilon) uses per-example DP-SGD with privacy.accountant: use privacy.mode = example in this campaign",
+            ));
+        }
+        Ok(spec)
+    }
+
+    /// The `[generators.<kind>]` tables; a table for a kind the grid does not train is refused
+    /// (it would be silently ignored).
+    fn generators(
+        &self,
+        g: &GeneratorsSection,
+        points: &[GridPoint],
+    ) -> Result<std::collections::BTreeMap<String, GeneratorHyper>, ConfigError> {
+        let mut out = std::collections::BTreeMap::new();
+        for (kind, table) in [
+            (GeneratorKind::Cgan, &g.cgan),
+            (GeneratorKind::Dgan, &g.dgan),
+            (GeneratorKind::Timegan, &g.timegan),
+            (GeneratorKind::DpMerf, &g.dp_merf),
+        ] {
+            let used = points.iter().any(|p| p.generator.trained() == Some(kind));
+            let Some(t) = table else {
+                if used {
+                    out.insert(kind.as_str().to_string(), GeneratorHyper::default());
+                }
+                continue;
+            };
+            let span = t.span();
+            if !used {
+                return Err(self.err(
+                    span,
+                    format!(
+                        "[generators.{kind}] is given but no [[grid]] block trains {kind}; remove it or add {kind:?} to a generator axis",
+                        kind = kind.as_str()
+                    ),
+                ));
+            }
+            let v = t.get_ref();
+            let name = |k: &str| format!("generators.{}.{k}", kind.as_str());
+            let mode = match v.mode.as_deref() {
+                None => GeneratorMode::Default,
+                Some(m) => GeneratorMode::parse(m).ok_or_else(|| {
+                    self.err(
+                        span.clone(),
+                        format!("unknown {} {m:?} (default, reference)", name("mode")),
+                    )
+                })?,
+            };
+            let count =
+                |v: Option<i64>, key: &str, l: &Limit| -> Result<Option<u64>, ConfigError> {
+                    match v {
+                        None => Ok(None),
+                        Some(x) => l.check(i128::from(x)).map(|n| Some(n as u64)).map_err(|_| {
+                            self.err(
+                                span.clone(),
+                                format!(
+                                    "{} must be between {} and {}, got {x}",
+                                    name(key),
+                                    l.range.start(),
+                                    l.range.end()
+                                ),
+                            )
+                        }),
+                    }
+                };
+            let epochs = count(v.epochs, "epochs", &limits::EPOCHS)?;
+            let steps = count(v.steps, "steps", &limits::GAN_STEPS)?;
+            if epochs.is_some() && steps.is_some() {
+                return Err(self.err(
+                    span,
+                    format!("give {} or {}, not both", name("epochs"), name("steps")),
+                ));
+            }
+            out.insert(
+                kind.as_str().to_string(),
+                GeneratorHyper {
+                    mode,
+                    epochs,
+                    steps,
+                    batch_size: count(v.batch_size, "batch_size", &limits::BATCH_SIZE)?
+                        .map(|b| b as usize),
+                    d_steps: count(v.d_steps, "d_steps", &limits::GAN_STEPS)?,
+                },
+            );
+        }
+        Ok(out)
     }
 
     fn dataset(&self, d: &DatasetSection) -> Result<(DatasetSpec, WindowScheme), ConfigError> {
@@ -524,6 +864,8 @@ impl Validator<'_> {
         let mut points: u128 = 0;
         for b in grid.get_ref() {
             let product = len(&b.generator)
+                * len(&b.gan_epsilon)
+                * len(&b.generator_training)
                 * len(&b.epsilon)
                 * len(&b.strategy)
                 * len(&b.synthetic_subjects)
@@ -613,23 +955,16 @@ impl Validator<'_> {
         }
     }
 
-    fn block(&self, b: &GridBlock) -> Result<Vec<GridPoint>, ConfigError> {
-        let (gens, gen_span) = self.strings(&b.generator, "generator", "none")?;
-        let generators = gens
-            .iter()
-            .map(|g| match *g {
-                "none" => Ok(Generator::None),
-                g if g.starts_with("file:") && g.len() > 5 => Ok(Generator::File(g[5..].into())),
-                other => Err(self.err(
-                    gen_span.clone(),
-                    format!("unknown generator {other:?} (none, file:<path>)"),
-                )),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let epsilons = match &b.epsilon {
-            None => vec![Epsilon(f64::INFINITY)],
+    /// An ε axis (`epsilon` or `gan_epsilon`): positive numbers or `inf` [`inf`].
+    fn epsilon_axis(
+        &self,
+        axis: &Option<Spanned<Vec<EpsilonValue>>>,
+        name: &str,
+    ) -> Result<Vec<Epsilon>, ConfigError> {
+        match axis {
+            None => Ok(vec![Epsilon(f64::INFINITY)]),
             Some(s) if s.get_ref().is_empty() => {
-                return Err(self.err(s.span(), "axis epsilon is empty"))
+                Err(self.err(s.span(), format!("axis {name} is empty")))
             }
             Some(s) => s
                 .get_ref()
@@ -640,22 +975,93 @@ impl Validator<'_> {
                         EpsilonValue::Integer(i) => *i as f64,
                         EpsilonValue::Text(t) if t == "inf" => f64::INFINITY,
                         EpsilonValue::Text(t) => {
-                            return Err(self.err(
-                                s.span(),
-                                format!("epsilon {t:?} is not a number or \"inf\""),
-                            ))
+                            return Err(self
+                                .err(s.span(), format!("{name} {t:?} is not a number or \"inf\"")))
                         }
                     };
                     if e.is_nan() || e <= 0.0 {
                         return Err(self.err(
                             s.span(),
-                            format!("epsilon must be positive (inf = non-private), got {e}"),
+                            format!("{name} must be positive (inf = non-private), got {e}"),
                         ));
                     }
                     Ok(Epsilon(e))
                 })
-                .collect::<Result<Vec<_>, _>>()?,
-        };
+                .collect(),
+        }
+    }
+
+    fn block(&self, b: &GridBlock) -> Result<Vec<GridPoint>, ConfigError> {
+        let (gens, gen_span) = self.strings(&b.generator, "generator", "none")?;
+        let generators = gens
+            .iter()
+            .map(|g| match *g {
+                "none" => Ok(Generator::None),
+                g if g.starts_with("file:") && g.len() > 5 => Ok(Generator::File(g[5..].into())),
+                other => GeneratorKind::parse(other).map(Generator::Trained).ok_or_else(|| {
+                    self.err(
+                        gen_span.clone(),
+                        format!(
+                            "unknown generator {other:?} (none, cgan, dgan, timegan, dp-merf, file:<path>)"
+                        ),
+                    )
+                }),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let epsilons = self.epsilon_axis(&b.epsilon, "epsilon")?;
+        let gan_epsilons = self.epsilon_axis(&b.gan_epsilon, "gan_epsilon")?;
+        let gan_eps_span = b.gan_epsilon.as_ref().map(|x| x.span()).unwrap_or(0..0);
+        let (trainings, training_span) =
+            self.strings(&b.generator_training, "generator_training", "per-fold")?;
+        let trainings = trainings
+            .iter()
+            .map(|t| match *t {
+                "per-fold" => Ok(GeneratorTraining::PerFold),
+                "shared" => Ok(GeneratorTraining::Shared),
+                other => Err(self.err(
+                    training_span.clone(),
+                    format!("unknown generator_training {other:?} (per-fold, shared)"),
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.distinct(&gan_epsilons, |e| e.label(), "gan_epsilon", &gan_eps_span)?;
+        self.distinct(
+            &trainings,
+            |t| t.as_str().into(),
+            "generator_training",
+            &training_span,
+        )?;
+        for g in &generators {
+            match g.trained() {
+                None => {
+                    if b.gan_epsilon.is_some() {
+                        return Err(self.err(
+                            gan_eps_span.clone(),
+                            format!(
+                                "gan_epsilon is the budget of a generator dpwear trains (cgan, dgan, timegan, dp-merf); generator {} is not trained here: put it in its own [[grid]] block without gan_epsilon",
+                                g.label()
+                            ),
+                        ));
+                    }
+                    if b.generator_training.is_some() {
+                        return Err(self.err(
+                            training_span.clone(),
+                            format!(
+                                "generator_training applies to generators dpwear trains; generator {} is not trained here: put it in its own [[grid]] block",
+                                g.label()
+                            ),
+                        ));
+                    }
+                }
+                Some(GeneratorKind::Timegan) if gan_epsilons.iter().any(|e| e.is_private()) => {
+                    return Err(self.err(
+                        gan_eps_span.clone(),
+                        "timegan has no private mode (its embedder, recovery, supervisor, generator and discriminator all read the real windows; dpwear refuses rather than report a guarantee it cannot give): give timegan gan_epsilon = [\"inf\"] or use cgan, dgan or dp-merf",
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
         let (strats, strat_span) = self.strings(&b.strategy, "strategy", "real")?;
         let strategies = strats
             .iter()
@@ -753,12 +1159,12 @@ impl Validator<'_> {
                         return Err(self.err(
                             span,
                             format!(
-                                "strategy {} needs synthetic data, but generator = none; give a generator (file:<path>) in this [[grid]] block",
+                                "strategy {} needs synthetic data, but generator = none; give a generator (cgan, dgan, timegan, dp-merf or file:<path>) in this [[grid]] block",
                                 s.as_str()
                             ),
                         ));
                     }
-                    (Strategy::Real, Generator::File(_)) => {
+                    (Strategy::Real, Generator::File(_) | Generator::Trained(_)) => {
                         return Err(self.err(
                             strat_span.clone(),
                             "strategy real uses no synthetic data; put the real baseline in its own [[grid]] block with generator = none",
@@ -783,19 +1189,31 @@ impl Validator<'_> {
 
         let mut out = Vec::new();
         for g in &generators {
-            for &e in &epsilons {
-                for &s in &strategies {
-                    for &k in &ks {
-                        for &c in &classifiers {
-                            for &m in &feature_modes {
-                                out.push(GridPoint {
-                                    generator: g.clone(),
-                                    epsilon: e,
-                                    strategy: s,
-                                    synthetic_subjects: k,
-                                    classifier: c,
-                                    feature_mode: m,
-                                });
+            // The generator stage's axes exist only for trained generators.
+            let gen_axes: Vec<(Option<Epsilon>, Option<GeneratorTraining>)> = match g.trained() {
+                None => vec![(None, None)],
+                Some(_) => gan_epsilons
+                    .iter()
+                    .flat_map(|&ge| trainings.iter().map(move |&t| (Some(ge), Some(t))))
+                    .collect(),
+            };
+            for &(gan_epsilon, generator_training) in &gen_axes {
+                for &e in &epsilons {
+                    for &s in &strategies {
+                        for &k in &ks {
+                            for &c in &classifiers {
+                                for &m in &feature_modes {
+                                    out.push(GridPoint {
+                                        generator: g.clone(),
+                                        gan_epsilon,
+                                        generator_training,
+                                        epsilon: e,
+                                        strategy: s,
+                                        synthetic_subjects: k,
+                                        classifier: c,
+                                        feature_mode: m,
+                                    });
+                                }
                             }
                         }
                     }

@@ -3,6 +3,7 @@ use std::path::Path;
 
 use super::*;
 use crate::config::cell::{cell_id, expand};
+use crate::privacy::accounting::ledger::PrivacyUnit;
 
 const BASE: &str = r#"
 schema_version = 1
@@ -487,4 +488,167 @@ fn non_utf8_experiment_files_are_malformed_not_unreadable() {
         load(&dir.path().join("missing.toml")),
         Err(ConfigError::Unreadable { .. })
     ));
+}
+
+#[test]
+fn trained_generators_expand_over_gan_epsilon_and_training_only() {
+    let e = parse_ok(
+        r#"
+[[grid]]
+strategy = ["real"]
+
+[[grid]]
+strategy = ["augment", "tstr"]
+generator = ["cgan", "dp-merf"]
+gan_epsilon = ["inf", 10]
+generator_training = ["per-fold", "shared"]
+synthetic_subjects = [1, 5]
+
+[[grid]]
+strategy = ["augment"]
+generator = ["file:a.h5"]
+"#,
+    );
+    assert_eq!(e.points.len(), 1 + 2 * 2 * 2 * 2 * 2 + 1);
+    let real = &e.points[0];
+    assert_eq!((real.gan_epsilon, real.generator_training), (None, None));
+    let file = e.points.last().unwrap();
+    assert_eq!(file.axis_value("gan_epsilon").as_deref(), Some("-"));
+    let shared = e
+        .points
+        .iter()
+        .find(|p| p.generator_training == Some(GeneratorTraining::Shared))
+        .unwrap();
+    assert_eq!(
+        shared.axis_value("generator_training").as_deref(),
+        Some(SHARED_LEAK_LABEL)
+    );
+    // Sampled subjects default to the largest K; hyper-parameters exist for the kinds used.
+    assert_eq!(e.generation.subjects, 5);
+    assert_eq!(
+        e.generators.keys().cloned().collect::<Vec<_>>(),
+        vec!["cgan".to_string(), "dp-merf".to_string()]
+    );
+    let cells = expand(&e);
+    let private_gen = cells
+        .iter()
+        .find(|c| c.point.gan_epsilon.is_some_and(|g| g.is_private()))
+        .unwrap();
+    let g = private_gen.generation.as_ref().unwrap();
+    assert!(g.privacy.is_some());
+    assert!(cells[0].generation.is_none());
+    // The ids of cells without a trained generator do not depend on the generator stage.
+    let plain = parse_ok("\n[[grid]]\nstrategy = [\"real\"]\n");
+    let c0 = &expand(&plain)[0];
+    assert_eq!(
+        cell_id(c0, "x", "v"),
+        cell_id(&cells[0], "x", "v"),
+        "a real cell's id moved"
+    );
+}
+
+#[test]
+fn generator_stage_tables_are_read_and_checked() {
+    let e = parse_ok(
+        r#"
+[generation]
+subjects = 20
+windows_per_subject = 12
+stress_fraction = 0.25
+unit = "subject"
+clip_norm = 0.5
+
+[generators.cgan]
+mode = "reference"
+epochs = 3
+
+[[grid]]
+strategy = ["tstr"]
+generator = ["cgan"]
+gan_epsilon = [1]
+synthetic_subjects = [20]
+"#,
+    );
+    assert_eq!(e.generation.subjects, 20);
+    assert_eq!(e.generation.windows_per_subject, 12);
+    let h = &e.generators["cgan"];
+    assert_eq!(
+        h.mode,
+        crate::models::generator_spec::GeneratorMode::Reference
+    );
+    assert_eq!(h.epochs, Some(3));
+    let c = &expand(&e)[0];
+    let p = c.generation.as_ref().unwrap().privacy.unwrap();
+    assert_eq!(p.unit, PrivacyUnit::Subject);
+    assert_eq!(p.clip_norm, 0.5);
+}
+
+#[test]
+fn bad_generator_combinations_are_refused_with_locations() {
+    for (body, needle, line) in [
+        (
+            "[[grid]]\nstrategy = [\"augment\"]\ngenerator = [\"file:a.h5\"]\ngan_epsilon = [1]\n",
+            "gan_epsilon is the budget of a generator dpwear trains",
+            4,
+        ),
+        (
+            "[[grid]]\nstrategy = [\"augment\"]\ngenerator = [\"none\", \"cgan\"]\n",
+            "needs synthetic data",
+            3,
+        ),
+        (
+            "[[grid]]\nstrategy = [\"tstr\"]\ngenerator = [\"timegan\"]\ngan_epsilon = [\"inf\", 1]\n",
+            "timegan has no private mode",
+            4,
+        ),
+        (
+            "[[grid]]\nstrategy = [\"real\"]\ngenerator_training = [\"shared\"]\n",
+            "generator_training applies to generators dpwear trains",
+            3,
+        ),
+        (
+            "[[grid]]\nstrategy = [\"tstr\"]\ngenerator = [\"gan\"]\n",
+            "unknown generator \"gan\"",
+            3,
+        ),
+        (
+            "[[grid]]\nstrategy = [\"tstr\"]\ngenerator = [\"cgan\"]\ngenerator_training = [\"leaky\"]\n",
+            "unknown generator_training",
+            4,
+        ),
+        (
+            "[generation]\nwindows = \"sliding\"\n[[grid]]\nstrategy = [\"tstr\"]\ngenerator = [\"cgan\"]\ngan_epsilon = [1]\n",
+            "needs generation.windows = \"non-overlapping\"",
+            2,
+        ),
+        (
+            "[generation]\nsubjects = 3\n[[grid]]\nstrategy = [\"tstr\"]\ngenerator = [\"dgan\"]\nsynthetic_subjects = [5]\n",
+            "sample at least 5",
+            2,
+        ),
+        (
+            "[generators.dgan]\nsteps = 5\n[[grid]]\nstrategy = [\"tstr\"]\ngenerator = [\"cgan\"]\n",
+            "no [[grid]] block trains dgan",
+            1,
+        ),
+        (
+            "[generators.cgan]\nsteps = 5\nepochs = 2\n[[grid]]\nstrategy = [\"tstr\"]\ngenerator = [\"cgan\"]\n",
+            "not both",
+            1,
+        ),
+        (
+            "[privacy]\nmode = \"reference-batch\"\n[[grid]]\nstrategy = [\"tstr\"]\ngenerator = [\"cgan\"]\ngan_epsilon = [1]\n",
+            "privacy.mode = reference-batch is the classifier's reference mode",
+            2,
+        ),
+    ] {
+        let text = format!("{BASE}{body}");
+        let e = parse_err(&text);
+        assert!(e.contains(needle), "{e}\n{text}");
+        let base_lines = BASE.lines().count();
+        assert!(
+            e.contains(&format!("x.toml:{}:", base_lines + line)),
+            "wrong line in {e}\n{text}"
+        );
+    }
 }

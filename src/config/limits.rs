@@ -38,9 +38,9 @@ pub const MAX_CELLS: usize = 100_000;
 /// A campaign evaluates leave-one-subject-out: every fold needs a test subject and at least
 /// one training subject.
 pub const MIN_CAMPAIGN_SUBJECTS: usize = 2;
-/// MPI ranks sharing one cell's folds.
 /// Generator training steps of one run.
 pub const MAX_GAN_STEPS: usize = 100_000_000;
+/// MPI ranks sharing one cell's folds.
 pub const MAX_RANKS_PER_CELL: usize = 1024;
 
 /// libtorch threads of all the cells a local run executes at once (`-j` × `--threads`, or
@@ -89,6 +89,11 @@ pub const BATCH_SIZE: Limit = Limit {
 pub const SYNTHETIC_SUBJECTS: Limit = Limit {
     what: "synthetic subjects",
     range: 1..=MAX_SYNTHETIC_SUBJECTS,
+};
+/// Windows per synthetic subject sampled by a campaign's generator stage.
+pub const WINDOWS_PER_SYNTHETIC_SUBJECT: Limit = Limit {
+    what: "windows per synthetic subject",
+    range: 1..=10_000,
 };
 /// Generator training steps (`gan train --steps`) and checkpoint intervals.
 pub const GAN_STEPS: Limit = Limit {

@@ -8,10 +8,13 @@
 pub mod cell;
 pub mod error;
 pub mod experiment;
+pub mod generators;
 pub mod grid;
 pub mod limits;
 pub mod seeds;
 
-pub use cell::{cell_id, expand, CellConfig};
+pub use cell::{cell_id, expand, CellConfig, CellGeneration, GeneratorPrivacy};
 pub use error::ConfigError;
-pub use grid::{load, parse, Epsilon, Experiment, Generator, GridPoint, Strategy};
+pub use grid::{
+    load, parse, Epsilon, Experiment, Generator, GeneratorTraining, GridPoint, Strategy,
+};

@@ -20,6 +20,10 @@ pub enum Purpose {
     Privacy,
     /// Data simulation.
     Simulation,
+    /// A campaign's generator training (its seed; DP randomness stays secret).
+    Generator,
+    /// Sampling synthetic subjects from a trained generator.
+    Sample,
 }
 
 impl Purpose {
@@ -30,6 +34,8 @@ impl Purpose {
             Purpose::Dropout => "dropout",
             Purpose::Privacy => "privacy",
             Purpose::Simulation => "simulation",
+            Purpose::Generator => "generator",
+            Purpose::Sample => "sample",
         }
     }
 }

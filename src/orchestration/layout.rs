@@ -4,6 +4,9 @@
 //! .lock                    the campaign lock (plan, run, submit; holder's pid and host inside)
 //! manifest.json            the plan: cells in array order with their ids
 //! inputs/                  staged inputs (features per feature mode)
+//! generators/<id>/         one generator training: model-card.json, generator.safetensors,
+//!                          training-state.safetensors (secret DP key: never publish it),
+//!                          synthetic-<hash>.h5 (sampled subjects), failed.json, .lock
 //! cells/<id>.json          a finished cell's record (written once, atomically)
 //! cells/<id>.failed.json   why a cell's last attempt failed (removed when it succeeds)
 //! cells/<id>.corrupt-<n>.json  a record that did not verify, moved aside before the rerun
@@ -40,6 +43,20 @@ impl CampaignDir {
     }
     pub fn inputs(&self) -> PathBuf {
         self.root.join("inputs")
+    }
+    pub fn generators(&self) -> PathBuf {
+        self.root.join("generators")
+    }
+    /// The folder of generator training `id` (its checkpoint and samples).
+    pub fn generator(&self, id: &str) -> PathBuf {
+        self.generators().join(id)
+    }
+    /// Why generator training `id` last failed (removed when it succeeds).
+    pub fn generator_failure(&self, id: &str) -> PathBuf {
+        self.generator(id).join("failed.json")
+    }
+    pub fn generator_log(&self, id: &str) -> PathBuf {
+        self.logs().join(format!("generator-{id}.log"))
     }
     pub fn cells(&self) -> PathBuf {
         self.root.join("cells")

@@ -1,5 +1,5 @@
-//! The local executor (the embedded default): runs cells as `dpwear run-cell` subprocesses,
-//! at most `parallel` at a time, each cell's stdout and stderr going to its log. On an
+//! The local executor (the embedded default): runs generator trainings (`dpwear
+//! run-generator`) and cells (`dpwear run-cell`) as subprocesses, at most `parallel` at a time, each cell's stdout and stderr going to its log. On an
 //! interrupt it starts nothing new, forwards SIGTERM to the running cells (they stop after
 //! their current fold, keep their checkpoints and exit as resumable) and waits for them, so
 //! every finished cell stays intact.
@@ -17,11 +17,21 @@ use super::layout::CampaignDir;
 /// Exit code of a cell that was interrupted and can resume (EX_TEMPFAIL).
 pub const RESUMABLE_EXIT: i32 = 75;
 
-/// A cell to run.
+/// What a job computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Task {
+    /// `dpwear run-cell`.
+    Cell,
+    /// `dpwear run-generator` (a generator training of the generator stage).
+    Generator,
+}
+
+/// A cell or generator training to run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LocalJob {
     pub index: usize,
     pub id: String,
+    pub task: Task,
 }
 
 /// How to run them.
@@ -126,10 +136,14 @@ fn run_one(
         seconds,
         spawn_seconds: seconds,
     };
+    let log_path = match job.task {
+        Task::Cell => dir.cell_log(&job.id),
+        Task::Generator => dir.generator_log(&job.id),
+    };
     let log = match std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(dir.cell_log(&job.id))
+        .open(&log_path)
     {
         Ok(f) => f,
         Err(e) => {
@@ -142,17 +156,20 @@ fn run_one(
         Err(_) => return fail(t0.elapsed().as_secs_f64()),
     };
     let mut cmd = Command::new(&opts.binary);
-    cmd.arg("run-cell")
-        .arg("--manifest")
-        .arg(&opts.manifest)
-        .arg("--index")
-        .arg(job.index.to_string())
-        .arg("--threads")
-        .arg(opts.threads.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(log))
-        .stderr(Stdio::from(log2));
-    if opts.force {
+    cmd.arg(match job.task {
+        Task::Cell => "run-cell",
+        Task::Generator => "run-generator",
+    })
+    .arg("--manifest")
+    .arg(&opts.manifest)
+    .arg("--index")
+    .arg(job.index.to_string())
+    .arg("--threads")
+    .arg(opts.threads.to_string())
+    .stdin(Stdio::null())
+    .stdout(Stdio::from(log))
+    .stderr(Stdio::from(log2));
+    if opts.force && job.task == Task::Cell {
         cmd.arg("--force");
     }
     if let Some(sha) = &opts.manifest_sha256 {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::generators::{CellGenerator, GeneratorArtifact};
 use crate::config::{CellConfig, Experiment};
 
 /// Version of the manifest layout.
@@ -29,6 +30,19 @@ pub struct RealInput {
     /// that differs (absent in manifests of older versions: plan again).
     #[serde(default)]
     pub features_sha256: BTreeMap<String, String>,
+    /// The staged dataset store trained generators read (only when the grid trains one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<StagedDataset>,
+}
+
+/// The real 1 Hz data as a dataset store under `inputs/`, for the generator stage.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StagedDataset {
+    /// Relative to the campaign folder.
+    pub path: String,
+    pub sha256: String,
+    /// Subject ids in fold order.
+    pub subjects: Vec<u32>,
 }
 
 /// A precomputed synthetic data file (`generator = "file:…"`).
@@ -50,6 +64,46 @@ pub struct ManifestCell {
     /// The privacy ledger of a private cell, computed by `plan` before anything runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ledger: Option<CellLedger>,
+    /// The trained generators the cell uses: one per LOSO fold (per-fold training) or one for
+    /// every fold (shared); empty without a trained generator.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub generators: Vec<CellGenerator>,
+    /// The cell's whole privacy guarantee on its real training data (generator and classifier
+    /// composed), planned before anything runs; absent for cells with neither.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guarantee: Option<CellGuarantee>,
+}
+
+/// A cell's end-to-end privacy: what touches the real training data and what that composes to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CellGuarantee {
+    /// `private` (every component that reads real training data is inside a mechanism),
+    /// `not private` (some component reads them without one).
+    pub status: String,
+    /// The composed ε (max over folds) where the cell is private and the composition is
+    /// defined, at `delta`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epsilon: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<f64>,
+    /// One sentence per component and the composition, as printed by `plan`.
+    pub statement: Vec<String>,
+    /// Per fold, the mechanisms composed and their ε (augment cells with a private
+    /// generator and a private classifier on one unit).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub folds: Vec<FoldComposition>,
+}
+
+/// One fold's composition: the generator's and the classifier's mechanisms on that fold's
+/// training data, composed by `accountant` at `delta`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FoldComposition {
+    pub test_subject: u32,
+    pub accountant: crate::privacy::accounting::ledger::AccountantKind,
+    pub generator: crate::privacy::accounting::compose::Mechanism,
+    pub classifier: crate::privacy::accounting::compose::Mechanism,
+    pub delta: f64,
+    pub epsilon: f64,
 }
 
 /// A private cell's planned guarantee over its folds (σ is calibrated per fold because each
@@ -90,6 +144,10 @@ pub struct Manifest {
     pub real: RealInput,
     /// By generator label (`file:…`).
     pub synthetic: BTreeMap<String, SyntheticInput>,
+    /// Generator trainings of the generator stage, each trained once for every cell that
+    /// lists it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub generators: Vec<GeneratorArtifact>,
     pub cells: Vec<ManifestCell>,
 }
 
@@ -132,6 +190,18 @@ impl Manifest {
             return Err(ManifestError::Malformed {
                 path: path.to_path_buf(),
                 reason: format!("kind {:?}, schema_version {}", m.kind, m.schema_version),
+            });
+        }
+        if m.generators.iter().enumerate().any(|(i, g)| g.index != i)
+            || m.cells
+                .iter()
+                .flat_map(|c| &c.generators)
+                .any(|g| g.artifact >= m.generators.len())
+        {
+            return Err(ManifestError::Malformed {
+                path: path.to_path_buf(),
+                reason: "generator artifacts are not in index order or a cell names a missing one"
+                    .into(),
             });
         }
         if m.cells.iter().enumerate().any(|(i, c)| c.index != i) {

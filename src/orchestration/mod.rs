@@ -6,15 +6,17 @@
 //!
 //! May depend on: config, reporting, evaluation (records), serde, libc. Must never use tch or
 //! models: cells run as subprocesses.
+pub mod generator_state;
 pub mod layout;
 pub mod local;
-pub mod lock;
 pub mod manifest;
 pub mod ranks;
 pub mod records;
 pub mod slurm;
 pub mod submissions;
 
+/// File locks (moved to the crate root: the job body uses them too).
+pub use crate::file_lock as lock;
 pub use layout::CampaignDir;
 pub use manifest::{Manifest, ManifestCell};
 pub use records::{cell_state, CellFailure, CellRecord, CellState};

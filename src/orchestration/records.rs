@@ -28,6 +28,15 @@ pub struct CellRecord {
     pub host: String,
     pub finished_unix: u64,
     pub eval: EvalRecord,
+    /// Warnings every reader must see (e.g. a shared generator that leaks the test subject).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// The generator trainings the cell used (ids under `generators/`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub generators: Vec<String>,
+    /// The cell's planned end-to-end privacy (as in the manifest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guarantee: Option<crate::orchestration::manifest::CellGuarantee>,
 }
 
 /// Why a cell's last attempt did not finish.

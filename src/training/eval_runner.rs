@@ -197,7 +197,27 @@ const SYNTHETIC_SUBJECT_FLAG: u32 = 1 << 31;
 pub fn fold_privacy_plans(inp: &EvalInputs<'_>) -> Result<Vec<Option<DpPlan>>, EvalError> {
     let folds = plan_folds(inp)?;
     let all: Vec<usize> = (0..folds.len()).collect();
-    privacy_plans(inp, &folds, &all)
+    privacy_plans(inp, &folds, &all, None)
+}
+
+/// The size of synthetic data that does not exist yet (a trained generator's subjects, known
+/// at plan time by their count and shape only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyntheticSize {
+    pub windows: usize,
+    pub subjects: usize,
+}
+
+/// [`fold_privacy_plans`] of LOSO folds augmented with synthetic data of `size` (the ledger of
+/// `dpwear plan` for cells whose generator is trained later); `inp.synthetic` must be `None`.
+pub fn fold_privacy_plans_sized(
+    inp: &EvalInputs<'_>,
+    size: SyntheticSize,
+) -> Result<Vec<Option<DpPlan>>, EvalError> {
+    validate(inp)?;
+    let folds = loso_folds(&inp.real.subject_ids, &inp.real.subject, true)?;
+    let all: Vec<usize> = (0..folds.len()).collect();
+    privacy_plans(inp, &folds, &all, Some(size))
 }
 
 /// Calibrates the privacy plan of every fold in `wanted` (before any training).
@@ -205,11 +225,22 @@ fn privacy_plans(
     inp: &EvalInputs<'_>,
     folds: &[Fold],
     wanted: &[usize],
+    planned: Option<SyntheticSize>,
 ) -> Result<Vec<Option<DpPlan>>, EvalError> {
     let Some(req) = &inp.config.hyper.dp else {
         return Ok(vec![None; wanted.len()]);
     };
     let syn = inp.synthetic.as_ref().map(|(s, _)| *s);
+    // Synthetic ids only need to be distinct from real ones and from each other.
+    let syn_size = planned.or(syn.map(|s| {
+        let mut ids = s.subject.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        SyntheticSize {
+            windows: s.len(),
+            subjects: ids.len(),
+        }
+    }));
     let mut cache: Vec<(DpSizes, DpPlan)> = Vec::new();
     let mut out = Vec::with_capacity(wanted.len());
     for &fi in wanted {
@@ -221,15 +252,16 @@ fn privacy_plans(
         };
         let mut subjects: Vec<u32> = f.train_real.iter().map(|&i| inp.real.subject[i]).collect();
         let mut windows = f.train_real.len();
-        if let (Some(s), true) = (syn, f.use_synthetic) {
-            windows += s.len();
-            subjects.extend(s.subject.iter().map(|&id| id | SYNTHETIC_SUBJECT_FLAG));
-        }
         subjects.sort_unstable();
         subjects.dedup();
+        let mut n_subjects = subjects.len();
+        if let (Some(s), true) = (syn_size, f.use_synthetic) {
+            windows += s.windows;
+            n_subjects += s.subjects;
+        }
         let sizes = DpSizes {
             train_windows: windows,
-            train_subjects: subjects.len(),
+            train_subjects: n_subjects,
             all_real_windows: inp.real.len(),
         };
         let plan = match cache.iter().find(|(k, _)| *k == sizes) {
@@ -302,7 +334,7 @@ pub fn run_folds(
     let folds = plan_folds(inp)?;
     let c = &inp.config;
     let real = inp.real;
-    let plans = privacy_plans(inp, &folds, wanted)?;
+    let plans = privacy_plans(inp, &folds, wanted, None)?;
     let scope = match c.protocol {
         Protocol::Loso => "loso",
         Protocol::Tstr => "tstr",
@@ -350,11 +382,13 @@ pub fn run_folds(
         })
         .map_err(|e| EvalError::Invalid(format!("train fold {fold} privately: {e}")))
     };
-    // TSTR trains one model per replicate on the synthetic windows only.
+    // TSTR trains one model per call on the synthetic windows only, its streams keyed by the
+    // first wanted fold (fold 0 for a whole TSTR; the fold itself when each fold has its own
+    // synthetic data, as with per-fold generators).
     let tstr_model = match c.protocol {
         Protocol::Tstr if !wanted.is_empty() => {
             let x = syn_x.as_ref().expect("validated");
-            Some(train_fold(0, x, &syn_y, None)?)
+            Some(train_fold(wanted[0], x, &syn_y, None)?)
         }
         _ => None,
     };

@@ -52,12 +52,25 @@ pub fn build_manifest(
     let synthetic = stage::stage_synthetic(&e, experiment)?;
     stage::warn_if_synthetic_is_real(&real, &synthetic);
     let code = code_version();
-    let cells = config::expand(&e)
+    let configs = config::expand(&e);
+    let (generators, cell_generators) = match &real.dataset {
+        Some(d) => crate::config::generators::plan(&configs, &d.subjects, &d.sha256, &code),
+        None => (Vec::new(), vec![Vec::new(); configs.len()]),
+    };
+    let cells = configs
         .into_iter()
+        .zip(cell_generators)
         .enumerate()
-        .map(|(index, c)| {
+        .map(|(index, (c, gens))| {
+            // A trained generator's input is its artifacts (ids hash the staged dataset).
+            let trained_ids = gens
+                .iter()
+                .map(|g| generators[g.artifact].id.as_str())
+                .collect::<Vec<_>>()
+                .join(",");
             let syn = match &c.point.generator {
                 config::Generator::None => None,
+                config::Generator::Trained(_) => Some(trained_ids.as_str()),
                 g => synthetic.get(&g.label()).map(|s| s.sha256.as_str()),
             };
             let inputs = inputs_sha256(&real.sha256, syn);
@@ -67,6 +80,8 @@ pub fn build_manifest(
                 inputs_sha256: inputs,
                 config: c,
                 ledger: None,
+                generators: gens,
+                guarantee: None,
             }
         })
         .collect();
@@ -83,6 +98,7 @@ pub fn build_manifest(
         experiment: e,
         real,
         synthetic,
+        generators,
         cells,
     };
     super::ledger::fill(&mut m, &dir)?;
@@ -127,6 +143,14 @@ pub fn render_grid(m: &Manifest, dir: &CampaignDir, limit: Option<usize>) -> Str
         let p = &c.config.point;
         let gen = match &p.generator {
             config::Generator::None => "none".to_string(),
+            config::Generator::Trained(k) => format!(
+                "{k}/{}{}",
+                p.axis_value("gan_epsilon").unwrap_or_default(),
+                match p.generator_training {
+                    Some(config::GeneratorTraining::Shared) => "/shared",
+                    _ => "",
+                }
+            ),
             config::Generator::File(f) => Path::new(f)
                 .file_name()
                 .map(|x| x.to_string_lossy().into_owned())
@@ -205,7 +229,115 @@ pub fn render_grid(m: &Manifest, dir: &CampaignDir, limit: Option<usize>) -> Str
             dir.manifest().display()
         );
     }
+    render_generators(&mut s, m, dir, limit);
+    render_guarantees(&mut s, m, limit);
     s
+}
+
+/// The generator stage: every training, the cells that use it, its state and privacy plan.
+fn render_generators(s: &mut String, m: &Manifest, dir: &CampaignDir, limit: Option<usize>) {
+    use std::fmt::Write;
+    if m.generators.is_empty() {
+        return;
+    }
+    let per_fold = m
+        .generators
+        .iter()
+        .filter(|g| g.test_subject.is_some())
+        .count();
+    let users: usize = m.cells.iter().filter(|c| !c.generators.is_empty()).count();
+    let _ = writeln!(
+        s,
+        "generator stage: {} training(s) ({per_fold} per-fold, {} shared), used by {users} cell(s); each trained once into {}/<id>/",
+        m.generators.len(),
+        m.generators.len() - per_fold,
+        dir.generators().display()
+    );
+    let _ = writeln!(
+        s,
+        "{:>5}  {:<16}  {:<8}  {:>3}  {:<9}  {:<8}  {:>6}  {:>5}  {:<22}  privacy plan",
+        "index", "generator", "kind", "rep", "training", "gan_eps", "test", "cells", "state"
+    );
+    let n = limit.unwrap_or(usize::MAX).min(m.generators.len());
+    for g in &m.generators[..n] {
+        let plan = match &g.privacy_plan {
+            Some(p) => format!(
+                "ε ≤ {} at δ = {:.3e}, σ = {}, q = {}, {} steps ({}, {} unit)",
+                sig6(p.epsilon_planned),
+                p.delta,
+                sig6(p.sigma),
+                sig6(p.sample_rate),
+                p.steps,
+                p.accountant.as_str(),
+                p.unit.as_str()
+            ),
+            None => "none (non-private)".into(),
+        };
+        let _ = writeln!(
+            s,
+            "{:>5}  {:<16}  {:<8}  {:>3}  {:<9}  {:<8}  {:>6}  {:>5}  {:<22}  {}",
+            g.index,
+            g.id,
+            g.spec.kind.as_str(),
+            g.replicate,
+            g.spec.training.as_str(),
+            g.spec.gan_epsilon.label(),
+            g.test_subject.map_or("-".into(), |t| format!("S{t}")),
+            g.cells.len(),
+            crate::orchestration::generator_state::generator_state(dir, g).label(),
+            plan
+        );
+    }
+    if n < m.generators.len() {
+        let _ = writeln!(
+            s,
+            "… {} more generator training(s) (--all)",
+            m.generators.len() - n
+        );
+    }
+}
+
+/// Each grid point's end-to-end privacy (replicate 0; the other replicates share it).
+fn render_guarantees(s: &mut String, m: &Manifest, limit: Option<usize>) {
+    use std::fmt::Write;
+    let cells: Vec<_> = m
+        .cells
+        .iter()
+        .filter(|c| c.config.replicate == 0 && c.guarantee.is_some())
+        .collect();
+    if cells.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "privacy of each grid point on its real training data (planned before anything runs):"
+    );
+    let n = limit.unwrap_or(usize::MAX).min(cells.len());
+    for c in &cells[..n] {
+        let g = c.guarantee.as_ref().expect("filtered");
+        let head = match (g.epsilon, g.delta) {
+            (Some(e), Some(d)) => format!("{}: ε ≤ {} at δ = {d:.3e}", g.status, sig6(e)),
+            _ => g.status.clone(),
+        };
+        let p = &c.config.point;
+        let _ = writeln!(
+            s,
+            "  point {:>4} ({} {} gan_eps {} eps {} K {} {}): {head}",
+            c.index,
+            p.strategy.as_str(),
+            p.generator.label(),
+            p.axis_value("gan_epsilon").unwrap_or_default(),
+            p.epsilon.label(),
+            p.axis_value("synthetic_subjects").unwrap_or_default(),
+            p.classifier.as_str()
+        );
+        for line in &g.statement {
+            let _ = writeln!(s, "      - {line}");
+        }
+    }
+    if n < cells.len() {
+        let _ = writeln!(s, "… {} more grid point(s) (--all)", cells.len() - n);
+    }
 }
 
 fn fmt_range(r: [f64; 2]) -> String {

@@ -18,12 +18,12 @@ use std::time::Instant;
 
 use clap::Args;
 
-use super::super::{eval_cmd, exit, CliError};
-use crate::config::{cell_id, CellConfig, Generator, Strategy};
+use std::collections::BTreeMap;
+
+use super::super::{exit, CliError};
+use crate::config::{cell_id, CellConfig, Generator};
 use crate::evaluation::protocol::Protocol;
-use crate::evaluation::record::EvalConfig;
-use crate::features::{self, FeatureSet};
-use crate::models::{DpMode, DpTraining};
+use crate::features::FeatureSet;
 use crate::orchestration::lock::{lock_waiting, FileLock, LockError};
 use crate::orchestration::manifest::file_sha256;
 use crate::orchestration::manifest::{Manifest, ManifestCell};
@@ -33,7 +33,10 @@ use crate::orchestration::records::{
     FoldCheckpoint, CELL_RECORD_SCHEMA_VERSION,
 };
 use crate::orchestration::CampaignDir;
-use crate::training::eval_runner::{self, EvalInputs, FoldOutcome, Next};
+use crate::pipeline::cell_folds::{CellEval, CellSynthetic};
+use crate::pipeline::generator_job::TrainObserver;
+use crate::pipeline::{generator_stage, inputs};
+use crate::training::eval_runner::{FoldOutcome, Next};
 
 /// Options of `dpwear run-cell`.
 #[derive(Debug, Args)]
@@ -199,6 +202,7 @@ fn lock_and_check(
     Ok((lock, false))
 }
 
+/// The staged real features of cell `c`, checked against the manifest's digests.
 pub fn load_real(m: &Manifest, dir: &CampaignDir, c: &CellConfig) -> Result<FeatureSet, CliError> {
     let mode = c.point.feature_mode.as_str();
     let rel = m.real.features.get(mode).ok_or_else(|| {
@@ -208,36 +212,16 @@ pub fn load_real(m: &Manifest, dir: &CampaignDir, c: &CellConfig) -> Result<Feat
             format!("the manifest stages no {mode} features"),
         )
     })?;
-    let path = dir.root.join(rel);
-    let Some(want) = m.real.features_sha256.get(mode) else {
-        return Err(CliError::new(
-            exit::STALE_CELL,
-            &format!("read {}", path.display()),
-            "the manifest records no sha256 of the staged store (planned by an older dpwear); run `dpwear plan` again",
-        ));
-    };
-    let have = crate::data::hash::sha256_file(&path)
-        .map_err(|e| CliError::data("read the staged features", e))?;
-    if &have != want {
-        return Err(CliError::new(
-            exit::STALE_CELL,
-            &format!("read {}", path.display()),
-            format!("the staged store changed since `dpwear plan` (sha256 {have}, the manifest recorded {want}); run `dpwear plan` again to restage it"),
-        ));
-    }
-    let fs = features::read_features(&path)
-        .map_err(|e| CliError::data("read the staged features", e))?;
-    if fs.source_sha256 != m.real.sha256 {
-        return Err(CliError::new(
-            exit::STALE_CELL,
-            &format!("read {}", path.display()),
-            "its source digest differs from the manifest's; run `dpwear plan` again",
-        ));
-    }
-    Ok(fs)
+    Ok(inputs::load_real(
+        &dir.root.join(rel),
+        m.real.features_sha256.get(mode).map(String::as_str),
+        &m.real.sha256,
+    )?)
 }
 
-pub fn load_synthetic(
+/// A precomputed synthetic file of cell `c` (`generator = "file:…"`), checked against the
+/// manifest's sha256; `None` for other generators.
+pub fn load_synthetic_file(
     m: &Manifest,
     c: &CellConfig,
     real: &FeatureSet,
@@ -253,64 +237,132 @@ pub fn load_synthetic(
         )
     })?;
     let path = PathBuf::from(&input.path);
-    let sha = crate::data::hash::sha256_file(&path)
-        .map_err(|e| CliError::data("hash the synthetic data", e))?;
-    if sha != input.sha256 {
-        return Err(CliError::new(
-            exit::STALE_CELL,
-            &format!("read {}", path.display()),
-            "the file changed since `dpwear plan` (sha256 differs); plan again",
-        ));
-    }
-    // The same reader and subject rule as `dpwear eval --synthetic-subjects K`.
-    let fs = eval_cmd::load_synthetic(&path, real.mode, c.model.head, c.point.synthetic_subjects)?;
+    let fs = inputs::load_synthetic_file(&path, &input.sha256, c, real.mode)?;
     Ok(Some((fs, path.display().to_string())))
 }
 
-/// The evaluation configuration of a cell: its protocol, classifier, head, hyper-parameters
-/// (with DP-SGD from the cell's privacy policy when its ε is finite) and seeds.
-pub fn eval_inputs_parts(c: &CellConfig, threads: usize) -> (EvalConfig, tch::Device) {
-    let protocol = match c.point.strategy {
-        Strategy::Real | Strategy::Augment => Protocol::Loso,
-        Strategy::Tstr => Protocol::Tstr,
-    };
-    let mut hyper = c.point.classifier.reference_hyper();
-    if let Some(e) = c.model.epochs {
-        hyper.epochs = e;
+/// Observer of generator trainings inside a cell or a generator task: status lines, and a
+/// summary line every tenth of the steps (the task's log is not a terminal).
+pub struct TaskObserver {
+    pub label: String,
+    pub every: u64,
+}
+
+impl TaskObserver {
+    pub fn new(label: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            every: 1,
+        }
     }
-    if let Some(b) = c.model.batch_size {
-        hyper.batch_size = b;
+}
+
+impl TrainObserver for TaskObserver {
+    fn notice(&mut self, line: &str) {
+        crate::notice!("{}: {line}", self.label);
     }
-    if let Some(lr) = c.model.learning_rate {
-        hyper.learning_rate = lr;
+    fn start(&mut self, done: u64, total: u64) {
+        self.every = (total / 10).max(1);
+        crate::notice!("{}: training, step {done} of {total}", self.label);
     }
-    hyper.dp = c.privacy.as_ref().map(|p| DpTraining {
-        mode: if p.mode == "reference-batch" {
-            DpMode::ReferenceBatch
-        } else {
-            DpMode::Example
-        },
-        target_epsilon: c.point.epsilon.0,
-        delta: p.delta,
-        accountant: p.accountant,
-        clip_norm: p.clip_norm,
-        unit: p.unit,
-        class_weights: p.class_weights,
-    });
-    (
-        EvalConfig {
-            protocol,
-            classifier: c.point.classifier,
-            head: c.model.head,
-            hyper,
-            replicates: 1,
-            master_seed: c.master_seed,
-            same_seed: false,
-            threads,
-            device: "Cpu".into(),
-        },
-        tch::Device::Cpu,
-    )
+    fn step(&mut self, p: &crate::training::generator::executor::Progress<'_>) {
+        if p.step.is_multiple_of(self.every) && p.step < p.total {
+            crate::notice!("{}: step {} of {}", self.label, p.step, p.total);
+        }
+    }
+}
+
+/// Trains and samples (when not done yet) generator artifact `index` of `m`; returns its
+/// sampled dataset store.
+pub fn ensure_generator(
+    m: &Manifest,
+    dir: &CampaignDir,
+    index: usize,
+    threads: usize,
+) -> Result<PathBuf, CliError> {
+    let art = m.generators.get(index).ok_or_else(|| {
+        CliError::new(
+            exit::INVALID_PARAMETER,
+            "run the generator task",
+            format!(
+                "index {index} is outside the manifest's {} generator trainings",
+                m.generators.len()
+            ),
+        )
+    })?;
+    let staged = m.real.dataset.as_ref().ok_or_else(|| {
+        CliError::new(
+            exit::STALE_CELL,
+            "run the generator task",
+            "the manifest stages no dataset store for the generators (planned by an older dpwear); run `dpwear plan` again",
+        )
+    })?;
+    let mut obs = TaskObserver::new(format!("generator {} ({})", art.id, art.spec.kind));
+    Ok(generator_stage::ensure(
+        art,
+        &dir.root.join(&staged.path),
+        &staged.sha256,
+        &dir.generator(&art.id),
+        threads,
+        &mut obs,
+    )?)
+}
+
+/// The synthetic data of cell `cell` for the folds `mine` (fold = index into
+/// `subjects`): a precomputed file, a shared generator's subjects, or the per-fold
+/// generators' subjects of those folds (trained first when missing).
+fn cell_synthetic(
+    m: &Manifest,
+    dir: &CampaignDir,
+    cell: &ManifestCell,
+    real: &FeatureSet,
+    mine: &[usize],
+    threads: usize,
+) -> Result<CellSynthetic, CliError> {
+    let c = &cell.config;
+    if let Some((fs, p)) = load_synthetic_file(m, c, real)? {
+        return Ok(CellSynthetic::Shared(fs, p));
+    }
+    if cell.generators.is_empty() {
+        return Ok(CellSynthetic::None);
+    }
+    let read =
+        |g: &crate::config::generators::CellGenerator| -> Result<(FeatureSet, String), CliError> {
+            let path = ensure_generator(m, dir, g.artifact, threads)?;
+            let fs = inputs::read_synthetic_features(
+                &path,
+                real.mode,
+                c.model.head,
+                c.point.synthetic_subjects,
+            )?;
+            Ok((fs, path.display().to_string()))
+        };
+    if let [g] = cell.generators.as_slice() {
+        if g.test_subject.is_none() {
+            let (fs, p) = read(g)?;
+            return Ok(CellSynthetic::Shared(fs, p));
+        }
+    }
+    let mut map = BTreeMap::new();
+    for &f in mine {
+        let subject = real.subject_ids[f];
+        let g = cell
+            .generators
+            .iter()
+            .find(|g| g.test_subject == Some(subject))
+            .ok_or_else(|| {
+                CliError::new(
+                    exit::STALE_CELL,
+                    "run the cell",
+                    format!("the manifest lists no generator for the fold of test subject {subject}; run `dpwear plan` again"),
+                )
+            })?;
+        map.insert(subject, read(g)?);
+        if crate::interrupt::requested() {
+            break;
+        }
+    }
+    Ok(CellSynthetic::PerFold(map))
 }
 
 fn checkpoint_path(dir: &CampaignDir, id: &str, fold: usize) -> PathBuf {
@@ -337,25 +389,40 @@ fn run_cell(
         .max(1);
     tch::set_num_threads(threads as i32);
     let real = load_real(m, dir, c)?;
-    let synthetic = load_synthetic(m, c, &real)?;
-    let (config, device) = eval_inputs_parts(c, threads);
-    let protocol = config.protocol;
-    let inputs = EvalInputs {
-        config,
-        real: &real,
-        real_path: m.real.source.clone(),
-        synthetic: synthetic.as_ref().map(|(s, p)| (s, p.clone())),
-        device,
-    };
-    let invalid = |e: eval_runner::EvalError| eval_cmd::eval_error("run the cell", e);
-    let planned = eval_runner::plan_folds(&inputs).map_err(invalid)?;
-    let n_folds = planned.len();
-    // TSTR trains one model for all test subjects: rank 0 does it all.
+    let protocol = inputs::eval_config(c, threads).0.protocol;
+    let per_fold = cell.generators.iter().any(|g| g.test_subject.is_some());
+    // One fold per real subject (LOSO folds, TSTR test subjects). A whole TSTR trains one
+    // model for every test subject, so rank 0 does it all; with per-fold generators every
+    // TSTR fold is its own training and the ranks share them.
+    let n_subjects = real.subject_ids.len();
     let mine: Vec<usize> = match protocol {
-        Protocol::Loso => folds_of_rank(n_folds, ranks.rank(), ranks.size()),
-        Protocol::Tstr if ranks.rank() == 0 => (0..n_folds).collect(),
+        Protocol::Loso => folds_of_rank(n_subjects, ranks.rank(), ranks.size()),
+        Protocol::Tstr if per_fold => folds_of_rank(n_subjects, ranks.rank(), ranks.size()),
+        Protocol::Tstr if ranks.rank() == 0 => (0..n_subjects).collect(),
         Protocol::Tstr => Vec::new(),
     };
+    let synthetic = cell_synthetic(m, dir, cell, &real, &mine, threads)?;
+    if crate::interrupt::requested() {
+        return Err(CliError::new(
+            exit::RESUMABLE,
+            &format!("run cell {}", cell.id),
+            "interrupted during the generator stage; the trained generators are saved: run it again to resume",
+        ));
+    }
+    let eval = CellEval {
+        config: c,
+        real: &real,
+        real_path: m.real.source.clone(),
+        synthetic: &synthetic,
+        threads,
+    };
+    let planned = if mine.is_empty() && per_fold {
+        Vec::new()
+    } else {
+        eval.plan_folds()?
+    };
+    let n_folds = n_subjects;
+    let checkpointed = protocol == Protocol::Loso || per_fold;
     let mut outcomes: Vec<FoldOutcome> = Vec::new();
     let mut todo = Vec::new();
     for &f in &mine {
@@ -364,7 +431,7 @@ fn run_cell(
             todo.push(f);
             continue;
         };
-        if protocol != Protocol::Loso {
+        if !checkpointed {
             todo.push(f);
             continue;
         }
@@ -403,7 +470,7 @@ fn run_cell(
     let fresh = if todo.is_empty() || crate::interrupt::requested() {
         Vec::new()
     } else {
-        eval_runner::run_folds(&inputs, c.replicate, &todo, |o| {
+        eval.run_folds(&todo, |o| {
             let sealed = serde_json::to_value(o)
                 .map_err(std::io::Error::other)
                 .map(|v| FoldCheckpoint::seal(&cell.id, o.record.fold, v));
@@ -419,8 +486,7 @@ fn run_cell(
             } else {
                 Next::Continue
             }
-        })
-        .map_err(invalid)?
+        })?
     };
     if let Some(e) = write_err {
         return Err(CliError::new(
@@ -461,12 +527,14 @@ fn run_cell(
             ),
         ));
     }
-    let eval = eval_runner::assemble(
-        &inputs,
-        vec![(c.replicate, all)],
-        started.elapsed().as_secs_f64(),
-    )
-    .map_err(invalid)?;
+    let eval = eval.assemble(all, started.elapsed().as_secs_f64())?;
+    let mut notes = Vec::new();
+    if c.point.generator_training == Some(crate::config::GeneratorTraining::Shared) {
+        notes.push(crate::config::grid::SHARED_LEAK_NOTE.to_string());
+    }
+    if m.real.simulated {
+        notes.push("SIMULATED data: the real subjects and every generator's training data come from dpwear's simulator".into());
+    }
     let record = CellRecord {
         schema_version: CELL_RECORD_SCHEMA_VERSION,
         kind: "dpwear-cell".into(),
@@ -478,6 +546,13 @@ fn run_cell(
         host: crate::atomic_file::hostname(),
         finished_unix: now_unix(),
         eval,
+        notes,
+        generators: cell
+            .generators
+            .iter()
+            .filter_map(|g| m.generators.get(g.artifact).map(|a| a.id.clone()))
+            .collect(),
+        guarantee: cell.guarantee.clone(),
     };
     let path = dir.cell_record(&cell.id);
     crate::atomic_file::write_json(&path, &record)

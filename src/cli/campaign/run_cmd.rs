@@ -1,5 +1,8 @@
-//! `dpwear run x.toml`: plan, run the unfinished cells locally (bounded parallelism, one
-//! `dpwear run-cell` subprocess per cell, a progress bar), then collect and print the table.
+//! `dpwear run x.toml`: plan, run the generator stage (every generator training the selected
+//! cells need and that is not done, one `dpwear run-generator` subprocess each, bounded by
+//! `generation.parallel`), then the unfinished cells (one `dpwear run-cell` subprocess per
+//! cell, bounded by `local.parallel`), then collect and print the table. Cells of a generator
+//! that failed are not run (they are reported).
 //! A finished cell is never recomputed unless `--force`; `--only <id>` reruns one cell;
 //! `--failed` reruns only the failed, interrupted and corrupt ones (a corrupt record is moved
 //! aside by `run-cell`, never deleted). Ctrl-C stops after the running cells' current folds
@@ -17,7 +20,8 @@ use clap::Args;
 
 use super::super::{exit, CliError};
 use super::{collect_cmd, plan_cmd};
-use crate::orchestration::local::{run_cells, LocalJob, LocalOptions};
+use crate::orchestration::generator_state::{generator_state, GeneratorState};
+use crate::orchestration::local::{run_cells, LocalJob, LocalOptions, Task};
 use crate::orchestration::lock::{hold_for_process, LockError};
 use crate::orchestration::manifest::file_sha256;
 use crate::orchestration::{cell_state, CampaignDir, CellState};
@@ -99,6 +103,9 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
         )
     })?;
     let mut jobs: Vec<LocalJob> = Vec::new();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let mut skipped_done = 0;
     let mut skipped_failed = 0;
     let mut running_elsewhere = 0;
@@ -133,6 +140,7 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
             jobs.push(LocalJob {
                 index: c.index,
                 id: c.id.clone(),
+                task: Task::Cell,
             });
         } else if state == CellState::Done {
             skipped_done += 1;
@@ -152,9 +160,6 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
         }
     }
     let parallel = a.jobs.unwrap_or(m.experiment.local_parallel).max(1);
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
     let threads = a
         .threads
         .or(m.experiment.threads)
@@ -181,6 +186,33 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
     );
     let binary = std::env::current_exe()
         .map_err(|e| CliError::new(exit::INTERNAL, "find the dpwear binary", e))?;
+    let started = Instant::now();
+    // Stage 1: the generator trainings the selected cells need and that are not done.
+    let (gen_failed, gen_interrupted) = run_generator_stage(
+        &m,
+        &dir,
+        &jobs,
+        &binary,
+        &manifest_sha256,
+        a.threads.or(m.experiment.threads),
+        cores,
+    );
+    if !gen_failed.is_empty() {
+        jobs.retain(|j| {
+            m.cells[j.index]
+                .generators
+                .iter()
+                .all(|g| !gen_failed.contains(&g.artifact))
+        });
+    }
+    if gen_interrupted {
+        return Err(CliError::new(
+            exit::INTERRUPTED,
+            "run the campaign",
+            "interrupted during the generator stage; finished generators and checkpoints are kept — run again to resume",
+        ));
+    }
+    // Stage 2: the cells.
     let opts = LocalOptions {
         binary,
         manifest: dir.manifest(),
@@ -189,7 +221,6 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
         force: a.force || a.only.is_some(),
         manifest_sha256: Some(manifest_sha256),
     };
-    let started = Instant::now();
     let mut progress = Progress::new(jobs.len() as u64, "cells");
     let outcomes = run_cells(&dir, &jobs, &opts, |o| {
         if !o.succeeded() {
@@ -231,15 +262,97 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
             "interrupted; finished cells and fold checkpoints are kept — run again to resume",
         ));
     }
-    if !failed.is_empty() {
+    if !failed.is_empty() || !gen_failed.is_empty() {
         return Err(CliError::new(
             exit::CELLS_FAILED,
             "run the campaign",
             format!(
-                "{} cell(s) failed (see their logs; `dpwear run --failed` retries them)",
-                failed.len()
+                "{} cell(s) failed and {} generator training(s) failed (see their logs; the cells of a failed generator were not run; `dpwear run --failed` retries them)",
+                failed.len(),
+                gen_failed.len()
             ),
         ));
     }
     Ok(())
+}
+
+/// Runs the generator trainings that the cell `jobs` need and that are not done (never one
+/// that another process is training: the cell waits for it), `generation.parallel` at a
+/// time. Returns the indices of the generators that failed and whether the stage was
+/// interrupted.
+fn run_generator_stage(
+    m: &crate::orchestration::Manifest,
+    dir: &CampaignDir,
+    jobs: &[LocalJob],
+    binary: &std::path::Path,
+    manifest_sha256: &str,
+    threads: Option<usize>,
+    cores: usize,
+) -> (std::collections::BTreeSet<usize>, bool) {
+    let mut needed = std::collections::BTreeSet::new();
+    for j in jobs {
+        needed.extend(m.cells[j.index].generators.iter().map(|g| g.artifact));
+    }
+    let mut gen_jobs = Vec::new();
+    let mut done = 0;
+    for &g in &needed {
+        let art = &m.generators[g];
+        match generator_state(dir, art) {
+            GeneratorState::Done => done += 1,
+            GeneratorState::Running => {}
+            _ => gen_jobs.push(LocalJob {
+                index: g,
+                id: art.id.clone(),
+                task: Task::Generator,
+            }),
+        }
+    }
+    let mut failed = std::collections::BTreeSet::new();
+    if gen_jobs.is_empty() {
+        return (failed, false);
+    }
+    let parallel = m.experiment.generation.parallel.max(1);
+    let threads = threads.unwrap_or((cores / parallel).max(1));
+    crate::notice!(
+        "generator stage: {} training(s) to run, {done} already done; {parallel} at a time, {threads} thread(s) each",
+        gen_jobs.len()
+    );
+    let opts = LocalOptions {
+        binary: binary.to_path_buf(),
+        manifest: dir.manifest(),
+        parallel,
+        threads,
+        force: false,
+        manifest_sha256: Some(manifest_sha256.to_string()),
+    };
+    let t = Instant::now();
+    let mut progress = Progress::new(gen_jobs.len() as u64, "generators");
+    let outcomes = run_cells(dir, &gen_jobs, &opts, |o| {
+        if !o.succeeded() {
+            tracing::warn!(generator = %o.id, index = o.index, code = %exit_label(o.exit_code), log = %dir.generator_log(&o.id).display(), "generator training did not finish");
+        }
+        progress.inc();
+    });
+    progress.finish();
+    let interrupted = crate::interrupt::requested() || outcomes.iter().any(|o| o.resumable());
+    for o in &outcomes {
+        if !o.succeeded() && !o.resumable() {
+            failed.insert(o.index);
+            crate::notice!(
+                "  failed: generator {} (index {}), exit {}; log {}",
+                o.id,
+                o.index,
+                exit_label(o.exit_code),
+                dir.generator_log(&o.id).display()
+            );
+        }
+    }
+    crate::notice!(
+        "generator stage: {} training(s) in {:.1} s ({} failed{})",
+        outcomes.len(),
+        t.elapsed().as_secs_f64(),
+        failed.len(),
+        if interrupted { ", interrupted" } else { "" }
+    );
+    (failed, interrupted)
 }

@@ -14,7 +14,7 @@ use crate::config::{Experiment, Generator};
 use crate::data::simulator::{simulate, SimulatorConfig};
 use crate::data::{hash, store, Dataset, LabelMap};
 use crate::features::{self, FeatureMode};
-use crate::orchestration::manifest::{RealInput, SyntheticInput};
+use crate::orchestration::manifest::{RealInput, StagedDataset, SyntheticInput};
 use crate::orchestration::CampaignDir;
 
 fn load_dataset(spec: &DatasetSpec) -> Result<Dataset, CliError> {
@@ -132,7 +132,13 @@ pub fn stage_real(e: &Experiment, dir: &CampaignDir) -> Result<RealInput, CliErr
         digests.insert(mode.as_str().to_string(), digest);
         feats.insert(mode.as_str().to_string(), rel);
     }
+    let dataset = if e.points.iter().any(|p| p.generator.trained().is_some()) {
+        Some(stage_dataset_store(&ds, dir, previous_dataset(dir))?)
+    } else {
+        None
+    };
     Ok(RealInput {
+        dataset,
         source: ds.source.path.clone(),
         sha256: sha,
         simulated: ds.source.kind.is_simulated(),
@@ -140,6 +146,53 @@ pub fn stage_real(e: &Experiment, dir: &CampaignDir) -> Result<RealInput, CliErr
         windows,
         features: feats,
         features_sha256: digests,
+    })
+}
+
+/// What the previous plan recorded of the staged dataset store.
+fn previous_dataset(dir: &CampaignDir) -> Option<StagedDataset> {
+    crate::orchestration::Manifest::read(&dir.manifest())
+        .ok()
+        .and_then(|m| m.real.dataset)
+}
+
+/// The staged dataset store trained generators read (`inputs/dataset.h5`). It is kept when it
+/// is the very file the previous plan recorded and holds the same source: generator ids hash
+/// its sha256, so rewriting it (HDF5 files are not byte-stable) would retrain every generator.
+fn stage_dataset_store(
+    ds: &Dataset,
+    dir: &CampaignDir,
+    previous: Option<StagedDataset>,
+) -> Result<StagedDataset, CliError> {
+    let rel = "inputs/dataset.h5".to_string();
+    let path = dir.root.join(&rel);
+    let kept = previous.filter(|p| {
+        p.path == rel
+            && hash::sha256_file(&path).ok().as_deref() == Some(p.sha256.as_str())
+            && store::source_sha256(&path).ok().as_deref() == Some(ds.source.sha256.as_str())
+    });
+    if kept.is_none() {
+        if path.exists() {
+            tracing::warn!(path = %path.display(), "the staged dataset store is not the one the previous plan recorded: rebuilding it (its generators will be retrained)");
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                CliError::new(
+                    exit::OUTPUT_FAILED,
+                    &format!("create {}", parent.display()),
+                    e,
+                )
+            })?;
+        }
+        store::write_dataset(&path, ds)
+            .map_err(|e| CliError::data("write the staged dataset store", e))?;
+    }
+    let sha256 =
+        hash::sha256_file(&path).map_err(|e| CliError::data("hash the staged dataset store", e))?;
+    Ok(StagedDataset {
+        path: rel,
+        sha256,
+        subjects: ds.subjects.iter().map(|s| s.id).collect(),
     })
 }
 

@@ -11,13 +11,10 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use ndarray::{Array1, Array2, Array3};
 
-use super::checkpoint_error;
 use crate::cli::{check_overwrite, exit, CliError};
-use crate::data::{store, Dataset, Provenance, SourceKind, CHANNELS, N_CHANNELS};
+use crate::data::{store, Dataset, CHANNELS, N_CHANNELS};
 use crate::features::windows::majority_label;
-use crate::training::generator::checkpoint::{read_card, read_tensors};
-use crate::training::generator::registry;
-use crate::training::generator::synthesize::{generate_subjects, SubjectsRequest};
+use crate::training::generator::synthesize::SubjectsRequest;
 
 fn parse_range(s: &str) -> Result<(f64, f64), String> {
     let (a, b) = s
@@ -156,18 +153,8 @@ pub fn run(a: GenerateArgs) -> Result<(), CliError> {
         ));
     }
     check_overwrite(&a.out, a.force)?;
-    let card = read_card(&a.checkpoint).map_err(|e| checkpoint_error("read the checkpoint", e))?;
-    if !card.is_complete() {
-        return Err(CliError::new(
-            exit::INVALID_PARAMETER,
-            ACTION,
-            format!(
-                "{} holds an unfinished training ({} of {} steps); run the same `dpwear gan train` again to finish it",
-                a.checkpoint.display(),
-                card.training.steps_done,
-                card.training.steps_total
-            ),
-        ));
+    if let Some(t) = a.threads {
+        tch::set_num_threads(t as i32);
     }
     let req = SubjectsRequest {
         subjects: a.subjects,
@@ -177,53 +164,7 @@ pub fn run(a: GenerateArgs) -> Result<(), CliError> {
         max_tries: a.max_tries,
         seed: a.seed,
     };
-    req.validate(card.data.label_map)
-        .map_err(|e| CliError::new(exit::INVALID_PARAMETER, ACTION, e))?;
-    let file = card.generator_file.clone().ok_or_else(|| {
-        CliError::new(
-            exit::INPUT_MALFORMED,
-            ACTION,
-            format!(
-                "{}: the model card names no generator file",
-                a.checkpoint.display()
-            ),
-        )
-    })?;
-    if let Some(t) = a.threads {
-        tch::set_num_threads(t as i32);
-    }
-    let tensors = read_tensors(&a.checkpoint, &file)
-        .map_err(|e| checkpoint_error("read the generator", e))?;
-    let family = registry::family_from_hyper(card.generator, &card.hyper).map_err(|e| {
-        CliError::new(
-            exit::INPUT_MALFORMED,
-            ACTION,
-            format!(
-                "{}: hyper-parameters of the card: {e}",
-                a.checkpoint.display()
-            ),
-        )
-    })?;
-    let sampler = family.sampler(&tensors, tch::Device::Cpu).map_err(|e| {
-        CliError::new(
-            exit::INPUT_MALFORMED,
-            ACTION,
-            format!("{}: {e}", a.checkpoint.join(&file.name).display()),
-        )
-    })?;
-    let note = serde_json::json!({
-        "generated_by": "dpwear gan generate",
-        "request": req,
-        "model_card": card,
-    });
-    let source = Provenance {
-        kind: SourceKind::Generator,
-        path: a.checkpoint.display().to_string(),
-        sha256: file.sha256.clone(),
-        note: note.to_string(),
-    };
-    let ds = generate_subjects(sampler.as_ref(), &req, card.data.label_map, source)
-        .map_err(|e| CliError::new(exit::INVALID_PARAMETER, ACTION, e))?;
+    let (ds, card) = crate::pipeline::sample_job::sample(&a.checkpoint, &req)?;
     let written = match ext.as_str() {
         "h5" => store::write_dataset(&a.out, &ds).map_err(|e| e.to_string()),
         "csv" => write_csv(&a.out, &ds),

@@ -25,6 +25,24 @@ pub enum AccountingError {
         delta: f64,
         reason: String,
     },
+    /// No finite ε exists for a heterogeneous composition (`compose`) of several mechanisms
+    /// under this accountant.
+    #[error("no finite epsilon for {accountant} for the composition of {parts} mechanisms at delta = {}: {reason}", s(.delta))]
+    NoFiniteComposedEpsilon {
+        accountant: &'static str,
+        parts: usize,
+        delta: f64,
+        reason: String,
+    },
+    /// A parameter of one mechanism of a composition (`compose`) is outside its domain;
+    /// `index` is the mechanism's 0-based position in the list given.
+    #[error("invalid parameter parts[{index}].{name} = {}: {reason}", s(.value))]
+    InvalidPart {
+        index: usize,
+        name: &'static str,
+        value: f64,
+        reason: String,
+    },
     /// Calibration: no σ up to the documented maximum reaches the target ε.
     #[error("target epsilon {} cannot be reached by the {accountant} accountant: even sigma = {} gives epsilon = {} (q = {}, steps = {steps}, delta = {})", s(.target_epsilon), s(.sigma_max), s(.epsilon_at_max), s(.sample_rate), s(.delta))]
     Unreachable {

@@ -5,13 +5,16 @@
 //! Files: `log_math` (log-space maths and special functions), `rdp` (Rényi-DP accountant and
 //! conversions), `pld` (privacy-loss-distribution accountant, dp_accounting's connect-the-dots
 //! variant), `prv` (privacy-random-variable accountant with certified error bounds), `roots` (scipy-compatible `bisect`/`brentq`), `calibrate` (σ search for any
-//! [`Accountant`], `compute_noise`), `ledger` ([`PrivacyStatement`]), `error`.
+//! [`Accountant`], `compute_noise`), `compose` (ε of a heterogeneous composition of several
+//! mechanisms, [`composed_epsilon`], through each accountant's own composition), `ledger`
+//! ([`PrivacyStatement`]), `error`.
 //!
 //! May depend on: f64 maths, statrs, rustfft (PLD composition), serde, thiserror. Must never
 //! use tch, rand or any IO (no files, no environment, no logging side effects on results).
 
 pub mod budget;
 pub mod calibrate;
+pub mod compose;
 pub mod delta;
 pub mod error;
 #[cfg(test)]
@@ -28,6 +31,7 @@ pub use calibrate::{
     calibrate_sigma, compute_noise, compute_noise_tfp085, reference_delta, Calibration,
     CalibrationOptions, SIGMA_MAX,
 };
+pub use compose::{composed_epsilon, Mechanism};
 pub use error::{AccountingError, Result};
 pub use ledger::{DpLevel, PrivacyStatement, PrivacyUnit, Sampling};
 pub use pld::PldAccountant;

@@ -17,6 +17,10 @@
 //!   added to the +∞ atom (pessimistic), as dp_accounting does;
 //! - dp_accounting additionally composes the result once with the identity PLD, which only
 //!   re-truncates ≤ 5e−16 of mass; that step is omitted here.
+//! - heterogeneous composition (`compose`) convolves the composed PMFs of the parts
+//!   ([`Pmf::compose`], dp_accounting `DensePLDPmf.compose`): exact linear convolution by
+//!   one zero-padded FFT, then dp_accounting's pessimistic tail truncation (a prefix of mass
+//!   ≤ tail/2 moves up onto the first kept bin, a suffix of mass ≤ tail/2 goes to +∞).
 //!
 //! May depend on: `log_math`, `error`, `mod`, rustfft. f64 maths only.
 
@@ -221,6 +225,110 @@ impl Pmf {
         }
         ((mass_upper - delta) / mass_lower).ln()
     }
+}
+
+impl Pmf {
+    /// The PMF of the sum of two independent privacy losses on the same grid (dp_accounting
+    /// `DensePLDPmf.compose`, used for heterogeneous composition): the bins are convolved
+    /// exactly (one zero-padded FFT, no wrap-around), the masses at +∞ combine as
+    /// `a + b − a·b`, and the tails are truncated pessimistically as dp_accounting does
+    /// (`truncate_tails_pessimistic`, budget `tail_mass_truncation`). The output length is
+    /// checked against the work limit before anything is allocated.
+    pub fn compose(&self, other: &Pmf, tail_mass_truncation: f64) -> Result<Pmf> {
+        if self.discretization != other.discretization {
+            return Err(invalid(
+                "value_discretization_interval",
+                other.discretization,
+                format!(
+                    "PMFs compose only on one grid, and the other PMF's interval is {:e}",
+                    self.discretization
+                ),
+            ));
+        }
+        if !(0.0..=1e-3).contains(&tail_mass_truncation) {
+            return Err(invalid(
+                "tail_mass_truncation",
+                tail_mass_truncation,
+                "must lie in [0, 1e-3]",
+            ));
+        }
+        if self.probs.is_empty() || other.probs.is_empty() {
+            return Err(AccountingError::Numerical {
+                what: "PLD composition",
+                reason: "a PMF without finite-loss bins".into(),
+            });
+        }
+        let out_len = budget::grid_points(
+            "pld",
+            "the composed privacy loss",
+            (self.probs.len() + other.probs.len() - 1) as f64,
+        )?;
+        let fast =
+            budget::grid_points("pld", "the composition FFT", next_fast_len(out_len) as f64)?;
+        let padded = |probs: &[f64]| {
+            let mut buf = vec![Complex::new(0.0, 0.0); fast];
+            for (b, &p) in buf.iter_mut().zip(probs) {
+                b.re = p;
+            }
+            buf
+        };
+        let mut a = padded(&self.probs);
+        let mut b = padded(&other.probs);
+        let mut planner = FftPlanner::<f64>::new();
+        let forward = planner.plan_fft_forward(fast);
+        forward.process(&mut a);
+        forward.process(&mut b);
+        for (x, y) in a.iter_mut().zip(&b) {
+            *x *= y;
+        }
+        drop(b);
+        planner.plan_fft_inverse(fast).process(&mut a);
+        let scale = 1.0 / fast as f64;
+        let mut probs: Vec<f64> = a[..out_len].iter().map(|z| z.re * scale).collect();
+        drop(a);
+        let (dropped, right_mass) = truncate_tails_pessimistic(&mut probs, tail_mass_truncation);
+        let (ia, ib) = (self.infinity_mass, other.infinity_mass);
+        Ok(Pmf {
+            discretization: self.discretization,
+            lower_loss: self.lower_loss + other.lower_loss + dropped as i64,
+            probs,
+            infinity_mass: ia + ib - ia * ib + right_mass,
+        })
+    }
+}
+
+/// dp_accounting `_truncate_tails` with `pessimistic_estimate = True`: drops the longest
+/// prefix and the longest suffix of `probs` whose masses are each at most `tail / 2` (at least
+/// one bin stays). The prefix mass is added to the first kept bin (it moves to a larger loss:
+/// pessimistic); the suffix mass is returned, for the caller to add to the +∞ atom.
+/// Returns (bins dropped at the front, suffix mass).
+fn truncate_tails_pessimistic(probs: &mut Vec<f64>, tail: f64) -> (usize, f64) {
+    if tail == 0.0 || probs.is_empty() {
+        return (0, 0.0);
+    }
+    let half = tail / 2.0;
+    // Length of the longest prefix of `it` with sum ≤ half.
+    let prefix = |it: &mut dyn Iterator<Item = &f64>| {
+        let mut s = 0.0;
+        let mut n = 0usize;
+        for &p in it {
+            s += p;
+            if s > half {
+                break;
+            }
+            n += 1;
+        }
+        n
+    };
+    let len = probs.len();
+    let left = prefix(&mut probs.iter()).min(len - 1);
+    let right = (len - prefix(&mut probs.iter().rev())).max(left + 1);
+    let left_mass: f64 = probs[..left].iter().sum();
+    let right_mass: f64 = probs[right..].iter().sum();
+    probs.truncate(right);
+    probs.drain(..left);
+    probs[0] += left_mass;
+    (left, right_mass)
 }
 
 /// Connect-the-dots pessimistic PMF (dp_accounting
@@ -433,6 +541,11 @@ impl PldAccountant {
     /// The discretisation interval Δ.
     pub fn value_discretization_interval(&self) -> f64 {
         self.value_discretization_interval
+    }
+
+    /// The tail mass truncated (and moved to +∞) by each composition.
+    pub fn tail_mass_truncation(&self) -> f64 {
+        self.tail_mass_truncation
     }
 
     /// The composed PMFs: `[remove]` for q = 1, `[remove, add]` otherwise.

@@ -26,14 +26,24 @@
 //!    ε_upper = ε_D(δ − δ_err) + u and ε_lower = ε_D(δ + δ_err) − u. The accountant reports
 //!    ε_upper (sound); the estimate ε_D(δ) and the lower bound are available for inspection.
 //!
+//! 6. **Heterogeneous composition** (`compose`): parts i with their own (qᵢ, σᵢ, kᵢ) are
+//!    discretised on one common grid (one h, n_lo and length), each with its own mean shift
+//!    sᵢ, and composed by one FFT (product of the kᵢ-th powers). With K = Σkᵢ and
+//!    c = maxᵢ (h/2 + |sᵢ|), Hoeffding over all K coupling errors gives u = c·√(2K·ln(2/η));
+//!    the truncated mass is Σkᵢ·P(Yᵢ ∉ grid), the drift Σkᵢ·sᵢ, and the tail bounds come
+//!    from the summed RDP curve Σkᵢ·ρᵢ (RDP composes by addition). The δ budget and the
+//!    bounds of item 5 are unchanged; with one part every quantity is the one above.
+//!
 //! Error policy (default): u ≤ 1 % of the RDP ε (at least 1e−4), δ_err = δ/1000 (Opacus's
 //! choice for its PRV accountant). The mesh is chosen so that u ≈ 0.95 of that target and
 //! refined when the mean shift would push u above it.
 //!
-//! May depend on: `log_math`, `rdp`, `pld` (FFT length helper), `error`, `mod`; rustfft.
+//! May depend on: `log_math`, `rdp`, `pld` (FFT length helper), `compose` (the `Mechanism`
+//! type and its validation), `error`, `mod`; rustfft.
 //! f64 maths only.
 
 use super::budget;
+use super::compose::{canonical_parts, no_finite_epsilon, validate_delta, Mechanism};
 use super::error::{invalid, is_pos_finite, AccountingError, Result};
 use super::ledger::AccountantKind;
 use super::log_math::{log_add, norm_cdf};
@@ -266,27 +276,50 @@ struct Composed {
     offset: f64,
 }
 
-fn compose(d: &Discrete, k: u64) -> Result<Composed> {
-    let n = d.probs.len();
-    let exp = u32::try_from(k).map_err(|_| invalid("steps", k as f64, "at most 2^32 - 1"))?;
-    let mut buf: Vec<Complex<f64>> = d.probs.iter().map(|&p| Complex::new(p, 0.0)).collect();
+/// The sum of `kᵢ` copies of each `Dᵢ` (all on one grid: same length, n_lo and h), by one
+/// FFT: the product of the pointwise `kᵢ`-th powers of the transforms.
+fn compose(parts: &[(&Discrete, u64)]) -> Result<Composed> {
+    let Some(&(first, _)) = parts.first() else {
+        return Err(invalid("parts", 0.0, "nothing to compose"));
+    };
+    let n = first.probs.len();
     let mut planner = FftPlanner::<f64>::new();
-    planner.plan_fft_forward(n).process(&mut buf);
-    for z in &mut buf {
-        *z = z.powu(exp);
+    let forward = planner.plan_fft_forward(n);
+    let mut acc: Vec<Complex<f64>> = Vec::new();
+    let mut total_k = 0u128;
+    // −0.0 + x = x exactly: one part's offset is exactly k·shift.
+    let mut offset = -0.0f64;
+    for (i, &(d, k)) in parts.iter().enumerate() {
+        debug_assert!(d.probs.len() == n && d.n_lo == first.n_lo && d.h == first.h);
+        let exp = u32::try_from(k).map_err(|_| invalid("steps", k as f64, "at most 2^32 - 1"))?;
+        let mut buf: Vec<Complex<f64>> = d.probs.iter().map(|&p| Complex::new(p, 0.0)).collect();
+        forward.process(&mut buf);
+        for z in &mut buf {
+            *z = z.powu(exp);
+        }
+        if i == 0 {
+            acc = buf;
+        } else {
+            for (a, b) in acc.iter_mut().zip(&buf) {
+                *a *= b;
+            }
+        }
+        total_k += k as u128;
+        offset += k as f64 * d.shift;
     }
-    planner.plan_fft_inverse(n).process(&mut buf);
-    // Σ of k indices ≡ m (mod n) sits at (m − k·n_lo)·h + k·shift; grid index j = m − (k−1)·n_lo.
-    let rot = ((k as u128 - 1) * d.n_lo as u128 % n as u128) as usize;
+    planner.plan_fft_inverse(n).process(&mut acc);
+    // Σ of K = Σkᵢ indices ≡ m (mod n) sits at (m − K·n_lo)·h + Σkᵢ·shiftᵢ; grid index
+    // j = m − (K−1)·n_lo.
+    let rot = ((total_k - 1) * first.n_lo as u128 % n as u128) as usize;
     let scale = 1.0 / n as f64;
     let probs = (0..n)
-        .map(|j| (buf[(j + rot) % n].re * scale).max(0.0))
+        .map(|j| (acc[(j + rot) % n].re * scale).max(0.0))
         .collect();
     Ok(Composed {
         probs,
-        n_lo: d.n_lo,
-        h: d.h,
-        offset: k as f64 * d.shift,
+        n_lo: first.n_lo,
+        h: first.h,
+        offset,
     })
 }
 
@@ -425,35 +458,56 @@ impl PrvAccountant {
         Ok(d)
     }
 
-    /// Composes one direction for `sched` (u from `eps_target`).
+    /// Composes one direction of `parts` (validated, each with its own (q, σ, steps)) on one
+    /// common grid (u from `eps_target`). With K = Σ stepsᵢ and cᵢ = h/2 + |sᵢ| the coupling
+    /// bound of part i, Hoeffding over all K steps with c = max cᵢ gives u = c·√(2K·ln(2/η));
+    /// the truncated mass is Σ stepsᵢ·P(Yᵢ ∉ grid) and the drift Σ stepsᵢ·sᵢ; the tail bounds
+    /// come from the summed RDP curve (RDP composes by addition). One part is exactly the
+    /// single-schedule construction of the module docs.
     fn direction(
         &self,
-        sched: &Schedule,
-        sigma: f64,
+        parts: &[Mechanism],
+        delta: f64,
         dir: Direction,
         eps_target: f64,
         delta_err: f64,
         curves: &Curves,
     ) -> Result<ComposedDirection> {
-        let k = sched.steps;
+        let k = parts
+            .iter()
+            .try_fold(0u64, |acc, p| acc.checked_add(p.steps))
+            .ok_or_else(|| {
+                invalid(
+                    "steps",
+                    f64::INFINITY,
+                    "the parts' steps add up past 2^64 - 1",
+                )
+            })?;
         let kf = k as f64;
         let eta = delta_err / 4.0;
         let hoeffding = (2.0 * kf * (2.0 / eta).ln()).sqrt();
         // c = h/2 + |s| with |s| usually ≪ h: start at u ≈ 0.95·target and shrink h if the
         // shift makes u exceed the target.
         let mut h = 1.9 * eps_target / hoeffding;
-        let prv = Prv::new(sched.sample_rate, sigma, dir);
+        let prvs: Vec<Prv> = parts
+            .iter()
+            .map(|p| Prv::new(p.sample_rate, p.sigma, dir))
+            .collect();
         let (up_k, low_k) = tail_bounds(&curves.orders, &curves.total, delta_err / 8.0);
-        let (up_1, low_1) = tail_bounds(&curves.orders, &curves.single, delta_err / (16.0 * kf));
+        // single-step tails at δ_err/(16K): the widest part sizes the first grid
+        let (mut up_1, mut low_1) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+        for single in &curves.singles {
+            let (u, l) = tail_bounds(&curves.orders, single, delta_err / (16.0 * kf));
+            up_1 = up_1.max(u);
+            low_1 = low_1.max(l);
+        }
         if !(up_k.is_finite() && up_1.is_finite()) {
-            return Err(AccountingError::NoFiniteEpsilon {
-                accountant: "prv",
-                sigma,
-                sample_rate: sched.sample_rate,
-                steps: k,
-                delta: sched.delta,
-                reason: "the RDP tail bounds that size the PRV grid are infinite".into(),
-            });
+            return Err(no_finite_epsilon(
+                "prv",
+                parts,
+                delta,
+                "the RDP tail bounds that size the PRV grid are infinite",
+            ));
         }
         // The mean shift moves the composed grid by k·s, and |s| ≤ c = u/√(2k·ln(2/η)) with
         // u ≤ target: margin k·target/√(2k·ln(2/η)) on both sides.
@@ -470,20 +524,45 @@ impl PrvAccountant {
                 "the composition FFT",
                 super::pld::next_fast_len(n_lo + n_hi + 1) as f64,
             )?;
-            let d = discretise(&prv, h, n_lo, len)?;
-            let c = 0.5 * h + d.shift.abs();
+            if parts.len() > 1 {
+                // one discretised loss per part is held until the composition
+                budget::grid_points(
+                    "prv",
+                    "the discretised losses of all parts",
+                    len as f64 * parts.len() as f64,
+                )?;
+            }
+            let ds = prvs
+                .iter()
+                .map(|prv| discretise(prv, h, n_lo, len))
+                .collect::<Result<Vec<_>>>()?;
+            let c = ds
+                .iter()
+                .map(|d| 0.5 * h + d.shift.abs())
+                .fold(0.0, f64::max);
             let u = c * hoeffding;
             let n_hi = len - 1 - n_lo;
-            let covers_low = n_lo as f64 * h >= low_k + u + kf * d.shift;
-            let covers_up = n_hi as f64 * h >= up_k + u - kf * d.shift;
-            let small_tail = kf * d.tail <= delta_err / 8.0;
+            // Σ stepsᵢ·sᵢ and Σ stepsᵢ·P(Yᵢ ∉ grid), each exactly k·x for one part
+            let drift_k = ds
+                .iter()
+                .zip(parts)
+                .fold(-0.0, |acc, (d, p)| acc + p.steps as f64 * d.shift);
+            let tail_k = ds
+                .iter()
+                .zip(parts)
+                .fold(-0.0, |acc, (d, p)| acc + p.steps as f64 * d.tail);
+            let covers_low = n_lo as f64 * h >= low_k + u + drift_k;
+            let covers_up = n_hi as f64 * h >= up_k + u - drift_k;
+            let small_tail = tail_k <= delta_err / 8.0;
             if u > eps_target {
                 h *= 0.95 * eps_target / u;
                 continue;
             }
             if covers_low && covers_up && small_tail {
+                let pairs: Vec<(&Discrete, u64)> =
+                    ds.iter().zip(parts).map(|(d, p)| (d, p.steps)).collect();
                 return Ok(ComposedDirection {
-                    composed: compose(&d, k)?,
+                    composed: compose(&pairs)?,
                     eps_error: u,
                     grid: len,
                 });
@@ -497,12 +576,27 @@ impl PrvAccountant {
         })
     }
 
-    /// Both directions for (sched, σ), with the δ error and the RDP ε used for u.
+    /// Both directions for (sched, σ), with the δ error.
     fn directions(&self, sched: &Schedule, sigma: f64) -> Result<(Vec<ComposedDirection>, f64)> {
         sched.validate()?;
         validate_sigma(sigma)?;
-        let delta_err = self.delta_error_for(sched.delta)?;
-        let curves = Curves::new(sched, sigma)?;
+        let part = Mechanism {
+            sample_rate: sched.sample_rate,
+            steps: sched.steps,
+            sigma,
+        };
+        self.directions_of(&[part], sched.delta)
+    }
+
+    /// Both directions of the composition of `parts` (validated, non-empty) at `delta`, with
+    /// the δ error (u from the default RDP accountant's ε of the same composition).
+    fn directions_of(
+        &self,
+        parts: &[Mechanism],
+        delta: f64,
+    ) -> Result<(Vec<ComposedDirection>, f64)> {
+        let delta_err = self.delta_error_for(delta)?;
+        let curves = Curves::new(parts, delta)?;
         let eps_target = match self.eps_error {
             EpsError::Absolute(u) => u,
             EpsError::RelativeToRdp { rel, min } => {
@@ -510,20 +604,22 @@ impl PrvAccountant {
                 let (e, _) = epsilon_from_rdp(
                     &curves.orders,
                     &curves.total,
-                    sched.delta,
+                    delta,
                     RdpAccountant::default().conversion(),
                 )?;
-                let e = sched.finite_epsilon(
-                    e,
-                    "rdp",
-                    sigma,
-                    "every RDP order gives an infinite epsilon",
-                )?;
+                if !e.is_finite() {
+                    return Err(no_finite_epsilon(
+                        "rdp",
+                        parts,
+                        delta,
+                        "every RDP order gives an infinite epsilon",
+                    ));
+                }
                 (rel * e).max(min)
             }
         };
         // The two directions are independent: compose them on two threads.
-        let one = |d| self.direction(sched, sigma, d, eps_target, delta_err, &curves);
+        let one = |d| self.direction(parts, delta, d, eps_target, delta_err, &curves);
         let (remove, add) = std::thread::scope(|s| {
             let remove = s.spawn(|| one(Direction::Remove));
             let add = one(Direction::Add);
@@ -536,48 +632,81 @@ impl PrvAccountant {
     /// larger upper bound).
     pub fn epsilon_bounds(&self, sched: &Schedule, sigma: f64) -> Result<PrvEpsilon> {
         let (dirs, delta_err) = self.directions(sched, sigma)?;
-        let mut best: Option<PrvEpsilon> = None;
-        for d in &dirs {
-            let c = &d.composed;
-            let b = PrvEpsilon {
-                lower: c.epsilon_for_delta(sched.delta + delta_err) - d.eps_error,
-                estimate: c.epsilon_for_delta(sched.delta),
-                upper: c.epsilon_for_delta(sched.delta - delta_err) + d.eps_error,
-                eps_error: d.eps_error,
-                delta_error: delta_err,
-                grid: d.grid,
-            };
-            if best.is_none_or(|x| b.upper > x.upper) {
-                best = Some(b);
-            }
-        }
-        let b = best.expect("two directions");
-        if !b.upper.is_finite() {
-            return Err(AccountingError::Numerical {
-                what: "PRV accountant",
-                reason: format!("non-finite epsilon bound {b:?}"),
-            });
-        }
-        Ok(b)
+        bounds(&dirs, delta_err, sched.delta)
+    }
+
+    /// [`PrvAccountant::epsilon_bounds`] of a heterogeneous composition: `parts` (validated,
+    /// merged and ordered by [`canonical_parts`]) composed in each direction on one common
+    /// grid, with the same certified error construction (item 6 of the module docs). One part
+    /// gives exactly [`PrvAccountant::epsilon_bounds`] of its schedule.
+    pub fn composed_epsilon_bounds(&self, parts: &[Mechanism], delta: f64) -> Result<PrvEpsilon> {
+        let parts = canonical_parts(parts)?;
+        validate_delta(delta)?;
+        let (dirs, delta_err) = self.directions_of(&parts, delta)?;
+        bounds(&dirs, delta_err, delta)
     }
 }
 
-/// The default RDP curve, for one step and for the whole schedule.
+/// The bounds of the direction with the larger upper bound.
+fn bounds(dirs: &[ComposedDirection], delta_err: f64, delta: f64) -> Result<PrvEpsilon> {
+    let mut best: Option<PrvEpsilon> = None;
+    for d in dirs {
+        let c = &d.composed;
+        let b = PrvEpsilon {
+            lower: c.epsilon_for_delta(delta + delta_err) - d.eps_error,
+            estimate: c.epsilon_for_delta(delta),
+            upper: c.epsilon_for_delta(delta - delta_err) + d.eps_error,
+            eps_error: d.eps_error,
+            delta_error: delta_err,
+            grid: d.grid,
+        };
+        if best.is_none_or(|x| b.upper > x.upper) {
+            best = Some(b);
+        }
+    }
+    let b = best.expect("two directions");
+    if !b.upper.is_finite() {
+        return Err(AccountingError::Numerical {
+            what: "PRV accountant",
+            reason: format!("non-finite epsilon bound {b:?}"),
+        });
+    }
+    Ok(b)
+}
+
+/// The default RDP curve: one step of each part, and the whole composition (Σ stepsᵢ·ρᵢ;
+/// exactly steps·ρ for one part).
 struct Curves {
     orders: Vec<f64>,
-    single: Vec<f64>,
+    singles: Vec<Vec<f64>>,
     total: Vec<f64>,
 }
 
 impl Curves {
-    fn new(sched: &Schedule, sigma: f64) -> Result<Self> {
+    fn new(parts: &[Mechanism], delta: f64) -> Result<Self> {
         let rdp = RdpAccountant::default();
-        let one = Schedule { steps: 1, ..*sched };
-        let single = rdp.rdp(&one, sigma)?;
-        let total = single.iter().map(|r| r * sched.steps as f64).collect();
+        let mut singles = Vec::with_capacity(parts.len());
+        let mut total: Vec<f64> = Vec::new();
+        for (i, p) in parts.iter().enumerate() {
+            let one = Schedule {
+                sample_rate: p.sample_rate,
+                steps: 1,
+                delta,
+            };
+            let single = rdp.rdp(&one, p.sigma)?;
+            let k = p.steps as f64;
+            if i == 0 {
+                total = single.iter().map(|r| r * k).collect();
+            } else {
+                for (t, r) in total.iter_mut().zip(&single) {
+                    *t += r * k;
+                }
+            }
+            singles.push(single);
+        }
         Ok(Curves {
             orders: rdp.orders().to_vec(),
-            single,
+            singles,
             total,
         })
     }

@@ -433,7 +433,14 @@ impl RdpAccountant {
     /// `(ε, optimal order)`; ε may be +∞ here.
     pub fn epsilon_and_order(&self, sched: &Schedule, sigma: f64) -> Result<(f64, f64)> {
         let rdp = self.rdp(sched, sigma)?;
-        epsilon_from_rdp(&self.orders, &rdp, sched.delta, self.conversion)
+        self.epsilon_from_rdp_vector(&rdp, sched.delta)
+    }
+
+    /// `(ε, optimal order)` at `delta` of a total RDP curve given at this accountant's orders
+    /// (one value per order, as [`RdpAccountant::rdp`] returns, or a sum of such curves for a
+    /// composition), by this accountant's conversion; ε may be +∞ here.
+    pub fn epsilon_from_rdp_vector(&self, rdp: &[f64], delta: f64) -> Result<(f64, f64)> {
+        epsilon_from_rdp(&self.orders, rdp, delta, self.conversion)
     }
 }
 

@@ -80,7 +80,7 @@ fn describe_self(what: &str) -> String {
         "pid {} on host {} ({what}, since unix time {})",
         std::process::id(),
         crate::atomic_file::hostname(),
-        super::records::now_unix()
+        crate::orchestration::records::now_unix()
     )
 }
 

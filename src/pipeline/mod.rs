@@ -1,0 +1,30 @@
+//! The job body of one cell and of its generator stage, used by `eval`, `gan`, `run-cell`,
+//! `run-generator` and the privacy ledger (and later the web page):
+//!
+//! - [`generator_job`]: train one generator into a checkpoint folder (resumable, locked);
+//! - [`sample_job`]: sample synthetic subjects from a trained generator into a dataset store;
+//! - [`generator_stage`]: a campaign's generator artifact → trained checkpoint → sampled
+//!   subjects, each done once;
+//! - [`inputs`]: a cell's inputs (staged real features, synthetic data) checked against the
+//!   digests the plan recorded, and its evaluation configuration;
+//! - [`cell_folds`]: the per-fold pipeline (split → the fold's synthetic subjects → features
+//!   → classifier → score);
+//! - [`error`]: the one error type, whose class `cli` maps to an exit code.
+//!
+//! May depend on: config, data, features, models, training, privacy, evaluation, file locks.
+//! Must never use: clap, orchestration, processes (cli and orchestration call in, never the
+//! other way).
+
+#[cfg(feature = "torch")]
+pub mod cell_folds;
+pub mod error;
+#[cfg(feature = "torch")]
+pub mod generator_job;
+#[cfg(feature = "torch")]
+pub mod generator_stage;
+#[cfg(feature = "torch")]
+pub mod inputs;
+#[cfg(feature = "torch")]
+pub mod sample_job;
+
+pub use error::{Fault, JobError};
