@@ -350,3 +350,69 @@ fn bad_generator_combinations_are_refused_with_their_location() {
     );
     assert!(!dir.path().join("results/gen/manifest.json").exists());
 }
+
+#[cfg(feature = "mpi")]
+#[test]
+fn two_mpi_ranks_train_their_own_folds_generators_and_match_one_rank() {
+    let mpirun = std::path::PathBuf::from("/usr/bin/mpirun");
+    assert!(
+        mpirun.exists(),
+        "mpirun is missing: install openmpi-bin (scripts/bootstrap.sh does)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let toml = experiment(
+        dir.path(),
+        r#"
+[generators.dp-merf]
+steps = 20
+
+[[grid]]
+strategy = ["augment"]
+generator = ["dp-merf"]
+synthetic_subjects = [1]
+"#,
+    );
+    let results = dir.path().join("results");
+    ok(dpwear()
+        .arg("plan")
+        .arg(&toml)
+        .arg("--results")
+        .arg(&results)
+        .output()
+        .unwrap());
+    let path = results.join("gen/manifest.json");
+    let m = manifest(&results);
+    let id = m["cells"][0]["id"].as_str().unwrap().to_string();
+    let record = results.join(format!("gen/cells/{id}.json"));
+    // No generator exists yet: the two ranks train the generators of their own folds.
+    let o = ok(std::process::Command::new(&mpirun)
+        .args(["-n", "2", "--oversubscribe", "--allow-run-as-root"])
+        .arg(env!("CARGO_BIN_EXE_dpwear"))
+        .args(["run-cell", "--manifest"])
+        .arg(&path)
+        .args(["--index", "0", "--threads", "1"])
+        .output()
+        .unwrap());
+    for g in m["generators"].as_array().unwrap() {
+        let card = results
+            .join("gen/generators")
+            .join(g["id"].as_str().unwrap())
+            .join("model-card.json");
+        assert!(card.is_file(), "{} missing\n{}", card.display(), stderr(&o));
+    }
+    let two: serde_json::Value = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    std::fs::remove_file(&record).unwrap();
+    ok(dpwear()
+        .args(["run-cell", "--manifest"])
+        .arg(&path)
+        .args(["--index", "0", "--threads", "1"])
+        .output()
+        .unwrap());
+    let one: serde_json::Value = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    assert_eq!(
+        (one["ranks"].as_u64(), two["ranks"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(one["eval"]["replicates"], two["eval"]["replicates"]);
+    assert_eq!(one["generators"], two["generators"]);
+}

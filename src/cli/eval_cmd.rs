@@ -10,7 +10,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::{check_overwrite, exit, CliError};
 use crate::evaluation::protocol::Protocol;
 use crate::evaluation::record::{EvalConfig, EvalRecord};
-use crate::features::synthetic::{read_synthetic, same_data_warning, SyntheticWindows};
+use crate::features::synthetic::same_data_warning;
 use crate::features::{self, FeatureMode, FeatureSet};
 use crate::models::{ClassifierKind, DpMode, DpTraining, HeadMode, TrainHyper};
 use crate::privacy::accounting::fmt::sig6;
@@ -245,18 +245,16 @@ pub fn run(cmd: EvalCommand) -> Result<(), CliError> {
 
 /// Reads synthetic training windows of any kind (reference CSV, dataset store, feature
 /// store), keeping the first `k` subjects when given — the same rule for every kind, shared by
-/// `eval` and `run-cell` ([`read_synthetic`]).
+/// `eval` and `run-cell` (`pipeline::inputs::read_synthetic_features`).
 pub fn load_synthetic(
     path: &Path,
     mode: FeatureMode,
     head: HeadMode,
     k: Option<usize>,
 ) -> Result<FeatureSet, CliError> {
-    let windows = match head {
-        HeadMode::Reference => SyntheticWindows::Reference,
-        HeadMode::Default => SyntheticWindows::All,
-    };
-    read_synthetic(path, mode, windows, k).map_err(|e| CliError::data("read the synthetic data", e))
+    Ok(crate::pipeline::inputs::read_synthetic_features(
+        path, mode, head, k,
+    )?)
 }
 
 /// Warns (one line) when the synthetic data is the real data itself (same sha256).

@@ -106,7 +106,9 @@ fn fail(e: AccountingError) -> CliError {
         | AccountingError::NoFiniteEpsilon { .. }
         | AccountingError::WorkLimit { .. }
         | AccountingError::VoidDelta { .. }
-        | AccountingError::TooFewUnits { .. } => exit::INVALID_PARAMETER,
+        | AccountingError::TooFewUnits { .. }
+        | AccountingError::InvalidPart { .. }
+        | AccountingError::NoFiniteComposedEpsilon { .. } => exit::INVALID_PARAMETER,
         _ => exit::INTERNAL,
     };
     CliError::new(code, "account for privacy", e)

@@ -78,6 +78,10 @@ mod torch_ledger {
         fold_privacy_plans, fold_privacy_plans_sized, EvalInputs, SyntheticSize,
     };
 
+    /// What releasing a set of per-fold generators (by artifact indices) costs the worst
+    /// subject: (ε, δ), or why the accountant could not compose it.
+    type ReleaseCache = HashMap<Vec<usize>, Result<Option<(f64, f64)>, String>>;
+
     pub fn fill(m: &mut Manifest, dir: &CampaignDir) -> Result<(), CliError> {
         plan_generators(m, dir)?;
         let clf = plan_classifiers(m, dir)?;
@@ -87,7 +91,7 @@ mod torch_ledger {
             .as_ref()
             .map(|d| d.subjects.clone())
             .unwrap_or_default();
-        let mut release_cache: HashMap<Vec<usize>, Option<(f64, f64)>> = HashMap::new();
+        let mut release_cache: ReleaseCache = HashMap::new();
         let guarantees: Vec<Option<CellGuarantee>> = m
             .cells
             .iter()
@@ -358,7 +362,7 @@ mod torch_ledger {
         arts: &[&GeneratorArtifact],
         subjects: &[u32],
         kind: AccountantKind,
-    ) -> Option<(f64, f64)> {
+    ) -> Result<Option<(f64, f64)>, String> {
         let mut worst: Option<(f64, f64)> = None;
         for &s in subjects {
             let parts: Vec<(&GeneratorArtifact, &GeneratorPrivacyPlan)> = arts
@@ -378,12 +382,12 @@ mod torch_ledger {
                 .iter()
                 .map(|(_, p)| mech(p.sample_rate, p.steps, p.sigma))
                 .collect();
-            let eps = composed_epsilon(kind, &mechs, delta).ok()?;
+            let eps = composed_epsilon(kind, &mechs, delta).map_err(|e| e.to_string())?;
             if worst.is_none_or(|(e, _)| eps > e) {
                 worst = Some((eps, delta));
             }
         }
-        worst
+        Ok(worst)
     }
 
     fn guarantee(
@@ -391,7 +395,7 @@ mod torch_ledger {
         cell: &ManifestCell,
         clf: Option<&[DpPlan]>,
         subjects: &[u32],
-        release_cache: &mut HashMap<Vec<usize>, Option<(f64, f64)>>,
+        release_cache: &mut ReleaseCache,
     ) -> Option<CellGuarantee> {
         let c = &cell.config;
         let strategy = c.point.strategy;
@@ -428,10 +432,18 @@ mod torch_ledger {
                 if arts.len() > 1 {
                     let ids: Vec<usize> = cell.generators.iter().map(|g| g.artifact).collect();
                     let kind_acc = worst.1.accountant;
-                    let r = *release_cache
+                    let r = release_cache
                         .entry(ids)
-                        .or_insert_with(|| release_all(&arts, subjects, kind_acc));
-                    if let Some((e, d)) = r {
+                        .or_insert_with(|| release_all(&arts, subjects, kind_acc))
+                        .clone();
+                    if let Err(e) = &r {
+                        lines.push(format!(
+                            "releasing all {} per-fold generators: the {} accountant could not compose their guarantees ({e}); do not release them together",
+                            arts.len(),
+                            kind_acc.as_str()
+                        ));
+                    }
+                    if let Ok(Some((e, d))) = r {
                         lines.push(format!(
                             "releasing all {} per-fold generators: each subject is in the training data of all folds but its own, so their guarantees compose: ε ≤ {} at δ = {:.3e} ({} accountant, worst subject)",
                             arts.len(),
@@ -508,6 +520,7 @@ mod torch_ledger {
         }
         // Every component that reads the real training data is private: the total.
         let mut folds = Vec::new();
+        let mut compose_error: Option<String> = None;
         let total: Option<(f64, f64, String)> = match strategy {
             Strategy::Tstr => gen_plans
                 .iter()
@@ -554,8 +567,18 @@ mod torch_ledger {
                         let delta = art.delta.min(p.delta);
                         let generator = mech(art.sample_rate, art.steps, art.sigma);
                         let classifier = mech(p.sample_rate, p.steps_planned, p.sigma);
-                        let eps = composed_epsilon(pol.accountant, &[generator, classifier], delta)
-                            .ok()?;
+                        let eps = match composed_epsilon(pol.accountant, &[generator, classifier], delta) {
+                            Ok(e) => e,
+                            Err(e) => {
+                                compose_error = Some(format!(
+                                    "no composed figure: the {} accountant could not compose the fold of test subject {test} ({e}); each component's guarantee above holds on its own",
+                                    pol.accountant.as_str()
+                                ));
+                                worst = None;
+                                folds.clear();
+                                break;
+                            }
+                        };
                         folds.push(FoldComposition {
                             test_subject: test,
                             accountant: pol.accountant,
@@ -581,6 +604,7 @@ mod torch_ledger {
                 }
             }
         };
+        lines.extend(compose_error);
         let (epsilon, delta) = match total {
             Some((e, d, how)) => {
                 lines.push(format!(

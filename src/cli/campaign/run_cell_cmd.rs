@@ -1,7 +1,10 @@
-//! `dpwear run-cell --manifest m.json --index i`: the job body of one cell, as run by the local
-//! executor and by every Slurm array task. It refuses a cell whose id does not match its
-//! configuration, inputs and this binary's code version; skips a finished cell; splits the
-//! folds between MPI ranks; checkpoints every scored fold; stops between folds on SIGINT,
+//! `dpwear run-cell --manifest m.json --index i`: one cell, as run by the local executor and by
+//! every Slurm array task; the per-fold work itself is `pipeline::cell_folds`. It refuses a
+//! cell whose id does not match its configuration, inputs and this binary's code version;
+//! skips a finished cell; splits the folds between MPI ranks; makes sure the generators of its
+//! folds are trained and sampled (`pipeline::generator_stage`: normally done by the generator
+//! stage before; otherwise trained here under the generator folder's lock, each rank the
+//! generators of its own folds); checkpoints every scored fold; stops between folds on SIGINT,
 //! SIGTERM or SIGUSR1 (Slurm's warning before the time limit) with exit code 75 so that a
 //! rerun resumes; and has rank 0 gather the folds and write the cell record atomically.
 //!
