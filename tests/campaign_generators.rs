@@ -349,6 +349,26 @@ fn bad_generator_combinations_are_refused_with_their_location() {
         stderr(&o)
     );
     assert!(!dir.path().join("results/gen/manifest.json").exists());
+    // A hyper-parameter the family refuses is caught at plan, before anything trains, for a
+    // non-private generator too.
+    let toml = experiment(
+        dir.path(),
+        "\n[generators.dp-merf]\nepochs = 3\n[[grid]]\nstrategy = [\"tstr\"]\ngenerator = [\"dp-merf\"]\n",
+    );
+    let o = dpwear()
+        .arg("plan")
+        .arg(&toml)
+        .arg("--results")
+        .arg(dir.path().join("results"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("dp-merf has no epochs"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.path().join("results/gen/generators").exists());
 }
 
 #[cfg(feature = "mpi")]

@@ -107,8 +107,10 @@ mod torch_ledger {
     }
 
     /// σ of every private generator, before anything is trained.
+    /// Checks every generator training before anything runs (its data, hyper-parameters and
+    /// classes, as its training will) and calibrates σ of the private ones.
     fn plan_generators(m: &mut Manifest, dir: &CampaignDir) -> Result<(), CliError> {
-        if !m.generators.iter().any(|a| a.spec.privacy.is_some()) {
+        if m.generators.is_empty() {
             return Ok(());
         }
         let staged = m.real.dataset.clone().ok_or_else(|| {
@@ -122,11 +124,32 @@ mod torch_ledger {
         let ds = crate::data::store::read_dataset(&path)
             .map_err(|e| CliError::data("read the staged dataset store", e))?;
         let mut cache: HashMap<String, GeneratorPrivacyPlan> = HashMap::new();
+        let mut checked: std::collections::HashSet<String> = std::collections::HashSet::new();
         for art in m.generators.iter_mut() {
-            let Some(p) = art.spec.privacy else {
+            let s = &art.spec;
+            let Some(p) = s.privacy else {
+                // Non-private: the same checks of the data and the family, once per shape.
+                let key =
+                    serde_json::to_string(&(s.kind, &s.hyper, s.windows, &s.excluded_subjects))
+                        .unwrap_or_default();
+                if checked.insert(key) {
+                    let req =
+                        generator_stage::train_request(art, &path, &dir.generator(&art.id), 1);
+                    generator_job::resolve(&req, &ds).map_err(|e| {
+                        CliError::new(
+                            exit::INVALID_PARAMETER,
+                            &format!(
+                                "plan generator {} ({}, used by cell(s) {})",
+                                art.id,
+                                s.kind,
+                                cells_list(&art.cells)
+                            ),
+                            e.cause,
+                        )
+                    })?;
+                }
                 continue;
             };
-            let s = &art.spec;
             let key = serde_json::to_string(&(
                 s.kind,
                 &s.hyper,
