@@ -224,6 +224,11 @@ impl Manifest {
     }
 }
 
+/// The code version that enters cell and generator ids (the crate version).
+pub fn code_version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
 /// sha256 of a file's bytes (the manifest's content digest that pins a run to it).
 pub fn file_sha256(path: &Path) -> std::io::Result<String> {
     use sha2::{Digest, Sha256};

@@ -58,7 +58,7 @@ pub fn fill(m: &mut Manifest, dir: &CampaignDir) -> Result<(), CliError> {
 mod torch_ledger {
     use std::collections::HashMap;
 
-    use super::super::run_cell_cmd::{load_real, load_synthetic_file};
+    use super::super::cell_inputs::{load_real, load_synthetic_file};
     use super::{exit, CliError, Manifest};
     use crate::config::generators::{GeneratorArtifact, GeneratorPrivacyPlan};
     use crate::config::{GeneratorTraining, Strategy};

@@ -2,20 +2,17 @@
 //! `results/<campaign>/manifest.json` (cells in array order with content-hash ids) and print
 //! the grid; `--dry-run` also prints the sbatch scripts `submit` would send.
 
-use crate::privacy::accounting::fmt::sig6;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
 
-use super::super::{exit, CliError};
-use super::stage;
-use crate::config::{self, cell_id};
-use crate::data::hash;
-use crate::orchestration::manifest::{
-    inputs_sha256, Manifest, ManifestCell, MANIFEST_KIND, MANIFEST_SCHEMA_VERSION,
-};
+use super::super::CliError;
+pub use super::planning::{build_manifest, write_manifest};
+use crate::config;
+use crate::orchestration::manifest::Manifest;
 use crate::orchestration::{cell_state, CampaignDir};
+use crate::privacy::accounting::fmt::sig6;
 
 /// Options of `dpwear plan`.
 #[derive(Debug, Args)]
@@ -31,88 +28,6 @@ pub struct PlanArgs {
     /// Print every cell (default: the first 40).
     #[arg(long)]
     pub all: bool,
-}
-
-/// The code version that enters cell ids.
-pub fn code_version() -> String {
-    env!("CARGO_PKG_VERSION").to_string()
-}
-
-/// Loads the experiment, stages the inputs and returns the manifest (not yet written).
-pub fn build_manifest(
-    experiment: &Path,
-    results: &Path,
-) -> Result<(Manifest, CampaignDir), CliError> {
-    let e = config::load(experiment).map_err(|e| CliError::config("read the experiment", e))?;
-    super::collect_cmd::check_report(&e, experiment)?;
-    let dir = CampaignDir::new(results.join(&e.campaign));
-    stage::check_inputs_exist(&e, experiment)?;
-    super::run_cmd::lock_campaign(&dir)?;
-    let real = stage::stage_real(&e, &dir)?;
-    let synthetic = stage::stage_synthetic(&e, experiment)?;
-    stage::warn_if_synthetic_is_real(&real, &synthetic);
-    let code = code_version();
-    let configs = config::expand(&e);
-    let (generators, cell_generators) = match &real.dataset {
-        Some(d) => crate::config::generators::plan(&configs, &d.subjects, &d.sha256, &code),
-        None => (Vec::new(), vec![Vec::new(); configs.len()]),
-    };
-    let cells = configs
-        .into_iter()
-        .zip(cell_generators)
-        .enumerate()
-        .map(|(index, (c, gens))| {
-            // A trained generator's input is its artifacts (ids hash the staged dataset).
-            let trained_ids = gens
-                .iter()
-                .map(|g| generators[g.artifact].id.as_str())
-                .collect::<Vec<_>>()
-                .join(",");
-            let syn = match &c.point.generator {
-                config::Generator::None => None,
-                config::Generator::Trained(_) => Some(trained_ids.as_str()),
-                g => synthetic.get(&g.label()).map(|s| s.sha256.as_str()),
-            };
-            let inputs = inputs_sha256(&real.sha256, syn);
-            ManifestCell {
-                index,
-                id: cell_id(&c, &inputs, &code),
-                inputs_sha256: inputs,
-                config: c,
-                ledger: None,
-                generators: gens,
-                guarantee: None,
-            }
-        })
-        .collect();
-    let experiment_sha256 = hash::sha256_file(experiment)
-        .map_err(|err| CliError::data("hash the experiment file", err))?;
-    let mut m = Manifest {
-        schema_version: MANIFEST_SCHEMA_VERSION,
-        kind: MANIFEST_KIND.into(),
-        campaign: e.campaign.clone(),
-        code_version: code,
-        git_commit: env!("DPWEAR_GIT_COMMIT").into(),
-        experiment_path: experiment.display().to_string(),
-        experiment_sha256,
-        experiment: e,
-        real,
-        synthetic,
-        generators,
-        cells,
-    };
-    super::ledger::fill(&mut m, &dir)?;
-    Ok((m, dir))
-}
-
-/// Writes the manifest unless an identical one is there.
-pub fn write_manifest(m: &Manifest, dir: &CampaignDir) -> Result<(), CliError> {
-    let path = dir.manifest();
-    if Manifest::read(&path).ok().as_ref() == Some(m) {
-        return Ok(());
-    }
-    m.write(&path)
-        .map_err(|e| CliError::new(exit::OUTPUT_FAILED, &format!("write {}", path.display()), e))
 }
 
 /// The grid as text: a header and one line per cell (all, or the first `limit`).

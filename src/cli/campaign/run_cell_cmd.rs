@@ -24,7 +24,8 @@ use clap::Args;
 use std::collections::BTreeMap;
 
 use super::super::{exit, CliError};
-use crate::config::{cell_id, CellConfig, Generator};
+use super::cell_inputs::{ensure_generator, load_real, load_synthetic_file};
+use crate::config::cell_id;
 use crate::evaluation::protocol::Protocol;
 use crate::features::FeatureSet;
 use crate::orchestration::lock::{lock_waiting, FileLock, LockError};
@@ -37,8 +38,7 @@ use crate::orchestration::records::{
 };
 use crate::orchestration::CampaignDir;
 use crate::pipeline::cell_folds::{CellEval, CellSynthetic};
-use crate::pipeline::generator_job::TrainObserver;
-use crate::pipeline::{generator_stage, inputs};
+use crate::pipeline::inputs;
 use crate::training::eval_runner::{FoldOutcome, Next};
 
 /// Options of `dpwear run-cell`.
@@ -100,7 +100,7 @@ pub fn run(a: RunCellArgs) -> Result<(), CliError> {
     let expected = cell_id(
         &cell.config,
         &cell.inputs_sha256,
-        &super::plan_cmd::code_version(),
+        &crate::orchestration::manifest::code_version(),
     );
     if expected != cell.id {
         return Err(CliError::new(
@@ -203,112 +203,6 @@ fn lock_and_check(
         _ => {}
     }
     Ok((lock, false))
-}
-
-/// The staged real features of cell `c`, checked against the manifest's digests.
-pub fn load_real(m: &Manifest, dir: &CampaignDir, c: &CellConfig) -> Result<FeatureSet, CliError> {
-    let mode = c.point.feature_mode.as_str();
-    let rel = m.real.features.get(mode).ok_or_else(|| {
-        CliError::new(
-            exit::INPUT_MALFORMED,
-            "run the cell",
-            format!("the manifest stages no {mode} features"),
-        )
-    })?;
-    Ok(inputs::load_real(
-        &dir.root.join(rel),
-        m.real.features_sha256.get(mode).map(String::as_str),
-        &m.real.sha256,
-    )?)
-}
-
-/// A precomputed synthetic file of cell `c` (`generator = "file:…"`), checked against the
-/// manifest's sha256; `None` for other generators.
-pub fn load_synthetic_file(
-    m: &Manifest,
-    c: &CellConfig,
-    real: &FeatureSet,
-) -> Result<Option<(FeatureSet, String)>, CliError> {
-    let Generator::File(_) = &c.point.generator else {
-        return Ok(None);
-    };
-    let input = m.synthetic.get(&c.point.generator.label()).ok_or_else(|| {
-        CliError::new(
-            exit::INPUT_MALFORMED,
-            "run the cell",
-            "the manifest lacks the generator's file",
-        )
-    })?;
-    let path = PathBuf::from(&input.path);
-    let fs = inputs::load_synthetic_file(&path, &input.sha256, c, real.mode)?;
-    Ok(Some((fs, path.display().to_string())))
-}
-
-/// Observer of generator trainings inside a cell or a generator task: status lines, and a
-/// summary line every tenth of the steps (the task's log is not a terminal).
-pub struct TaskObserver {
-    pub label: String,
-    pub every: u64,
-}
-
-impl TaskObserver {
-    pub fn new(label: impl Into<String>) -> Self {
-        Self {
-            label: label.into(),
-            every: 1,
-        }
-    }
-}
-
-impl TrainObserver for TaskObserver {
-    fn notice(&mut self, line: &str) {
-        crate::notice!("{}: {line}", self.label);
-    }
-    fn start(&mut self, done: u64, total: u64) {
-        self.every = (total / 10).max(1);
-        crate::notice!("{}: training, step {done} of {total}", self.label);
-    }
-    fn step(&mut self, p: &crate::training::generator::executor::Progress<'_>) {
-        if p.step.is_multiple_of(self.every) && p.step < p.total {
-            crate::notice!("{}: step {} of {}", self.label, p.step, p.total);
-        }
-    }
-}
-
-/// Trains and samples (when not done yet) generator artifact `index` of `m`; returns its
-/// sampled dataset store.
-pub fn ensure_generator(
-    m: &Manifest,
-    dir: &CampaignDir,
-    index: usize,
-    threads: usize,
-) -> Result<PathBuf, CliError> {
-    let art = m.generators.get(index).ok_or_else(|| {
-        CliError::new(
-            exit::INVALID_PARAMETER,
-            "run the generator task",
-            format!(
-                "index {index} is outside the manifest's {} generator trainings",
-                m.generators.len()
-            ),
-        )
-    })?;
-    let staged = m.real.dataset.as_ref().ok_or_else(|| {
-        CliError::new(
-            exit::STALE_CELL,
-            "run the generator task",
-            "the manifest stages no dataset store for the generators (planned by an older dpwear); run `dpwear plan` again",
-        )
-    })?;
-    let mut obs = TaskObserver::new(format!("generator {} ({})", art.id, art.spec.kind));
-    Ok(generator_stage::ensure(
-        art,
-        &dir.root.join(&staged.path),
-        &staged.sha256,
-        &dir.generator(&art.id),
-        threads,
-        &mut obs,
-    )?)
 }
 
 /// The synthetic data of cell `cell` for the folds `mine` (fold = index into

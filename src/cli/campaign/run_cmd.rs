@@ -19,10 +19,9 @@ use std::time::Instant;
 use clap::Args;
 
 use super::super::{exit, CliError};
-use super::{collect_cmd, plan_cmd};
+use super::{collect_cmd, planning};
 use crate::orchestration::generator_state::{generator_state, GeneratorState};
 use crate::orchestration::local::{run_cells, LocalJob, LocalOptions, Task};
-use crate::orchestration::lock::{hold_for_process, LockError};
 use crate::orchestration::manifest::file_sha256;
 use crate::orchestration::{cell_state, CampaignDir, CellState};
 use crate::reporting::progress::Progress;
@@ -55,36 +54,6 @@ pub struct RunArgs {
     pub no_collect: bool,
 }
 
-/// Takes the campaign lock for the rest of this process (`plan`, `run`, `submit`), or refuses
-/// (exit 6) naming the process that holds it; then removes stale temporary files of the
-/// campaign's folders.
-pub fn lock_campaign(dir: &CampaignDir) -> Result<(), CliError> {
-    let command = std::env::args().collect::<Vec<_>>().join(" ");
-    hold_for_process(&dir.lock(), &command).map_err(|e| match e {
-        LockError::Held { path, holder } => CliError::new(
-            exit::OUTPUT_FAILED,
-            "lock the campaign",
-            format!(
-                "{}: held by {holder}; one `dpwear plan`, `run` or `submit` of a campaign runs at a time — wait for it to finish",
-                path.display()
-            ),
-        ),
-        other => CliError::new(exit::OUTPUT_FAILED, "lock the campaign", other),
-    })?;
-    // Temporary files of writers that were killed (`kill -9` during a plan or a cell).
-    for d in [
-        dir.root.clone(),
-        dir.inputs(),
-        dir.cells(),
-        dir.tables(),
-        dir.figures(),
-        dir.slurm(),
-    ] {
-        crate::atomic_file::clean_stale_temporaries(&d);
-    }
-    Ok(())
-}
-
 /// A cell process's exit code for log lines (Display, never `Some(…)`).
 fn exit_label(code: Option<i32>) -> String {
     code.map_or_else(|| "none (killed or not started)".into(), |c| c.to_string())
@@ -93,8 +62,8 @@ fn exit_label(code: Option<i32>) -> String {
 /// Runs `dpwear run`.
 pub fn run(a: RunArgs) -> Result<(), CliError> {
     crate::interrupt::install();
-    let (m, dir) = plan_cmd::build_manifest(&a.experiment, &a.results)?;
-    plan_cmd::write_manifest(&m, &dir)?;
+    let (m, dir) = planning::build_manifest(&a.experiment, &a.results)?;
+    planning::write_manifest(&m, &dir)?;
     let manifest_sha256 = file_sha256(&dir.manifest()).map_err(|e| {
         CliError::new(
             exit::INPUT_UNREADABLE,

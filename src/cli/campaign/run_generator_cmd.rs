@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::super::{exit, CliError};
-use super::run_cell_cmd::ensure_generator;
+use super::cell_inputs::ensure_generator;
 use crate::config::generators::generator_id;
 use crate::orchestration::generator_state::{GeneratorFailure, GENERATOR_FAILURE_KIND};
 use crate::orchestration::manifest::{file_sha256, Manifest};
@@ -69,7 +69,7 @@ pub fn run(a: RunGeneratorArgs) -> Result<(), CliError> {
             ),
         )
     })?;
-    let expected = generator_id(&art.spec, &super::plan_cmd::code_version());
+    let expected = generator_id(&art.spec, &crate::orchestration::manifest::code_version());
     if expected != art.id {
         return Err(CliError::new(
             exit::STALE_CELL,
