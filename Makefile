@@ -1,5 +1,5 @@
 # dpwear — the two set-up commands (see README.md):
-#   make demo   set up everything, build, run the embedded default (simulated data → features)
+#   make demo   set up everything, build, run the quickstart campaign (generators per fold → cells → tables)
 #   make test   set up everything, build, run the whole test suite
 SHELL := /bin/bash
 ENV := source .env.build &&
@@ -16,8 +16,14 @@ build: setup
 demo: build
 	$(ENV) bash scripts/demo.sh
 
+# The library's unit tests run one at a time: libtorch's random generator is process-wide, and
+# tests that seed it and compare two draws (dropout masks, same seed → same model) would race
+# with other tests drawing from it in parallel threads. The integration tests drive the binary
+# in their own processes and run in parallel.
 test: setup
-	$(ENV) cargo test $(CARGO_FLAGS)
+	$(ENV) RUST_TEST_THREADS=1 cargo test $(CARGO_FLAGS) --lib
+	$(ENV) cargo test $(CARGO_FLAGS) --bins --test '*'
+	$(ENV) cargo test $(CARGO_FLAGS) --doc
 
 # The pure layers (data, features, accounting, evaluation, ...) without libtorch.
 test-pure: setup

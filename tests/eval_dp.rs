@@ -132,9 +132,23 @@ fn dp_runs_are_deterministic_and_the_noise_matters() {
         r.as_object_mut().unwrap().remove("timings");
         r
     };
-    let a = strip(loso(&f, &dir.path().join("a.json"), "cnn", &["--epsilon", "1"]).0);
-    let b = strip(loso(&f, &dir.path().join("b.json"), "cnn", &["--epsilon", "1"]).0);
-    assert_eq!(a, b, "same seed → identical private record");
+    let repro = ["--epsilon", "1", "--reproducible-dp"];
+    let a = strip(loso(&f, &dir.path().join("a.json"), "cnn", &repro).0);
+    let b = strip(loso(&f, &dir.path().join("b.json"), "cnn", &repro).0);
+    assert_eq!(
+        a, b,
+        "same seed + --reproducible-dp → identical private record"
+    );
+    assert!(a.to_string().contains("does NOT hold against them"));
+    // By default the DP noise comes from a secret key: the same seed gives other noise.
+    let s1 = strip(loso(&f, &dir.path().join("s1.json"), "cnn", &["--epsilon", "1"]).0);
+    let s2 = strip(loso(&f, &dir.path().join("s2.json"), "cnn", &["--epsilon", "1"]).0);
+    let fl =
+        |r: &Value| -> Vec<f64> { folds(r).iter().map(|f| f64_of(&f["final_loss"])).collect() };
+    assert_ne!(fl(&s1), fl(&s2), "secret DP noise must differ between runs");
+    assert!(s1
+        .to_string()
+        .contains("secret key drawn from the operating system"));
     // A far weaker guarantee means far less noise: a different model.
     let weak = strip(
         loso(

@@ -111,6 +111,11 @@ pub struct DpArgs {
         allow_negative_numbers = true
     )]
     pub dp_class_weights: Option<Vec<f64>>,
+    /// Derive the DP batches and noise from --seed (bitwise reproducible) instead of a secret
+    /// key: the guarantee then does not hold against anyone who knows the seed, and the
+    /// record says so. For tests and reproduction only.
+    #[arg(long = "reproducible-dp", requires = "epsilon")]
+    pub reproducible_dp: bool,
 }
 
 impl DpArgs {
@@ -147,6 +152,7 @@ impl DpArgs {
                     )))
                 }
             },
+            reproducible_noise: self.reproducible_dp,
         };
         dp.validate().map_err(bad)?;
         Ok(Some(dp))

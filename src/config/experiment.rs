@@ -233,6 +233,11 @@ pub struct PrivacySection {
     /// Example mode: public class weights `[non_stress, stress]`, fixed before training
     /// [[1.0, 2.5]].
     pub class_weights: Option<Spanned<Vec<f64>>>,
+    /// Derive the DP batches and noise of classifiers from the master seed (bitwise
+    /// reproducible; the guarantee then does not hold against anyone who knows the seed, and
+    /// the records and ledger say so) [false: a secret key per trained model].
+    #[serde(default)]
+    pub reproducible_noise: bool,
 }
 
 /// Local executor settings.

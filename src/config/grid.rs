@@ -290,6 +290,9 @@ pub struct PrivacyPolicy {
     /// Example mode's public class weights [non-stress, stress].
     #[serde(default = "crate::models::DpTraining::default_class_weights")]
     pub class_weights: [f64; 2],
+    /// DP batches and noise from the master seed (see `[privacy] reproducible_noise`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reproducible_noise: bool,
 }
 
 /// A trained generator's hyper-parameters (`None`: the mode's own).
@@ -1389,6 +1392,7 @@ impl Validator<'_> {
             unit,
             clip_norm,
             class_weights,
+            reproducible_noise: p.reproducible_noise,
         })
     }
 

@@ -154,6 +154,12 @@ pub struct DpTraining {
     /// loss. Reference-batch mode ignores them (it uses the reference's own weights).
     #[serde(default = "DpTraining::default_class_weights")]
     pub class_weights: [f64; 2],
+    /// Derive the Poisson batches and the Gaussian noise from the recorded seed (bitwise
+    /// reproducible; the guarantee then does NOT hold against anyone who knows the seed).
+    /// Default: a fresh secret key from the operating system per trained model, never
+    /// recorded.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reproducible_noise: bool,
 }
 
 impl DpTraining {
@@ -178,6 +184,7 @@ impl DpTraining {
             clip_norm: 1.0,
             unit: PrivacyUnit::Window,
             class_weights: Self::DEFAULT_CLASS_WEIGHTS,
+            reproducible_noise: false,
         }
     }
 

@@ -115,6 +115,7 @@ pub fn eval_config(c: &CellConfig, threads: usize) -> (EvalConfig, tch::Device) 
         clip_norm: p.clip_norm,
         unit: p.unit,
         class_weights: p.class_weights,
+        reproducible_noise: p.reproducible_noise,
     });
     (
         EvalConfig {

@@ -34,9 +34,12 @@
 //! `from_logits=True` applied to sigmoid outputs) is reproduced, because it shapes the
 //! reference's private results; this is recorded as a note.
 //!
-//! Randomness: batches and noise come from the fold's `Purpose::Privacy` ChaCha stream (word
-//! stream 0 for sampling, stream 1 for the per-step noise seeds); dropout from libtorch's
-//! generator seeded per fold, as in non-private training.
+//! Randomness: batches and noise come from a ChaCha stream keyed by a secret drawn from the
+//! operating system for each trained model and never recorded (word stream 0 for sampling,
+//! stream 1 for the per-step noise seeds) — with `reproducible_noise`, from the fold's
+//! `Purpose::Privacy` stream of the recorded seed instead, and the record says the guarantee
+//! does not hold against anyone who knows the seed; dropout from libtorch's generator seeded
+//! per fold, as in non-private training.
 //!
 //! May depend on: tch, models, privacy (accounting and dpsgd), evaluation::record.
 
@@ -262,6 +265,11 @@ impl DpPlan {
         let mut notes = stats.notes;
         // δ ≥ 1/n and n < 2 were refused by `plan` (accounting::delta::choose_delta).
         notes.extend(self.plan_notes.iter().cloned());
+        notes.push(if self.request.reproducible_noise {
+            "DP randomness (batches and Gaussian noise) derived from the recorded seed (--reproducible-dp): anyone who knows the seed can recompute the noise, so the guarantee does NOT hold against them (reproduction and tests only)".to_string()
+        } else {
+            "DP randomness (batches and Gaussian noise) from a secret key drawn from the operating system for this model and never recorded".to_string()
+        });
         Ok(FoldPrivacy {
             dp_level: self.dp_level,
             mode: self.request.mode.as_str().into(),
@@ -698,13 +706,15 @@ mod tests {
             "{}",
             rec.statement
         );
-        // The reference's δ = 1e-3 is below 1/530 but not far below it: recorded as a warning.
-        assert_eq!(rec.notes.len(), 1, "{:?}", rec.notes);
+        // The reference's δ = 1e-3 is below 1/530 but not far below it: recorded as a warning;
+        // then where the DP randomness came from (a secret key by default).
+        assert_eq!(rec.notes.len(), 2, "{:?}", rec.notes);
         assert!(
             rec.notes[0].contains("not far below 1/n"),
             "{:?}",
             rec.notes
         );
+        assert!(rec.notes[1].contains("secret key"), "{:?}", rec.notes);
         // A set δ ≥ 1/n (0.01 ≥ 1/494) is refused, not stated with a warning.
         let weak = plan(
             &DpTraining {

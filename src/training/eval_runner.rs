@@ -188,6 +188,18 @@ fn check_training_classes(inp: &EvalInputs<'_>) -> Result<(), EvalError> {
     Ok(())
 }
 
+/// A ChaCha stream keyed by 256 bits from the operating system (DP batches and noise).
+fn secret_rng() -> Result<rand_chacha::ChaCha20Rng, EvalError> {
+    use rand::{SeedableRng, TryRngCore};
+    let mut key = [0u8; 32];
+    rand::rngs::OsRng.try_fill_bytes(&mut key).map_err(|e| {
+        EvalError::Invalid(format!(
+            "draw the secret key of the DP noise from the operating system: {e}"
+        ))
+    })?;
+    Ok(rand_chacha::ChaCha20Rng::from_seed(key))
+}
+
 /// Subject ids of synthetic windows are kept apart from real ones (the top bit set), so that
 /// a synthetic subject never merges with a real subject of the same number.
 const SYNTHETIC_SUBJECT_FLAG: u32 = 1 << 31;
@@ -363,11 +375,24 @@ pub fn run_folds(
             fold: fold as u64,
             purpose,
         };
-        let privacy = private.map(|(plan, subjects)| PrivateTraining {
-            plan,
-            subjects,
-            rng: seeds::rng(base, &key(Purpose::Privacy)),
-        });
+        // DP randomness (which windows each Poisson batch holds, the Gaussian noise) is
+        // secret: a fresh key from the operating system per trained model, never recorded,
+        // unless the request asks for it to be reproducible from the recorded seed.
+        let privacy = match private {
+            None => None,
+            Some((plan, subjects)) => {
+                let rng = if plan.request.reproducible_noise {
+                    seeds::rng(base, &key(Purpose::Privacy))
+                } else {
+                    secret_rng()?
+                };
+                Some(PrivateTraining {
+                    plan,
+                    subjects,
+                    rng,
+                })
+            }
+        };
         train(TrainSpec {
             kind: c.classifier,
             head: c.head,

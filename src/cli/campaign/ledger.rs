@@ -506,6 +506,9 @@ mod torch_ledger {
                 let worst = plans
                     .iter()
                     .max_by(|x, y| x.epsilon_planned.total_cmp(&y.epsilon_planned))?;
+                if worst.request.reproducible_noise {
+                    lines.push("privacy.reproducible_noise = true: the classifier's DP batches and noise are derived from the master seed, so its guarantee does NOT hold against anyone who knows the seed (reproduction and tests only)".into());
+                }
                 lines.push(format!(
                     "classifier {}: DP-SGD ε ≤ {} at δ = {:.3e} ({} accountant, {} unit, {} sampling, q = {}, {} steps, σ = {}; worst fold)",
                     c.point.classifier.as_str(),

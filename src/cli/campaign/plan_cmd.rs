@@ -8,7 +8,7 @@ use std::time::Instant;
 use clap::Args;
 
 use super::super::CliError;
-pub use super::planning::{build_manifest, write_manifest};
+use super::planning::{build_manifest, write_manifest};
 use crate::config;
 use crate::orchestration::manifest::Manifest;
 use crate::orchestration::{cell_state, CampaignDir};

@@ -1,24 +1,40 @@
-//! `dpwear submit x.toml`: plan, then send the unfinished cells to Slurm as array jobs (split
-//! under the site's `MaxArraySize`, throttled by `slurm.array_throttle`), each task running
-//! `srun dpwear run-cell --manifest … --index $((offset + SLURM_ARRAY_TASK_ID))`, plus a
-//! collect job with `--dependency=afterany:… --kill-on-invalid-dep=yes`. `--resume` sends only
-//! the cells that are neither finished nor still queued or running (failed, cancelled,
-//! preempted, timed out, or never submitted).
+//! `dpwear submit x.toml`: plan, then send the unfinished cells to Slurm in two stages:
+//! 1. one generator array job (split under the site's `MaxArraySize`, throttled by
+//!    `slurm.array_throttle`, like the cells) over the generator trainings those cells need and
+//!    that are not trained yet, each task running `dpwear run-generator --manifest … --index
+//!    $((offset + SLURM_ARRAY_TASK_ID))` as one process;
+//! 2. the cell array jobs, each task running `srun dpwear run-cell --manifest … --index
+//!    $((offset + SLURM_ARRAY_TASK_ID))`; a cell array whose cells need a generator of this
+//!    submission waits for it with `--dependency=afterok:… --kill-on-invalid-dep=yes` (a
+//!    failed or cancelled generator task removes it instead of leaving it pending forever);
+//!
+//! plus a collect job with `--dependency=afterany:<every array of the submission>
+//! --kill-on-invalid-dep=yes`. `--resume` sends only the generators that are neither trained
+//! nor still queued or running and the cells that are neither finished nor still queued or
+//! running (failed, cancelled, preempted, timed out, removed with a failed generator, or never
+//! submitted); a resubmitted cell array waits for the generators it needs that this submission
+//! sends and for those still queued from an earlier one (`afterok:<job>_<task>`).
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 
 use super::super::{exit, CliError};
-use super::plan_cmd;
+use super::planning;
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::config::experiment::SlurmSection;
+use crate::orchestration::generator_state::{generator_state, GeneratorState};
 use crate::orchestration::records::now_unix;
 use crate::orchestration::slurm::{
-    dependency_args, format_array_spec, render_array_script, render_collect_script,
-    split_into_chunks, ArrayScript, CollectScript, SbatchProfile, SlurmClient, SlurmError,
-    DEFAULT_MAX_ARRAY_SIZE,
+    afterok_dependency_args, dependency_args, format_array_spec, plan_stages, render_array_script,
+    render_collect_script, render_generator_array_script, ArrayChunk, ArrayScript, CollectScript,
+    GeneratorArrayScript, GeneratorDependency, GeneratorSlot, SbatchProfile, SlurmClient,
+    SlurmError, StagePlan, TaskState, DEFAULT_MAX_ARRAY_SIZE,
 };
-use crate::orchestration::submissions::{is_active, ArraySubmission, Submission, Submissions};
+use crate::orchestration::submissions::{
+    is_dead_dependency, is_live, ArraySubmission, Submission, Submissions,
+};
 use crate::orchestration::{cell_state, CampaignDir, CellState, Manifest};
 
 /// Options of `dpwear submit`.
@@ -29,7 +45,8 @@ pub struct SubmitArgs {
     /// Folder that holds the campaign folders.
     #[arg(long, default_value = "results")]
     pub results: PathBuf,
-    /// Resubmit only the cells that are unfinished and not queued or running.
+    /// Resubmit only the cells (and generator trainings) that are unfinished and not queued or
+    /// running.
     #[arg(long)]
     pub resume: bool,
 }
@@ -52,6 +69,12 @@ pub fn slurm_error(action: &str, e: SlurmError) -> CliError {
 pub fn array_script_path(dir: &CampaignDir, submission: usize, array: usize) -> PathBuf {
     dir.slurm()
         .join(format!("array-{submission}-{array}.sbatch"))
+}
+
+/// Where submission `submission` writes its generator array job `array` (1-based) script.
+pub fn generator_script_path(dir: &CampaignDir, submission: usize, array: usize) -> PathBuf {
+    dir.slurm()
+        .join(format!("generators-{submission}-{array}.sbatch"))
 }
 
 /// Where submission `submission` writes its collect job script.
@@ -95,20 +118,24 @@ fn absolute(p: &Path) -> PathBuf {
     })
 }
 
-/// A rendered array job.
+/// A rendered array job (cells or generators).
 pub struct PlannedArray {
     pub offset: usize,
     pub task_ids: Vec<usize>,
     pub script: String,
+    /// What a cell array waits for (empty for generator arrays).
+    pub depends_on: Vec<GeneratorDependency>,
 }
 
-/// The scripts for `cells` (indices) of the campaign in `dir`.
-fn render_all(
-    m: &Manifest,
-    dir: &CampaignDir,
-    cells: &[usize],
-    max_array_size: usize,
-) -> Result<(Vec<PlannedArray>, String), CliError> {
+/// The scripts of one submission.
+pub struct Rendered {
+    pub generators: Vec<PlannedArray>,
+    pub cells: Vec<PlannedArray>,
+    pub collect: String,
+}
+
+/// The scripts for the stage plan `plan` of the campaign in `dir`.
+fn render_all(m: &Manifest, dir: &CampaignDir, plan: &StagePlan) -> Result<Rendered, CliError> {
     let prof = profile(&m.experiment.slurm);
     let binary = std::env::current_exe()
         .map(|p| absolute(&p))
@@ -135,11 +162,12 @@ fn render_all(
     let bad = |e: crate::orchestration::slurm::RenderError| {
         CliError::new(exit::INVALID_PARAMETER, "render the sbatch script", e)
     };
-    let mut arrays = Vec::new();
-    for chunk in split_into_chunks(cells, max_array_size) {
+    let mut generators = Vec::new();
+    let gen_name = format!("dpwear-{}-generators", m.campaign);
+    for chunk in &plan.generator_chunks {
         let spec = format_array_spec(&chunk.task_ids, prof.array_throttle);
-        let s = ArrayScript {
-            job_name: &job_name,
+        let s = GeneratorArrayScript {
+            job_name: &gen_name,
             profile: &prof,
             binary: &binary,
             manifest: &manifest,
@@ -150,10 +178,34 @@ fn render_all(
             array: &spec,
         };
         s.validate().map_err(bad)?;
-        arrays.push(PlannedArray {
+        generators.push(PlannedArray {
             offset: chunk.offset,
-            task_ids: chunk.task_ids,
+            task_ids: chunk.task_ids.clone(),
+            script: render_generator_array_script(&s),
+            depends_on: Vec::new(),
+        });
+    }
+    let mut cells = Vec::new();
+    for a in &plan.cell_arrays {
+        let ArrayChunk { offset, task_ids } = &a.chunk;
+        let spec = format_array_spec(task_ids, prof.array_throttle);
+        let s = ArrayScript {
+            job_name: &job_name,
+            profile: &prof,
+            binary: &binary,
+            manifest: &manifest,
+            manifest_sha256: &manifest_sha256,
+            log_dir: &logs,
+            workdir: &workdir,
+            index_offset: *offset,
+            array: &spec,
+        };
+        s.validate().map_err(bad)?;
+        cells.push(PlannedArray {
+            offset: *offset,
+            task_ids: task_ids.clone(),
             script: render_array_script(&s),
+            depends_on: a.depends_on.clone(),
         });
     }
     let collect_name = format!("dpwear-{}-collect", m.campaign);
@@ -166,7 +218,11 @@ fn render_all(
         workdir: &workdir,
     };
     c.validate().map_err(bad)?;
-    Ok((arrays, render_collect_script(&c)))
+    Ok(Rendered {
+        generators,
+        cells,
+        collect: render_collect_script(&c),
+    })
 }
 
 fn unfinished(m: &Manifest, dir: &CampaignDir) -> Vec<usize> {
@@ -175,6 +231,87 @@ fn unfinished(m: &Manifest, dir: &CampaignDir) -> Vec<usize> {
         .filter(|c| cell_state(dir, &c.id) != CellState::Done)
         .map(|c| c.index)
         .collect()
+}
+
+/// The generator indices each cell needs, by cell index.
+fn cell_generators(m: &Manifest) -> Vec<Vec<usize>> {
+    let mut out = vec![Vec::new(); m.cells.len()];
+    for c in &m.cells {
+        if let Some(slot) = out.get_mut(c.index) {
+            *slot = c.generators.iter().map(|g| g.artifact).collect();
+        }
+    }
+    out
+}
+
+/// Where generator `g` stands for a submission: trained → ready; queued or running in an
+/// earlier generator array (`sched`, live tasks only) → wait for that task; trained right now
+/// by a process outside Slurm's view (its lock is held) → ready (the cells wait for the
+/// lock); otherwise → send it.
+fn generator_slot(
+    m: &Manifest,
+    dir: &CampaignDir,
+    g: usize,
+    sched: &BTreeMap<usize, Option<TaskState>>,
+) -> GeneratorSlot {
+    let Some(art) = m.generators.get(g) else {
+        return GeneratorSlot::Ready;
+    };
+    let files = generator_state(dir, art);
+    if files == GeneratorState::Done {
+        return GeneratorSlot::Ready;
+    }
+    if let Some(t) = sched
+        .get(&g)
+        .and_then(|t| t.as_ref())
+        .filter(|t| is_live(t))
+    {
+        if let (Some(array_job_id), Some(task_id)) = (t.array_job_id, t.array_task_id) {
+            return GeneratorSlot::Queued {
+                array_job_id,
+                task_id,
+            };
+        }
+    }
+    if files == GeneratorState::Running {
+        return GeneratorSlot::Ready;
+    }
+    GeneratorSlot::Submit
+}
+
+/// The stage plan for `cells`, with generator states from the files and `sched`.
+fn stage_plan(
+    m: &Manifest,
+    dir: &CampaignDir,
+    cells: &[usize],
+    sched: &BTreeMap<usize, Option<TaskState>>,
+    max_array_size: usize,
+) -> StagePlan {
+    let gens = cell_generators(m);
+    let needed: BTreeSet<usize> = cells
+        .iter()
+        .filter_map(|&c| gens.get(c))
+        .flatten()
+        .copied()
+        .collect();
+    let slots: BTreeMap<usize, GeneratorSlot> = needed
+        .into_iter()
+        .map(|g| (g, generator_slot(m, dir, g, sched)))
+        .collect();
+    plan_stages(
+        cells,
+        |c| gens.get(c).map(Vec::as_slice).unwrap_or(&[]),
+        |g| slots.get(&g).copied().unwrap_or(GeneratorSlot::Ready),
+        max_array_size,
+    )
+}
+
+/// The first and last index of an array job's tasks.
+fn span(a: &PlannedArray) -> (usize, usize) {
+    (
+        a.offset + a.task_ids.first().copied().unwrap_or(0),
+        a.offset + a.task_ids.last().copied().unwrap_or(0),
+    )
 }
 
 /// What `plan --dry-run` prints: the scripts `submit` would send now.
@@ -189,23 +326,57 @@ pub fn dry_run_text(m: &Manifest, dir: &CampaignDir) -> Result<String, CliError>
         }
     };
     let n = next_submission(dir)?;
-    let (arrays, collect) = render_all(m, dir, &cells, max)?;
+    let plan = stage_plan(m, dir, &cells, &BTreeMap::new(), max);
+    let r = render_all(m, dir, &plan)?;
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "\n# dry run: {} unfinished cell(s) → {} array job(s) (MaxArraySize {max}) + 1 collect job; nothing submitted",
+        "\n# dry run: {} generator training(s) → {} generator array job(s), {} unfinished cell(s) → {} cell array job(s) (MaxArraySize {max}) + 1 collect job; nothing submitted",
+        plan.generators().len(),
+        r.generators.len(),
         cells.len(),
-        arrays.len()
+        r.cells.len()
     );
-    for (i, a) in arrays.iter().enumerate() {
+    for (i, a) in r.generators.iter().enumerate() {
+        let (first, last) = span(a);
         let _ = writeln!(
             s,
-            "\n# ---- sbatch --parsable {}  (array job {} of {}: cells {}…{})",
+            "\n# ---- sbatch --parsable {}  (generator array job {} of {}: generators {first}…{last})",
+            generator_script_path(dir, n, i + 1).display(),
+            i + 1,
+            r.generators.len(),
+        );
+        s.push_str(&a.script);
+    }
+    for (i, a) in r.cells.iter().enumerate() {
+        let (first, last) = span(a);
+        let deps = if a.depends_on.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<String> = a
+                .depends_on
+                .iter()
+                .map(|d| match d {
+                    GeneratorDependency::NewArray(k) => {
+                        format!("<generator array job {}>", k + 1)
+                    }
+                    GeneratorDependency::Queued {
+                        array_job_id,
+                        task_id,
+                    } => format!("{array_job_id}_{task_id}"),
+                })
+                .collect();
+            format!(
+                "--dependency=afterok:{} --kill-on-invalid-dep=yes ",
+                names.join(":")
+            )
+        };
+        let _ = writeln!(
+            s,
+            "\n# ---- sbatch --parsable {deps}{}  (array job {} of {}: cells {first}…{last})",
             array_script_path(dir, n, i + 1).display(),
             i + 1,
-            arrays.len(),
-            a.offset + a.task_ids.first().copied().unwrap_or(0),
-            a.offset + a.task_ids.last().copied().unwrap_or(0)
+            r.cells.len(),
         );
         s.push_str(&a.script);
     }
@@ -214,8 +385,15 @@ pub fn dry_run_text(m: &Manifest, dir: &CampaignDir) -> Result<String, CliError>
         "\n# ---- sbatch --parsable --dependency=afterany:<array job ids> --kill-on-invalid-dep=yes {}",
         collect_script_path(dir, n).display()
     );
-    s.push_str(&collect);
+    s.push_str(&r.collect);
     Ok(s)
+}
+
+fn join_ids(ids: &[u64]) -> String {
+    ids.iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Runs `dpwear submit`.
@@ -226,29 +404,55 @@ pub fn run(a: SubmitArgs) -> Result<(), CliError> {
     let max = client
         .site_max_array_size()
         .map_err(|e| slurm_error("submit", e))?;
-    let (m, dir) = plan_cmd::build_manifest(&a.experiment, &a.results)?;
-    plan_cmd::write_manifest(&m, &dir)?;
+    let (m, dir) = planning::build_manifest(&a.experiment, &a.results)?;
+    planning::write_manifest(&m, &dir)?;
     let mut ledger = Submissions::read(&dir.submissions())
         .map_err(|e| CliError::new(exit::INPUT_MALFORMED, "read the submissions", e))?;
     let states = client
         .query(&ledger.array_job_ids())
         .map_err(|e| slurm_error("ask Slurm", e))?;
     let by_cell = ledger.cell_states(&states);
-    let active: Vec<usize> = by_cell
-        .iter()
-        .filter(|(_, s)| s.as_ref().is_some_and(|t| is_active(&t.state)))
-        .map(|(&i, _)| i)
+    let by_gen = ledger.generator_states(&states);
+    let live = |m: &BTreeMap<usize, Option<TaskState>>| -> BTreeSet<usize> {
+        m.iter()
+            .filter(|(_, s)| s.as_ref().is_some_and(is_live))
+            .map(|(&i, _)| i)
+            .collect()
+    };
+    let active = live(&by_cell);
+    let active_gens: BTreeSet<usize> = live(&by_gen)
+        .into_iter()
+        .filter(|&g| {
+            m.generators
+                .get(g)
+                .is_some_and(|art| generator_state(&dir, art) != GeneratorState::Done)
+        })
         .collect();
-    if !a.resume && !active.is_empty() {
+    if !a.resume && (!active.is_empty() || !active_gens.is_empty()) {
         return Err(CliError::new(
             exit::INVALID_PARAMETER,
             "submit",
             format!(
-                "{} cell(s) of campaign {} are still queued or running; see `dpwear status`, or `dpwear submit --resume` to send only the others",
+                "{} cell(s) and {} generator training(s) of campaign {} are still queued or running; see `dpwear status`, or `dpwear submit --resume` to send only the others",
                 active.len(),
+                active_gens.len(),
                 m.campaign
             ),
         ));
+    }
+    // cell arrays that wait for a generator that failed: Slurm removes them at its next pass
+    // (--kill-on-invalid-dep); remove them now, so that their cells can be sent again
+    let dead: BTreeSet<u64> = by_cell
+        .values()
+        .flatten()
+        .filter(|t| is_dead_dependency(t))
+        .filter_map(|t| t.array_job_id)
+        .collect();
+    for id in &dead {
+        client
+            .cancel(*id)
+            .map_err(|e| slurm_error("cancel a cell array whose generator failed", e))?;
+        crate::notice!("cancelled cell array job {id}: a generator it waited for did not finish");
     }
     let cells: Vec<usize> = unfinished(&m, &dir)
         .into_iter()
@@ -263,54 +467,86 @@ pub fn run(a: SubmitArgs) -> Result<(), CliError> {
         );
         return Ok(());
     }
-    let (arrays, collect) = render_all(&m, &dir, &cells, max)?;
+    let plan = stage_plan(&m, &dir, &cells, &by_gen, max);
+    let r = render_all(&m, &dir, &plan)?;
     let n = ledger.submissions.len() + 1;
-    let mut submitted = Vec::new();
-    for (i, arr) in arrays.iter().enumerate() {
-        let path = array_script_path(&dir, n, i + 1);
+    let mut sub = Submission {
+        at_unix: now_unix(),
+        generator_arrays: Vec::new(),
+        arrays: Vec::new(),
+        collect_job_id: None,
+        resume: a.resume,
+    };
+    // recorded after every sbatch: a later failure must not lose track of what is queued
+    let record = |sub: &Submission| -> Result<(), CliError> {
+        let mut l = ledger.clone();
+        l.submissions.push(sub.clone());
+        l.write(&dir.submissions())
+            .map_err(|e| CliError::new(exit::OUTPUT_FAILED, "write the submissions", e))
+    };
+    for (i, arr) in r.generators.iter().enumerate() {
+        let path = generator_script_path(&dir, n, i + 1);
         let job_id = client
             .submit(&path, &arr.script, &[])
-            .map_err(|e| CliError::new(exit::OUTPUT_FAILED, "submit the array job", e))?;
-        submitted.push(ArraySubmission {
+            .map_err(|e| CliError::new(exit::OUTPUT_FAILED, "submit the generator array job", e))?;
+        sub.generator_arrays.push(ArraySubmission {
             job_id,
             offset: arr.offset,
             task_ids: arr.task_ids.clone(),
             script: path.display().to_string(),
+            depends_on: Vec::new(),
         });
-        // recorded at once: a later failure must not lose track of what is queued
-        let mut l = ledger.clone();
-        l.submissions.push(Submission {
-            at_unix: now_unix(),
-            arrays: submitted.clone(),
-            collect_job_id: None,
-            resume: a.resume,
-        });
-        l.write(&dir.submissions())
-            .map_err(|e| CliError::new(exit::OUTPUT_FAILED, "write the submissions", e))?;
+        record(&sub)?;
     }
-    let ids: Vec<u64> = submitted.iter().map(|s| s.job_id).collect();
+    let gen_ids: Vec<u64> = sub.generator_arrays.iter().map(|s| s.job_id).collect();
+    for (i, arr) in r.cells.iter().enumerate() {
+        let path = array_script_path(&dir, n, i + 1);
+        let targets: Vec<_> = arr
+            .depends_on
+            .iter()
+            .filter_map(|d| d.resolve(&gen_ids))
+            .collect();
+        let job_id = client
+            .submit(&path, &arr.script, &afterok_dependency_args(&targets))
+            .map_err(|e| CliError::new(exit::OUTPUT_FAILED, "submit the array job", e))?;
+        let mut depends_on: Vec<String> = targets.iter().map(ToString::to_string).collect();
+        depends_on.sort();
+        sub.arrays.push(ArraySubmission {
+            job_id,
+            offset: arr.offset,
+            task_ids: arr.task_ids.clone(),
+            script: path.display().to_string(),
+            depends_on,
+        });
+        record(&sub)?;
+    }
+    let cell_ids: Vec<u64> = sub.arrays.iter().map(|s| s.job_id).collect();
+    let all_ids: Vec<u64> = gen_ids.iter().chain(&cell_ids).copied().collect();
     let collect_path = collect_script_path(&dir, n);
     let collect_id = client
-        .submit(&collect_path, &collect, &dependency_args(&ids))
+        .submit(&collect_path, &r.collect, &dependency_args(&all_ids))
         .map_err(|e| CliError::new(exit::OUTPUT_FAILED, "submit the collect job", e))?;
-    ledger.submissions.push(Submission {
-        at_unix: now_unix(),
-        arrays: submitted,
-        collect_job_id: Some(collect_id),
-        resume: a.resume,
-    });
+    sub.collect_job_id = Some(collect_id);
+    ledger.submissions.push(sub);
     ledger
         .write(&dir.submissions())
         .map_err(|e| CliError::new(exit::OUTPUT_FAILED, "write the submissions", e))?;
+    let generators = if gen_ids.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " after {} generator training(s) in {} generator array job(s) ({})",
+            plan.generators().len(),
+            gen_ids.len(),
+            join_ids(&gen_ids)
+        )
+    };
     println!(
-        "submitted {} cell(s) of campaign {} as {} array job(s) ({}) and collect job {collect_id}",
+        "submitted {} cell(s) of campaign {} as {} array job(s) ({}){generators}, and collect job {collect_id}",
         cells.len(),
         m.campaign,
-        ids.len(),
-        ids.iter()
-            .map(|i| i.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
+        cell_ids.len(),
+        join_ids(&cell_ids),
     );
     Ok(())
 }

@@ -674,8 +674,9 @@ mod tests {
         assert!(err.to_string().starts_with("run `scancel 5`"));
     }
 
-    /// Renders, submits and follows a real array job and its collect job, with paths that
-    /// need quoting, `/bin/echo` standing in for dpwear. Needs a running Slurm:
+    /// Renders, submits and follows a real generator array job, a cell array job that waits for
+    /// it (`afterok`, whole array and single tasks) and the collect job, with paths that need
+    /// quoting, `/bin/echo` standing in for dpwear. Needs a running Slurm:
     /// `eval "$(scripts/slurm-test-up.sh DIR)"`, then
     /// `cargo test --no-default-features --lib live_slurm -- --ignored`.
     #[test]
@@ -708,6 +709,28 @@ mod tests {
             signal_seconds: 60,
             extra_sbatch: vec!["--comment=dpwear-live-test".into()],
         };
+        // the generator stage: two generator tasks; the cell array waits for both (afterok,
+        // once as whole array and once as single tasks, the two forms submit uses)
+        let gen_array = format_array_spec(&[0, 1], profile.array_throttle);
+        let g = GeneratorArrayScript {
+            job_name: "dpwear live generators",
+            profile: &profile,
+            binary: Path::new("/bin/echo"),
+            manifest: &manifest,
+            manifest_sha256: "0123abcd",
+            log_dir: &log_dir,
+            workdir: &campaign,
+            index_offset: 7,
+            array: &gen_array,
+        };
+        g.validate().unwrap();
+        let gid = client
+            .submit(
+                &log_dir.join("generators_7.sbatch"),
+                &render_generator_array_script(&g),
+                &[],
+            )
+            .unwrap();
         let array = format_array_spec(&[0, 1, 2], profile.array_throttle);
         let s = ArrayScript {
             job_name: "dpwear live test",
@@ -725,7 +748,17 @@ mod tests {
             .submit(
                 &log_dir.join("array_1001.sbatch"),
                 &render_array_script(&s),
-                &[],
+                &afterok_dependency_args(&[
+                    DependencyTarget::Job(gid),
+                    DependencyTarget::ArrayTask {
+                        array_job_id: gid,
+                        task_id: 0,
+                    },
+                    DependencyTarget::ArrayTask {
+                        array_job_id: gid,
+                        task_id: 1,
+                    },
+                ]),
             )
             .unwrap();
         let c = CollectScript {
@@ -741,13 +774,13 @@ mod tests {
             .submit(
                 &log_dir.join("collect.sbatch"),
                 &render_collect_script(&c),
-                &dependency_args(&[id]),
+                &dependency_args(&[gid, id]),
             )
             .unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
         let tasks = loop {
-            let tasks = client.query(&[id, cid]).unwrap();
-            if tasks.len() == 4 && tasks.iter().all(|t| t.state.is_finished()) {
+            let tasks = client.query(&[gid, id, cid]).unwrap();
+            if tasks.len() == 6 && tasks.iter().all(|t| t.state.is_finished()) {
                 break tasks;
             }
             assert!(
@@ -760,6 +793,20 @@ mod tests {
             tasks.iter().all(|t| t.state == JobState::Completed),
             "{tasks:#?}"
         );
+        for t in tasks.iter().filter(|t| t.array_job_id == Some(gid)) {
+            let task = t.array_task_id.unwrap();
+            let log = log_dir.join(format!("generator-{gid}_{task}.out"));
+            let text =
+                std::fs::read_to_string(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+            assert_eq!(
+                text,
+                format!(
+                    "run-generator --manifest {} --manifest-sha256 0123abcd --threads 1 --index {}\n",
+                    manifest.display(),
+                    7 + task
+                )
+            );
+        }
         for t in tasks.iter().filter(|t| t.array_job_id == Some(id)) {
             let task = t.array_task_id.unwrap();
             let log = log_dir.join(format!("{id}_{task}.out"));
@@ -768,7 +815,7 @@ mod tests {
             assert_eq!(
                 text,
                 format!(
-                    "run-cell --manifest {} --index {}\n",
+                    "run-cell --manifest {} --manifest-sha256 0123abcd --index {}\n",
                     manifest.display(),
                     1001 + task
                 )

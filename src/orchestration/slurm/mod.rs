@@ -1,9 +1,13 @@
-//! The Slurm backend: campaigns as sbatch array jobs, one array task per cell, plus a collect
-//! job that runs after them (`--dependency=afterany:…`).
+//! The Slurm backend: campaigns as sbatch array jobs in two stages — a generator array (one
+//! task per generator training the submitted cells need and that is not trained yet), then the
+//! cell arrays (one task per cell), which wait for it (`--dependency=afterok:…`) — plus a
+//! collect job that runs after all of them (`--dependency=afterany:…`).
 //!
 //! Layout, from pure to impure:
 //! - [`render`]: sbatch scripts, dependency options, array specs and chunks under the site's
 //!   `MaxArraySize` — pure functions, snapshot-tested;
+//! - [`stages`]: which generators a submission sends and what each cell array waits for —
+//!   pure;
 //! - [`parse`]: parsers of sbatch, squeue, scontrol, sacct and jobcomp output into
 //!   [`TaskState`]s, and their merge — pure, tested on output captured from a real Slurm
 //!   22.05.8 (`tests/fixtures/slurm/captured/`, `scripts/capture-slurm-fixtures.sh`);
@@ -20,6 +24,7 @@ pub mod commands;
 pub mod env;
 pub mod parse;
 pub mod render;
+pub mod stages;
 
 pub use commands::{SlurmClient, SlurmError, DEFAULT_MAX_ARRAY_SIZE};
 pub use env::{SlurmEnvError, SlurmTaskEnv};
@@ -29,7 +34,9 @@ pub use parse::{
     ParseError, Parsed, SkippedLine, TaskKey, TaskState, SACCT_FORMAT, SQUEUE_FORMAT,
 };
 pub use render::{
-    dependency_args, format_array_spec, render_array_script, render_collect_script, sbatch_quote,
-    shell_quote, split_into_chunks, ArrayChunk, ArrayScript, CollectScript, RenderError,
-    SbatchProfile,
+    afterok_dependency_args, dependency_args, format_array_spec, generator_threads,
+    render_array_script, render_collect_script, render_generator_array_script, sbatch_quote,
+    shell_quote, split_into_chunks, ArrayChunk, ArrayScript, CollectScript, DependencyTarget,
+    GeneratorArrayScript, RenderError, SbatchProfile,
 };
+pub use stages::{plan_stages, CellArrayPlan, GeneratorDependency, GeneratorSlot, StagePlan};

@@ -1,6 +1,7 @@
-//! Pure rendering of the sbatch scripts dpwear submits: the cell array script, the collect
-//! script, the dependency options, and array specs split into chunks that respect the site's
-//! `MaxArraySize`. No IO, no environment: every function maps its arguments to a string.
+//! Pure rendering of the sbatch scripts dpwear submits: the generator array script (one
+//! generator training per task), the cell array script, the collect script, the dependency
+//! options, and array specs split into chunks that respect the site's `MaxArraySize`. No IO,
+//! no environment: every function maps its arguments to a string.
 //!
 //! Quoting. Two parsers read a rendered script and they differ:
 //! - `#SBATCH` lines are tokenised by sbatch itself, which understands `"…"` and `'…'` and
@@ -62,6 +63,27 @@ pub struct ArrayScript<'a> {
     pub log_dir: &'a Path,
     pub workdir: &'a Path,
     /// Added to `SLURM_ARRAY_TASK_ID` to get the cell index (see [`split_into_chunks`]).
+    pub index_offset: usize,
+    /// The rendered array spec, from [`format_array_spec`].
+    pub array: &'a str,
+}
+
+/// Inputs of [`render_generator_array_script`]: like [`ArrayScript`], but each task is one
+/// generator training (`index_offset` + `SLURM_ARRAY_TASK_ID` is a generator index of the
+/// manifest's `generators`). The profile's `ranks_per_cell` does not apply: a generator
+/// training is one process.
+#[derive(Clone, Copy, Debug)]
+pub struct GeneratorArrayScript<'a> {
+    pub job_name: &'a str,
+    pub profile: &'a SbatchProfile,
+    /// Absolute path of the dpwear binary.
+    pub binary: &'a Path,
+    pub manifest: &'a Path,
+    /// The manifest's sha256 when the script was rendered (`run-generator` refuses another).
+    pub manifest_sha256: &'a str,
+    pub log_dir: &'a Path,
+    pub workdir: &'a Path,
+    /// Added to `SLURM_ARRAY_TASK_ID` to get the generator index.
     pub index_offset: usize,
     /// The rendered array spec, from [`format_array_spec`].
     pub array: &'a str,
@@ -159,43 +181,80 @@ fn check_common(job_name: &str, profile: &SbatchProfile) -> Result<(), RenderErr
     Ok(())
 }
 
+/// The checks shared by the cell and generator array scripts (everything but the ranks).
+#[allow(clippy::too_many_arguments)]
+fn validate_array_job(
+    job_name: &str,
+    p: &SbatchProfile,
+    array: &str,
+    binary: &Path,
+    manifest: &Path,
+    log_dir: &Path,
+    workdir: &Path,
+) -> Result<(), RenderError> {
+    check_common(job_name, p)?;
+    if p.time.is_empty() {
+        return Err(RenderError::Empty { field: "time" });
+    }
+    check_text("time", &p.time)?;
+    for (field, v) in [("gres", &p.gres), ("mem", &p.mem)] {
+        if let Some(v) = v {
+            check_text(field, v)?;
+        }
+    }
+    for e in &p.extra_sbatch {
+        check_text("extra_sbatch", e)?;
+    }
+    if p.cpus_per_task == 0 {
+        return Err(RenderError::Zero {
+            field: "cpus_per_task",
+        });
+    }
+    if array.is_empty() {
+        return Err(RenderError::Empty { field: "array" });
+    }
+    check_text("array", array)?;
+    check_abs("binary", binary)?;
+    check_abs("manifest", manifest)?;
+    check_log_dir(log_dir)?;
+    check_abs("workdir", workdir)
+}
+
 impl ArrayScript<'_> {
     /// Checks that every value can be written into the script without changing its meaning:
     /// no control characters, absolute paths, no backslash in the log directory, a non-empty
     /// job name and array spec, at least one rank and one CPU.
     pub fn validate(&self) -> Result<(), RenderError> {
-        check_common(self.job_name, self.profile)?;
-        let p = self.profile;
-        if p.time.is_empty() {
-            return Err(RenderError::Empty { field: "time" });
-        }
-        check_text("time", &p.time)?;
-        for (field, v) in [("gres", &p.gres), ("mem", &p.mem)] {
-            if let Some(v) = v {
-                check_text(field, v)?;
-            }
-        }
-        for e in &p.extra_sbatch {
-            check_text("extra_sbatch", e)?;
-        }
-        if p.ranks_per_cell == 0 {
+        validate_array_job(
+            self.job_name,
+            self.profile,
+            self.array,
+            self.binary,
+            self.manifest,
+            self.log_dir,
+            self.workdir,
+        )?;
+        if self.profile.ranks_per_cell == 0 {
             return Err(RenderError::Zero {
                 field: "ranks_per_cell",
             });
         }
-        if p.cpus_per_task == 0 {
-            return Err(RenderError::Zero {
-                field: "cpus_per_task",
-            });
-        }
-        if self.array.is_empty() {
-            return Err(RenderError::Empty { field: "array" });
-        }
-        check_text("array", self.array)?;
-        check_abs("binary", self.binary)?;
-        check_abs("manifest", self.manifest)?;
-        check_log_dir(self.log_dir)?;
-        check_abs("workdir", self.workdir)
+        Ok(())
+    }
+}
+
+impl GeneratorArrayScript<'_> {
+    /// Like [`ArrayScript::validate`], without the ranks (a generator task is one process).
+    pub fn validate(&self) -> Result<(), RenderError> {
+        validate_array_job(
+            self.job_name,
+            self.profile,
+            self.array,
+            self.binary,
+            self.manifest,
+            self.log_dir,
+            self.workdir,
+        )
     }
 }
 
@@ -351,6 +410,74 @@ pub fn render_array_script(s: &ArrayScript) -> String {
     out
 }
 
+/// The `--threads` of a generator task: the task's CPUs, at most what `run-generator` accepts.
+pub fn generator_threads(p: &SbatchProfile) -> usize {
+    (p.cpus_per_task.max(1) as usize).min(crate::config::limits::MAX_THREADS)
+}
+
+/// Renders the batch script of one generator array chunk: each array task trains (and
+/// samples) one generator of the campaign's generator stage as ONE process, `dpwear
+/// run-generator --manifest M --manifest-sha256 S --threads C --index $((offset +
+/// SLURM_ARRAY_TASK_ID))`, on `--ntasks=1` and the profile's `--cpus-per-task` (C), with the
+/// cells' time limit, memory, site options, gres, set-up lines and log folder (log files
+/// `generator-<array job>_<task>.out`).
+///
+/// The task execs dpwear directly (no `srun`, no MPI), so the batch shell *is* `run-generator`:
+/// the warning before the time limit is `--signal=B:USR1@N` (B: the batch shell), which
+/// `run-generator` answers by saving its checkpoint and exiting 75; a plain `USR1@N` would only
+/// reach job steps, and there are none. Call [`GeneratorArrayScript::validate`] first.
+pub fn render_generator_array_script(s: &GeneratorArrayScript) -> String {
+    let p = s.profile;
+    let mut out = String::new();
+    out.push_str("#!/bin/bash\n");
+    out.push_str(GENERATED_HEADER);
+    out.push('\n');
+    out.push_str(
+        "# Regenerate (and print without submitting): dpwear plan <experiment.toml> --dry-run\n",
+    );
+    let _ = writeln!(
+        out,
+        "# One array task = one generator training: generator index = {} + SLURM_ARRAY_TASK_ID.",
+        s.index_offset
+    );
+    out.push_str("# The cell arrays that use these generators wait for them (afterok).\n");
+    sbatch_line(&mut out, "--job-name", s.job_name);
+    sbatch_line(&mut out, "--array", s.array);
+    out.push_str("#SBATCH --ntasks=1\n");
+    sbatch_line(&mut out, "--cpus-per-task", &p.cpus_per_task.to_string());
+    sbatch_line(&mut out, "--time", &p.time);
+    if let Some(mem) = &p.mem {
+        sbatch_line(&mut out, "--mem", mem);
+    }
+    site_lines(&mut out, p);
+    if let Some(gres) = &p.gres {
+        sbatch_line(&mut out, "--gres", gres);
+    }
+    let _ = writeln!(out, "#SBATCH --signal=B:USR1@{}", p.signal_seconds);
+    let _ = writeln!(
+        out,
+        "#SBATCH {}",
+        output_option(s.log_dir, "generator-%A_%a.out")
+    );
+    sbatch_line(&mut out, "--chdir", &path_str(s.workdir));
+    for extra in &p.extra_sbatch {
+        let _ = writeln!(out, "#SBATCH {extra}");
+    }
+    out.push('\n');
+    out.push_str("set -euo pipefail\n");
+    setup_lines(&mut out, p);
+    let _ = writeln!(
+        out,
+        "exec {} run-generator --manifest {} --manifest-sha256 {} --threads {} --index $(({} + SLURM_ARRAY_TASK_ID))",
+        shell_quote(&path_str(s.binary)),
+        shell_quote(&path_str(s.manifest)),
+        shell_quote(s.manifest_sha256),
+        generator_threads(p),
+        s.index_offset,
+    );
+    out
+}
+
 /// Renders the collect job: `dpwear collect <campaign_dir>` on 1 task, 1 CPU, 30 minutes,
 /// with the profile's partition, account, qos and setup lines. Submit it with
 /// [`dependency_args`]. Call [`CollectScript::validate`] first.
@@ -387,7 +514,7 @@ pub fn render_collect_script(s: &CollectScript) -> String {
 
 /// sbatch options that start a job after all of `job_ids` ended, whatever their outcome, and
 /// cancel it if that can never happen (otherwise it would pend forever with
-/// `DependencyNeverSatisfied`). Empty for an empty list.
+/// `DependencyNeverSatisfied`). Empty for an empty list. The collect job's dependency.
 pub fn dependency_args(job_ids: &[u64]) -> Vec<String> {
     if job_ids.is_empty() {
         return Vec::new();
@@ -395,6 +522,48 @@ pub fn dependency_args(job_ids: &[u64]) -> Vec<String> {
     let ids: Vec<String> = job_ids.iter().map(u64::to_string).collect();
     vec![
         format!("--dependency=afterany:{}", ids.join(":")),
+        "--kill-on-invalid-dep=yes".to_string(),
+    ]
+}
+
+/// What a dependency waits for: a whole job (for an array job: every one of its tasks) or one
+/// task of an array job (Slurm writes it `<array job id>_<task id>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DependencyTarget {
+    Job(u64),
+    ArrayTask { array_job_id: u64, task_id: usize },
+}
+
+impl std::fmt::Display for DependencyTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DependencyTarget::Job(id) => write!(f, "{id}"),
+            DependencyTarget::ArrayTask {
+                array_job_id,
+                task_id,
+            } => write!(f, "{array_job_id}_{task_id}"),
+        }
+    }
+}
+
+/// sbatch options that start a job (a cell array) only after every target completed with exit
+/// 0 (`afterok`), and cancel it as soon as one did not (`--kill-on-invalid-dep=yes`: without
+/// it the job would pend forever with `DependencyNeverSatisfied`). Targets are sorted and
+/// deduplicated; empty for an empty list.
+///
+/// Why not `aftercorr` (task *i* waits for task *i* of the other array only): it needs the two
+/// arrays' task ids to correspond one to one, and here they do not — a cell needs one generator
+/// per fold (or one for all), and a generator serves many cells, at unrelated indices.
+pub fn afterok_dependency_args(targets: &[DependencyTarget]) -> Vec<String> {
+    let mut t = targets.to_vec();
+    t.sort_unstable();
+    t.dedup();
+    if t.is_empty() {
+        return Vec::new();
+    }
+    let ids: Vec<String> = t.iter().map(ToString::to_string).collect();
+    vec![
+        format!("--dependency=afterok:{}", ids.join(":")),
         "--kill-on-invalid-dep=yes".to_string(),
     ]
 }
@@ -652,6 +821,142 @@ mod tests {
             .position(|l| l.starts_with("exec srun"))
             .unwrap();
         assert!(first_cmd < setup && setup < srun);
+    }
+
+    fn generator_script<'a>(p: &'a SbatchProfile, array: &'a str) -> GeneratorArrayScript<'a> {
+        GeneratorArrayScript {
+            job_name: "dpwear-wesad eps=1-generators",
+            profile: p,
+            binary: Path::new("/opt/my tools/dpwear"),
+            manifest: Path::new("/scratch/o'brien/results/camp 1/manifest.json"),
+            manifest_sha256: "0123abcd",
+            log_dir: Path::new("/scratch/o'brien/results/camp 1/logs 100%"),
+            workdir: Path::new("/scratch/o'brien/results/camp 1"),
+            index_offset: 1001,
+            array,
+        }
+    }
+
+    #[test]
+    fn snapshot_generator_array() {
+        let p = full_profile();
+        let array = format_array_spec(&[0, 1, 2, 5], p.array_throttle);
+        let s = generator_script(&p, &array);
+        s.validate().unwrap();
+        assert_snapshot("generator_array_full", &render_generator_array_script(&s));
+        let m = minimal_profile();
+        let s = GeneratorArrayScript {
+            job_name: "dpwear-smoke-generators",
+            binary: Path::new("/usr/local/bin/dpwear"),
+            manifest: Path::new("/home/u/results/smoke/manifest.json"),
+            log_dir: Path::new("/home/u/results/smoke/slurm/logs"),
+            workdir: Path::new("/home/u"),
+            index_offset: 0,
+            ..generator_script(&m, "0-2")
+        };
+        s.validate().unwrap();
+        assert_snapshot(
+            "generator_array_minimal",
+            &render_generator_array_script(&s),
+        );
+    }
+
+    #[test]
+    fn generator_array_script_lines() {
+        let p = full_profile();
+        let text = render_generator_array_script(&generator_script(&p, "0-3%8"));
+        let lines: Vec<&str> = text.lines().collect();
+        for want in [
+            "#SBATCH --array=0-3%8",
+            // one process, not the cells' MPI ranks
+            "#SBATCH --ntasks=1",
+            "#SBATCH --cpus-per-task=4",
+            "#SBATCH --time=1-00:00:00",
+            "#SBATCH --mem=8G",
+            "#SBATCH --gres=gpu:a100:1",
+            "#SBATCH \"--qos=high prio\"",
+            // the batch shell is run-generator (exec): B: sends the warning to it
+            "#SBATCH --signal=B:USR1@300",
+            "#SBATCH \"--output=/scratch/o'brien/results/camp 1/logs 100%%/generator-%A_%a.out\"",
+            "#SBATCH --constraint=cpu",
+            "module load openmpi/4.1",
+            "exec '/opt/my tools/dpwear' run-generator --manifest '/scratch/o'\\''brien/results/camp 1/manifest.json' --manifest-sha256 0123abcd --threads 4 --index $((1001 + SLURM_ARRAY_TASK_ID))",
+        ] {
+            assert!(lines.contains(&want), "missing line {want:?} in\n{text}");
+        }
+        assert!(!text.contains("srun"), "{text}");
+        assert!(!text.contains("--ntasks=2"), "{text}");
+        let first_cmd = lines
+            .iter()
+            .position(|l| *l == "set -euo pipefail")
+            .unwrap();
+        assert!(lines[first_cmd..].iter().all(|l| !l.starts_with("#SBATCH")));
+        // threads follow the CPUs, within what run-generator accepts
+        let big = SbatchProfile {
+            cpus_per_task: 512,
+            ..p.clone()
+        };
+        assert_eq!(generator_threads(&big), crate::config::limits::MAX_THREADS);
+        assert_eq!(generator_threads(&minimal_profile()), 1);
+        // ranks do not matter to a generator task; CPUs and paths do
+        let zero_ranks = SbatchProfile {
+            ranks_per_cell: 0,
+            ..p.clone()
+        };
+        generator_script(&zero_ranks, "0").validate().unwrap();
+        let zero_cpus = SbatchProfile {
+            cpus_per_task: 0,
+            ..p.clone()
+        };
+        assert!(matches!(
+            generator_script(&zero_cpus, "0").validate(),
+            Err(RenderError::Zero {
+                field: "cpus_per_task"
+            })
+        ));
+        assert!(matches!(
+            generator_script(&p, "").validate(),
+            Err(RenderError::Empty { field: "array" })
+        ));
+        let rel = GeneratorArrayScript {
+            manifest: Path::new("m.json"),
+            ..generator_script(&p, "0")
+        };
+        assert!(matches!(
+            rel.validate(),
+            Err(RenderError::RelativePath {
+                field: "manifest",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn afterok_dependency() {
+        let t = |a, t| DependencyTarget::ArrayTask {
+            array_job_id: a,
+            task_id: t,
+        };
+        assert_eq!(
+            afterok_dependency_args(&[DependencyTarget::Job(7)]),
+            vec!["--dependency=afterok:7", "--kill-on-invalid-dep=yes"]
+        );
+        // sorted, deduplicated; array tasks as <job>_<task>
+        assert_eq!(
+            afterok_dependency_args(&[
+                t(5, 3),
+                DependencyTarget::Job(9),
+                t(5, 3),
+                DependencyTarget::Job(8),
+                t(5, 0),
+            ]),
+            vec![
+                "--dependency=afterok:8:9:5_0:5_3",
+                "--kill-on-invalid-dep=yes"
+            ]
+        );
+        assert!(afterok_dependency_args(&[]).is_empty());
+        assert_eq!(t(12, 4).to_string(), "12_4");
     }
 
     #[test]
