@@ -53,6 +53,17 @@ fn run(toml: &Path, results: &Path) -> std::process::Output {
         .unwrap()
 }
 
+/// `dpwear plan TOML --results RESULTS`, which must succeed.
+fn plan(toml: &Path, results: &Path) -> std::process::Output {
+    ok(dpwear()
+        .arg("plan")
+        .arg(toml)
+        .arg("--results")
+        .arg(results)
+        .output()
+        .unwrap())
+}
+
 fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -179,13 +190,7 @@ synthetic_subjects = [1]
 "#,
     );
     let results = dir.path().join("results");
-    let plan = ok(dpwear()
-        .arg("plan")
-        .arg(&toml)
-        .arg("--results")
-        .arg(&results)
-        .output()
-        .unwrap());
+    let plan = plan(&toml, &results);
     let text = String::from_utf8_lossy(&plan.stdout);
     assert!(text.contains("composed per fold"), "{text}");
     let m = manifest(&results);
@@ -253,13 +258,7 @@ synthetic_subjects = [1]
 "#,
     );
     let results = dir.path().join("results");
-    ok(dpwear()
-        .arg("plan")
-        .arg(&toml)
-        .arg("--results")
-        .arg(&results)
-        .output()
-        .unwrap());
+    plan(&toml, &results);
     let m = manifest(&results);
     let id = m["generators"][0]["id"].as_str().unwrap().to_string();
     let folder = results.join("gen/generators").join(&id);
@@ -393,13 +392,7 @@ synthetic_subjects = [1]
 "#,
     );
     let results = dir.path().join("results");
-    ok(dpwear()
-        .arg("plan")
-        .arg(&toml)
-        .arg("--results")
-        .arg(&results)
-        .output()
-        .unwrap());
+    plan(&toml, &results);
     let path = results.join("gen/manifest.json");
     let m = manifest(&results);
     let id = m["cells"][0]["id"].as_str().unwrap().to_string();

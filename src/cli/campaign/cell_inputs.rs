@@ -12,6 +12,35 @@ use crate::orchestration::{CampaignDir, Manifest};
 use crate::pipeline::generator_job::TrainObserver;
 use crate::pipeline::{generator_stage, inputs};
 
+/// Reads the manifest at `path`, first refusing (exit 7) one whose sha256 is not `pinned`
+/// (the sha256 the run started with); `what` names the task in the message.
+pub fn read_pinned_manifest(
+    path: &std::path::Path,
+    pinned: Option<&str>,
+    what: &str,
+) -> Result<Manifest, CliError> {
+    if let Some(want) = pinned {
+        let have = crate::orchestration::manifest::file_sha256(path).map_err(|e| {
+            CliError::new(
+                exit::INPUT_UNREADABLE,
+                &format!("read {}", path.display()),
+                e,
+            )
+        })?;
+        if !have.eq_ignore_ascii_case(want.trim()) {
+            return Err(CliError::new(
+                exit::STALE_CELL,
+                &format!("run {what}"),
+                format!(
+                    "{}: the manifest changed since the run started (sha256 {have}, the run pinned {want}); nothing was computed — start the run again",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    Manifest::read(path).map_err(|e| CliError::manifest("read the manifest", e))
+}
+
 /// The staged real features of cell `c`, checked against the manifest's digests.
 pub fn load_real(m: &Manifest, dir: &CampaignDir, c: &CellConfig) -> Result<FeatureSet, CliError> {
     let mode = c.point.feature_mode.as_str();

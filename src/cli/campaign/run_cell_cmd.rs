@@ -24,12 +24,11 @@ use clap::Args;
 use std::collections::BTreeMap;
 
 use super::super::{exit, CliError};
-use super::cell_inputs::{ensure_generator, load_real, load_synthetic_file};
+use super::cell_inputs::{ensure_generator, load_real, load_synthetic_file, read_pinned_manifest};
 use crate::config::cell_id;
 use crate::evaluation::protocol::Protocol;
 use crate::features::FeatureSet;
 use crate::orchestration::lock::{lock_waiting, FileLock, LockError};
-use crate::orchestration::manifest::file_sha256;
 use crate::orchestration::manifest::{Manifest, ManifestCell};
 use crate::orchestration::ranks::{folds_of_rank, Ranks};
 use crate::orchestration::records::{
@@ -65,26 +64,11 @@ pub struct RunCellArgs {
 /// Runs `dpwear run-cell`; the error carries the exit code.
 pub fn run(a: RunCellArgs) -> Result<(), CliError> {
     crate::interrupt::install();
-    if let Some(want) = &a.manifest_sha256 {
-        let have = file_sha256(&a.manifest).map_err(|e| {
-            CliError::new(
-                exit::INPUT_UNREADABLE,
-                &format!("read {}", a.manifest.display()),
-                e,
-            )
-        })?;
-        if !have.eq_ignore_ascii_case(want.trim()) {
-            return Err(CliError::new(
-                exit::STALE_CELL,
-                &format!("run cell index {}", a.index),
-                format!(
-                    "{}: the manifest changed since the run started (sha256 {have}, the run pinned {want}); nothing was computed — start the run again",
-                    a.manifest.display()
-                ),
-            ));
-        }
-    }
-    let m = Manifest::read(&a.manifest).map_err(|e| CliError::manifest("read the manifest", e))?;
+    let m = read_pinned_manifest(
+        &a.manifest,
+        a.manifest_sha256.as_deref(),
+        &format!("cell index {}", a.index),
+    )?;
     let dir = CampaignDir::of_manifest(&a.manifest);
     let cell = m.cells.get(a.index).ok_or_else(|| {
         CliError::new(

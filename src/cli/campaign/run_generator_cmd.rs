@@ -11,10 +11,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::super::{exit, CliError};
-use super::cell_inputs::ensure_generator;
+use super::cell_inputs::{ensure_generator, read_pinned_manifest};
 use crate::config::generators::generator_id;
 use crate::orchestration::generator_state::{GeneratorFailure, GENERATOR_FAILURE_KIND};
-use crate::orchestration::manifest::{file_sha256, Manifest};
 use crate::orchestration::CampaignDir;
 
 /// Options of `dpwear run-generator`.
@@ -37,26 +36,11 @@ pub struct RunGeneratorArgs {
 /// Runs `dpwear run-generator`.
 pub fn run(a: RunGeneratorArgs) -> Result<(), CliError> {
     crate::interrupt::install();
-    if let Some(want) = &a.manifest_sha256 {
-        let have = file_sha256(&a.manifest).map_err(|e| {
-            CliError::new(
-                exit::INPUT_UNREADABLE,
-                &format!("read {}", a.manifest.display()),
-                e,
-            )
-        })?;
-        if !have.eq_ignore_ascii_case(want.trim()) {
-            return Err(CliError::new(
-                exit::STALE_CELL,
-                &format!("run generator index {}", a.index),
-                format!(
-                    "{}: the manifest changed since the run started (sha256 {have}, the run pinned {want}); nothing was computed — start the run again",
-                    a.manifest.display()
-                ),
-            ));
-        }
-    }
-    let m = Manifest::read(&a.manifest).map_err(|e| CliError::manifest("read the manifest", e))?;
+    let m = read_pinned_manifest(
+        &a.manifest,
+        a.manifest_sha256.as_deref(),
+        &format!("generator index {}", a.index),
+    )?;
     let dir = CampaignDir::of_manifest(&a.manifest);
     let art = m.generators.get(a.index).ok_or_else(|| {
         CliError::new(
