@@ -44,11 +44,16 @@ fn manifest(results: &Path) -> serde_json::Value {
 }
 
 fn run(toml: &Path, results: &Path) -> std::process::Output {
+    run_with(toml, results, &[])
+}
+
+fn run_with(toml: &Path, results: &Path, extra: &[&str]) -> std::process::Output {
     dpwear()
         .arg("run")
         .arg(toml)
         .arg("--results")
         .arg(results)
+        .args(extra)
         .output()
         .unwrap()
 }
@@ -294,7 +299,9 @@ synthetic_subjects = [1]
             .output()
             .unwrap());
         assert!(String::from_utf8_lossy(&plan.stdout).contains("interrupted"));
-        let o = ok(run(&toml, &results));
+        // `--failed` retries the interrupted generator and the cell that waits for it.
+        let o = ok(run_with(&toml, &results, &["--failed"]));
+        assert!(stderr(&o).contains("1 cell(s) to run"), "{}", stderr(&o));
         let log = std::fs::read_to_string(results.join(format!("gen/logs/generator-{id}.log")))
             .unwrap_or_default();
         assert!(log.contains("resuming"), "{log}\n{}", stderr(&o));

@@ -4,7 +4,8 @@
 //! cell, bounded by `local.parallel`), then collect and print the table. Cells of a generator
 //! that failed are not run (they are reported).
 //! A finished cell is never recomputed unless `--force`; `--only <id>` reruns one cell;
-//! `--failed` reruns only the failed, interrupted and corrupt ones (a corrupt record is moved
+//! `--failed` reruns only the failed, interrupted and corrupt ones (and the cells of a failed
+//! or interrupted generator) (a corrupt record is moved
 //! aside by `run-cell`, never deleted). Ctrl-C stops after the running cells' current folds
 //! and keeps everything finished.
 //!
@@ -103,7 +104,17 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
                 | CellState::Corrupt { .. },
                 _,
             ) => true,
-            (CellState::Pending { .. }, failed_only) => !failed_only,
+            // --failed also retries the cells that never ran because a generator they need
+            // failed or was interrupted.
+            (CellState::Pending { .. }, failed_only) => {
+                !failed_only
+                    || c.generators.iter().any(|g| {
+                        matches!(
+                            generator_state(&dir, &m.generators[g.artifact]),
+                            GeneratorState::Failed { .. } | GeneratorState::Interrupted
+                        )
+                    })
+            }
         };
         if wanted {
             jobs.push(LocalJob {
