@@ -7,6 +7,7 @@
 //!   macro/micro/weighted precision, recall and F1 (scikit-learn semantics with
 //!   `zero_division=0`), the Keras-style [`metrics::reference_f1`], and the per-fold
 //!   [`metrics::MetricSet`].
+//! - [`fidelity`]: distribution-level fidelity metrics (two-sample KS, 1-Wasserstein, MMD²).
 //! - [`aggregate`]: mean, sample standard deviation (ddof = 1), [`aggregate::Summary`],
 //!   unweighted per-subject averages and pooled confusion matrices per replicate, and
 //!   [`aggregate::poor_ratio`].
@@ -15,6 +16,7 @@
 //! orchestration, reporting or any IO: everything here is a pure function of its inputs, so
 //! that it builds and is tested without libtorch (`--no-default-features`).
 pub mod aggregate;
+pub mod fidelity;
 pub mod metrics;
 pub mod protocol;
 pub mod record;

@@ -1,0 +1,143 @@
+//! Fidelity metrics: how close a synthetic sample is to a real one, as distances and
+//! two-sample tests between empirical distributions.
+//!
+//! Files:
+//! - [`ks`]: the two-sample Kolmogorov–Smirnov statistic D and its two-sided p-value, matching
+//!   `scipy.stats.ks_2samp(x, y)` with its defaults (`method='auto'`: the exact distribution
+//!   for `max(n, m) <= 10000`; see the module for the large-sample fallback).
+//! - [`wasserstein`]: the 1-Wasserstein distance between two 1-D empirical distributions,
+//!   equal to `scipy.stats.wasserstein_distance(x, y)`.
+//! - [`mmd`]: the unbiased MMD² with an RBF kernel whose bandwidth is the median pairwise
+//!   distance of the pooled sample, and a permutation p-value driven by an explicit
+//!   [`rand_chacha::ChaCha20Rng`].
+//!
+//! Reference vectors: `tests/fixtures/fidelity_vectors.json`, made by
+//! `scripts/gen_fidelity_vectors.py` (scipy and a direct numpy MMD²).
+//!
+//! May depend on: thiserror, rand / rand_chacha (permutations behind an explicit RNG), serde
+//! (tests only read the fixture). Must never use tch, mpi, orchestration or IO: every function
+//! is a pure function of its inputs and bad input is an error, never a panic.
+pub mod ks;
+pub mod mmd;
+pub mod wasserstein;
+
+pub use ks::{ks_2samp, KsMethod, KsResult};
+pub use mmd::{median_bandwidth, mmd2_permutation_test, mmd2_unbiased, MmdTest};
+pub use wasserstein::wasserstein_distance;
+
+/// An error of the fidelity metrics. Messages read after "failed to …".
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FidelityError {
+    /// A sample has no values (or fewer than the metric needs).
+    #[error("compute {metric}: sample {what} has {found} values but at least {needed} are needed")]
+    TooFewValues {
+        metric: &'static str,
+        what: &'static str,
+        found: usize,
+        needed: usize,
+    },
+    /// A value is NaN or infinite.
+    #[error("compute {metric}: sample {what} has a non-finite value {value} at index {index}")]
+    NonFinite {
+        metric: &'static str,
+        what: &'static str,
+        index: usize,
+        value: f64,
+    },
+    /// The rows of a multivariate sample do not all have the same length.
+    #[error(
+        "compute {metric}: row {row} of sample {what} has {found} values but the first row of x has {expected}"
+    )]
+    RaggedRows {
+        metric: &'static str,
+        what: &'static str,
+        row: usize,
+        expected: usize,
+        found: usize,
+    },
+    /// Rows of length zero.
+    #[error("compute {metric}: rows have length 0")]
+    EmptyRows { metric: &'static str },
+    /// The median pairwise distance of the pooled sample is 0 (most points coincide), so the
+    /// median-heuristic RBF bandwidth is undefined.
+    #[error("compute {metric}: the median pairwise distance of the pooled sample is 0, so the median-heuristic bandwidth is undefined")]
+    ZeroBandwidth { metric: &'static str },
+}
+
+/// Checks that a 1-D sample is non-empty and finite.
+pub(crate) fn check_sample(
+    metric: &'static str,
+    what: &'static str,
+    values: &[f64],
+    needed: usize,
+) -> Result<(), FidelityError> {
+    if values.len() < needed {
+        return Err(FidelityError::TooFewValues {
+            metric,
+            what,
+            found: values.len(),
+            needed,
+        });
+    }
+    if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(FidelityError::NonFinite {
+            metric,
+            what,
+            index,
+            value,
+        });
+    }
+    Ok(())
+}
+
+/// Sorts a copy of finite values (total order; inputs were checked to be finite).
+pub(crate) fn sorted(values: &[f64]) -> Vec<f64> {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+/// Number of elements of an ascending slice that are `<= x` (numpy `searchsorted(side='right')`).
+pub(crate) fn count_le(sorted: &[f64], x: f64) -> usize {
+    sorted.partition_point(|&v| v <= x)
+}
+
+#[cfg(test)]
+pub(crate) mod fixture {
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    pub struct OneD {
+        pub name: String,
+        pub x: Vec<f64>,
+        pub y: Vec<f64>,
+        pub ks_statistic: f64,
+        pub ks_pvalue: f64,
+        pub wasserstein: f64,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Mmd {
+        pub name: String,
+        pub x: Vec<Vec<f64>>,
+        pub y: Vec<Vec<f64>>,
+        pub bandwidth: f64,
+        pub mmd2: f64,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Vectors {
+        pub one_d: Vec<OneD>,
+        pub mmd: Vec<Mmd>,
+    }
+
+    pub fn load() -> Vectors {
+        let text = include_str!("../../../tests/fixtures/fidelity_vectors.json");
+        serde_json::from_str(text).expect("fidelity_vectors.json parses")
+    }
+
+    /// |a - b| <= rel * max(|a|, |b|) + abs.
+    pub fn close(a: f64, b: f64, rel: f64, abs: f64) -> bool {
+        (a - b).abs() <= rel * a.abs().max(b.abs()) + abs
+    }
+}
