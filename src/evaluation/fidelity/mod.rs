@@ -7,6 +7,9 @@
 //!   for `max(n, m) <= 10000`; see the module for the large-sample fallback).
 //! - [`wasserstein`]: the 1-Wasserstein distance between two 1-D empirical distributions,
 //!   equal to `scipy.stats.wasserstein_distance(x, y)`.
+//! - [`windows`]: per-window statistics (mean, sd, min, max, slope per channel), the
+//!   cross-channel correlation matrix and its Frobenius distance, mean autocorrelation and
+//!   its distance, for sets of `n × t × c` windows.
 //! - [`mmd`]: the unbiased MMD² with an RBF kernel whose bandwidth is the median pairwise
 //!   distance of the pooled sample, and a permutation p-value driven by an explicit
 //!   [`rand_chacha::ChaCha20Rng`].
@@ -20,10 +23,12 @@
 pub mod ks;
 pub mod mmd;
 pub mod wasserstein;
+pub mod windows;
 
 pub use ks::{ks_2samp, KsMethod, KsResult};
 pub use mmd::{median_bandwidth, mmd2_permutation_test, mmd2_unbiased, MmdTest};
 pub use wasserstein::wasserstein_distance;
+pub use windows::{autocorrelation_distance, frobenius_distance, Windows, WINDOW_STATS};
 
 /// An error of the fidelity metrics. Messages read after "failed to …".
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
