@@ -10,6 +10,8 @@
 //! - [`windows`]: per-window statistics (mean, sd, min, max, slope per channel), the
 //!   cross-channel correlation matrix and its Frobenius distance, mean autocorrelation and
 //!   its distance, for sets of `n × t × c` windows.
+//! - [`c2st`]: the reference's classifier two-sample test (2-NN on Fortran-flattened windows,
+//!   80/20 split per class), matching scikit-learn.
 //! - [`mmd`]: the unbiased MMD² with an RBF kernel whose bandwidth is the median pairwise
 //!   distance of the pooled sample, and a permutation p-value driven by an explicit
 //!   [`rand_chacha::ChaCha20Rng`].
@@ -20,11 +22,13 @@
 //! May depend on: thiserror, rand / rand_chacha (permutations behind an explicit RNG), serde
 //! (tests only read the fixture). Must never use tch, mpi, orchestration or IO: every function
 //! is a pure function of its inputs and bad input is an error, never a panic.
+pub mod c2st;
 pub mod ks;
 pub mod mmd;
 pub mod wasserstein;
 pub mod windows;
 
+pub use c2st::{c2st_knn2, C2st};
 pub use ks::{ks_2samp, KsMethod, KsResult};
 pub use mmd::{median_bandwidth, mmd2_permutation_test, mmd2_unbiased, MmdTest};
 pub use wasserstein::wasserstein_distance;

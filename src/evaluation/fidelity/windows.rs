@@ -49,6 +49,11 @@ impl<'a> Windows<'a> {
         self.data[(w * self.t + s) * self.c + ch]
     }
 
+    /// The value of window `w` at step `s`, channel `ch`.
+    pub fn value(&self, w: usize, s: usize, ch: usize) -> f64 {
+        self.at(w, s, ch)
+    }
+
     /// The statistics of every window and channel: `out[stat][ch]` is the sample of that
     /// statistic over the windows (length `n`), stats in [`WINDOW_STATS`] order; the standard
     /// deviation has ddof 0, the slope is the least-squares slope against the time index.
