@@ -12,6 +12,8 @@
 //!   its distance, for sets of `n × t × c` windows.
 //! - [`c2st`]: the reference's classifier two-sample test (2-NN on Fortran-flattened windows,
 //!   80/20 split per class), matching scikit-learn.
+//! - [`psd`]: Welch's power spectral density, equal to `scipy.signal.welch`, and the
+//!   per-channel distance between two sets' mean spectra (rustfft).
 //! - [`mmd`]: the unbiased MMD² with an RBF kernel whose bandwidth is the median pairwise
 //!   distance of the pooled sample, and a permutation p-value driven by an explicit
 //!   [`rand_chacha::ChaCha20Rng`].
@@ -19,18 +21,20 @@
 //! Reference vectors: `tests/fixtures/fidelity_vectors.json`, made by
 //! `scripts/gen_fidelity_vectors.py` (scipy and a direct numpy MMD²).
 //!
-//! May depend on: thiserror, rand / rand_chacha (permutations behind an explicit RNG), serde
+//! May depend on: thiserror, rustfft (the PSD), rand / rand_chacha (permutations behind an explicit RNG), serde
 //! (tests only read the fixture). Must never use tch, mpi, orchestration or IO: every function
 //! is a pure function of its inputs and bad input is an error, never a panic.
 pub mod c2st;
 pub mod ks;
 pub mod mmd;
+pub mod psd;
 pub mod wasserstein;
 pub mod windows;
 
 pub use c2st::{c2st_knn2, C2st};
 pub use ks::{ks_2samp, KsMethod, KsResult};
 pub use mmd::{median_bandwidth, mmd2_permutation_test, mmd2_unbiased, MmdTest};
+pub use psd::{mean_psd, psd_distance, welch, Psd};
 pub use wasserstein::wasserstein_distance;
 pub use windows::{autocorrelation_distance, frobenius_distance, Windows, WINDOW_STATS};
 
