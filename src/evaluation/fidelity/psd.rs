@@ -51,7 +51,11 @@ pub fn welch(x: &[f64], fs: f64, nperseg: usize) -> Result<Psd, FidelityError> {
             *a += z.norm_sqr() * scale;
         }
     }
-    let last_doubled = if nperseg % 2 == 0 { bins - 1 } else { bins };
+    let last_doubled = if nperseg.is_multiple_of(2) {
+        bins - 1
+    } else {
+        bins
+    };
     for (k, a) in acc.iter_mut().enumerate() {
         if k > 0 && k < last_doubled {
             *a *= 2.0;
