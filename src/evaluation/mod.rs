@@ -8,6 +8,9 @@
 //!   `zero_division=0`), the Keras-style [`metrics::reference_f1`], and the per-fold
 //!   [`metrics::MetricSet`].
 //! - [`fidelity`]: distribution-level fidelity metrics (two-sample KS, 1-Wasserstein, MMD²).
+//! - [`leakage`]: empirical privacy: distance to closest record against a holdout, and the
+//!   distance membership-inference attack (AUC with a Hanley–McNeil interval, TPR at 1 % and
+//!   0.1 % FPR with Clopper–Pearson intervals).
 //! - [`aggregate`]: mean, sample standard deviation (ddof = 1), [`aggregate::Summary`],
 //!   unweighted per-subject averages and pooled confusion matrices per replicate, and
 //!   [`aggregate::poor_ratio`].
@@ -17,6 +20,7 @@
 //! that it builds and is tested without libtorch (`--no-default-features`).
 pub mod aggregate;
 pub mod fidelity;
+pub mod leakage;
 pub mod metrics;
 pub mod protocol;
 pub mod record;
