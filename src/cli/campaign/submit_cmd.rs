@@ -177,7 +177,7 @@ fn render_all(m: &Manifest, dir: &CampaignDir, plan: &StagePlan) -> Result<Rende
             index_offset: chunk.offset,
             array: &spec,
         };
-        s.validate().map_err(bad)?;
+        s.validate_generator().map_err(bad)?;
         generators.push(PlannedArray {
             offset: chunk.offset,
             task_ids: chunk.task_ids.clone(),

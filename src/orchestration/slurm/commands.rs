@@ -723,7 +723,7 @@ mod tests {
             index_offset: 7,
             array: &gen_array,
         };
-        g.validate().unwrap();
+        g.validate_generator().unwrap();
         let gid = client
             .submit(
                 &log_dir.join("generators_7.sbatch"),

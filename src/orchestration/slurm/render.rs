@@ -68,26 +68,11 @@ pub struct ArrayScript<'a> {
     pub array: &'a str,
 }
 
-/// Inputs of [`render_generator_array_script`]: like [`ArrayScript`], but each task is one
-/// generator training (`index_offset` + `SLURM_ARRAY_TASK_ID` is a generator index of the
-/// manifest's `generators`). The profile's `ranks_per_cell` does not apply: a generator
+/// Inputs of [`render_generator_array_script`]: the same as a cell array's, but each task is
+/// one generator training (`index_offset` + `SLURM_ARRAY_TASK_ID` is a generator index of the
+/// manifest's `generators`) and the profile's `ranks_per_cell` does not apply: a generator
 /// training is one process.
-#[derive(Clone, Copy, Debug)]
-pub struct GeneratorArrayScript<'a> {
-    pub job_name: &'a str,
-    pub profile: &'a SbatchProfile,
-    /// Absolute path of the dpwear binary.
-    pub binary: &'a Path,
-    pub manifest: &'a Path,
-    /// The manifest's sha256 when the script was rendered (`run-generator` refuses another).
-    pub manifest_sha256: &'a str,
-    pub log_dir: &'a Path,
-    pub workdir: &'a Path,
-    /// Added to `SLURM_ARRAY_TASK_ID` to get the generator index.
-    pub index_offset: usize,
-    /// The rendered array spec, from [`format_array_spec`].
-    pub array: &'a str,
-}
+pub type GeneratorArrayScript<'a> = ArrayScript<'a>;
 
 /// Inputs of [`render_collect_script`]. Only partition, account, qos and setup are taken from
 /// the profile; the job has 1 task, 1 CPU and 30 minutes.
@@ -243,9 +228,10 @@ impl ArrayScript<'_> {
     }
 }
 
-impl GeneratorArrayScript<'_> {
-    /// Like [`ArrayScript::validate`], without the ranks (a generator task is one process).
-    pub fn validate(&self) -> Result<(), RenderError> {
+impl ArrayScript<'_> {
+    /// [`ArrayScript::validate`] for a generator array ([`GeneratorArrayScript`]), without the
+    /// ranks: a generator task is one process.
+    pub fn validate_generator(&self) -> Result<(), RenderError> {
         validate_array_job(
             self.job_name,
             self.profile,
@@ -425,7 +411,7 @@ pub fn generator_threads(p: &SbatchProfile) -> usize {
 /// The task execs dpwear directly (no `srun`, no MPI), so the batch shell *is* `run-generator`:
 /// the warning before the time limit is `--signal=B:USR1@N` (B: the batch shell), which
 /// `run-generator` answers by saving its checkpoint and exiting 75; a plain `USR1@N` would only
-/// reach job steps, and there are none. Call [`GeneratorArrayScript::validate`] first.
+/// reach job steps, and there are none. Call [`ArrayScript::validate_generator`] first.
 pub fn render_generator_array_script(s: &GeneratorArrayScript) -> String {
     let p = s.profile;
     let mut out = String::new();
@@ -903,13 +889,15 @@ mod tests {
             ranks_per_cell: 0,
             ..p.clone()
         };
-        generator_script(&zero_ranks, "0").validate().unwrap();
+        generator_script(&zero_ranks, "0")
+            .validate_generator()
+            .unwrap();
         let zero_cpus = SbatchProfile {
             cpus_per_task: 0,
             ..p.clone()
         };
         assert!(matches!(
-            generator_script(&zero_cpus, "0").validate(),
+            generator_script(&zero_cpus, "0").validate_generator(),
             Err(RenderError::Zero {
                 field: "cpus_per_task"
             })
