@@ -436,3 +436,54 @@ synthetic_subjects = [1]
     assert_eq!(one["eval"]["replicates"], two["eval"]["replicates"]);
     assert_eq!(one["generators"], two["generators"]);
 }
+
+#[test]
+fn the_planned_classifier_sigma_is_the_one_training_uses_with_trained_synthetic_data() {
+    // Reference head: the reader takes every window of a generated dataset store (the
+    // reference's dropped last window is a rule of its synthetic CSV only).
+    let dir = tempfile::tempdir().unwrap();
+    let toml = experiment(
+        dir.path(),
+        r#"
+[generators.dp-merf]
+steps = 20
+
+[[grid]]
+strategy = ["augment"]
+generator = ["dp-merf"]
+epsilon = [4]
+synthetic_subjects = [1]
+"#,
+    );
+    // The head is set in BASE's [model] table.
+    let text = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace("[model]\n", "[model]\nmode = \"reference\"\n");
+    std::fs::write(&toml, text).unwrap();
+    let results = dir.path().join("results");
+    ok(run(&toml, &results));
+    let m = manifest(&results);
+    let planned = &m["cells"][0]["ledger"];
+    let id = m["cells"][0]["id"].as_str().unwrap();
+    let rec: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(results.join(format!("gen/cells/{id}.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(rec["config"]["model"]["head"], "reference");
+    for f in rec["eval"]["replicates"][0]["folds"].as_array().unwrap() {
+        let sigma = f["privacy"]["sigma"].as_f64().unwrap();
+        let q = f["privacy"]["sample_rate"].as_f64().unwrap();
+        assert!(
+            planned["sigma"][0].as_f64().unwrap() <= sigma
+                && sigma <= planned["sigma"][1].as_f64().unwrap(),
+            "planned σ {} vs trained {sigma}",
+            planned["sigma"]
+        );
+        assert!(
+            planned["sample_rate"][0].as_f64().unwrap() <= q
+                && q <= planned["sample_rate"][1].as_f64().unwrap(),
+            "planned q {} vs trained {q}",
+            planned["sample_rate"]
+        );
+    }
+}

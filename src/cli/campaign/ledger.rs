@@ -64,7 +64,6 @@ mod torch_ledger {
     use crate::config::{GeneratorTraining, Strategy};
     use crate::features::WindowScheme;
     use crate::models::generator_spec::GeneratorKind;
-    use crate::models::HeadMode;
     use crate::orchestration::manifest::{
         CellGuarantee, CellLedger, FoldComposition, ManifestCell,
     };
@@ -217,13 +216,11 @@ mod torch_ledger {
             let (non, stress) = generator_stage::subjects_request(art).split();
             non + stress
         };
-        let mut windows = k * per_subject;
-        if c.model.head == HeadMode::Reference {
-            // The reference's synthetic reader drops the last window of the whole set.
-            windows = windows.saturating_sub(1);
-        }
+        // The sampled subjects are a dataset store, read as non-overlapping windows whatever
+        // the head (`features::synthetic::read_synthetic`: the reference's drop of the last
+        // window applies to its synthetic CSV only).
         Some(SyntheticSize {
-            windows,
+            windows: k * per_subject,
             subjects: k,
         })
     }
