@@ -41,6 +41,18 @@ pub fn read_pinned_manifest(
     Manifest::read(path).map_err(|e| CliError::manifest("read the manifest", e))
 }
 
+/// libtorch threads of a task: `--threads`, else the experiment's `model.threads`, else all
+/// cores.
+pub fn task_threads(arg: Option<usize>, m: &Manifest) -> usize {
+    arg.or(m.experiment.threads)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+        .max(1)
+}
+
 /// The staged real features of cell `c`, checked against the manifest's digests.
 pub fn load_real(m: &Manifest, dir: &CampaignDir, c: &CellConfig) -> Result<FeatureSet, CliError> {
     let mode = c.point.feature_mode.as_str();

@@ -24,7 +24,9 @@ use clap::Args;
 use std::collections::BTreeMap;
 
 use super::super::{exit, CliError};
-use super::cell_inputs::{ensure_generator, load_real, load_synthetic_file, read_pinned_manifest};
+use super::cell_inputs::{
+    ensure_generator, load_real, load_synthetic_file, read_pinned_manifest, task_threads,
+};
 use crate::config::cell_id;
 use crate::evaluation::protocol::Protocol;
 use crate::features::FeatureSet;
@@ -260,14 +262,7 @@ fn run_cell(
 ) -> Result<(), CliError> {
     let started = Instant::now();
     let c = &cell.config;
-    let threads = threads
-        .or(m.experiment.threads)
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        })
-        .max(1);
+    let threads = task_threads(threads, m);
     tch::set_num_threads(threads as i32);
     let real = load_real(m, dir, c)?;
     let protocol = inputs::eval_config(c, threads).0.protocol;

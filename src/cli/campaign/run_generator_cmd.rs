@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::super::{exit, CliError};
-use super::cell_inputs::{ensure_generator, read_pinned_manifest};
+use super::cell_inputs::{ensure_generator, read_pinned_manifest, task_threads};
 use crate::config::generators::generator_id;
 use crate::orchestration::generator_state::{GeneratorFailure, GENERATOR_FAILURE_KIND};
 use crate::orchestration::CampaignDir;
@@ -64,15 +64,7 @@ pub fn run(a: RunGeneratorArgs) -> Result<(), CliError> {
             ),
         ));
     }
-    let threads = a
-        .threads
-        .or(m.experiment.threads)
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        })
-        .max(1);
+    let threads = task_threads(a.threads, &m);
     let result = ensure_generator(&m, &dir, a.index, threads);
     match &result {
         Ok(path) => {

@@ -342,13 +342,17 @@ fn setup_lines(out: &mut String, p: &SbatchProfile) {
     }
 }
 
-/// Renders the batch script of one array chunk: each array task runs one cell, as
-/// `srun --mpi=pmix --ntasks=R --cpus-per-task=C dpwear run-cell --manifest M
-/// --manifest-sha256 S --index $((offset + SLURM_ARRAY_TASK_ID))`. `--cpus-per-task` is repeated on the srun line because
-/// srun of Slurm 22.05 does not read `SLURM_CPUS_PER_TASK` from the allocation (22.05 release
-/// notes; 23.11 reads it again); it is harmless where srun would inherit it. Call
-/// [`ArrayScript::validate`] first.
-pub fn render_array_script(s: &ArrayScript) -> String {
+/// The part every array job shares: the shebang and header, a comment saying what one task
+/// is, the `#SBATCH` lines (job name, array, `ntasks`, CPUs, time, memory, site options, gres,
+/// the USR1 warning `signal`, the log file `log_name` in the log folder, the working folder,
+/// extra options) and the shell set-up; the caller appends the task's `exec` line.
+fn array_job_head(
+    s: &ArrayScript,
+    task_comment: &[String],
+    ntasks: u32,
+    signal: &str,
+    log_name: &str,
+) -> String {
     let p = s.profile;
     let mut out = String::new();
     out.push_str("#!/bin/bash\n");
@@ -357,14 +361,12 @@ pub fn render_array_script(s: &ArrayScript) -> String {
     out.push_str(
         "# Regenerate (and print without submitting): dpwear plan <experiment.toml> --dry-run\n",
     );
-    let _ = writeln!(
-        out,
-        "# One array task = one cell: cell index = {} + SLURM_ARRAY_TASK_ID.",
-        s.index_offset
-    );
+    for line in task_comment {
+        let _ = writeln!(out, "# {line}");
+    }
     sbatch_line(&mut out, "--job-name", s.job_name);
     sbatch_line(&mut out, "--array", s.array);
-    sbatch_line(&mut out, "--ntasks", &p.ranks_per_cell.to_string());
+    sbatch_line(&mut out, "--ntasks", &ntasks.to_string());
     sbatch_line(&mut out, "--cpus-per-task", &p.cpus_per_task.to_string());
     sbatch_line(&mut out, "--time", &p.time);
     if let Some(mem) = &p.mem {
@@ -374,8 +376,8 @@ pub fn render_array_script(s: &ArrayScript) -> String {
     if let Some(gres) = &p.gres {
         sbatch_line(&mut out, "--gres", gres);
     }
-    let _ = writeln!(out, "#SBATCH --signal=USR1@{}", p.signal_seconds);
-    let _ = writeln!(out, "#SBATCH {}", output_option(s.log_dir, "%A_%a.out"));
+    let _ = writeln!(out, "#SBATCH --signal={signal}@{}", p.signal_seconds);
+    let _ = writeln!(out, "#SBATCH {}", output_option(s.log_dir, log_name));
     sbatch_line(&mut out, "--chdir", &path_str(s.workdir));
     for extra in &p.extra_sbatch {
         let _ = writeln!(out, "#SBATCH {extra}");
@@ -383,6 +385,27 @@ pub fn render_array_script(s: &ArrayScript) -> String {
     out.push('\n');
     out.push_str("set -euo pipefail\n");
     setup_lines(&mut out, p);
+    out
+}
+
+/// Renders the batch script of one array chunk: each array task runs one cell, as
+/// `srun --mpi=pmix --ntasks=R --cpus-per-task=C dpwear run-cell --manifest M
+/// --manifest-sha256 S --index $((offset + SLURM_ARRAY_TASK_ID))`. `--cpus-per-task` is repeated on the srun line because
+/// srun of Slurm 22.05 does not read `SLURM_CPUS_PER_TASK` from the allocation (22.05 release
+/// notes; 23.11 reads it again); it is harmless where srun would inherit it. Call
+/// [`ArrayScript::validate`] first.
+pub fn render_array_script(s: &ArrayScript) -> String {
+    let p = s.profile;
+    let mut out = array_job_head(
+        s,
+        &[format!(
+            "One array task = one cell: cell index = {} + SLURM_ARRAY_TASK_ID.",
+            s.index_offset
+        )],
+        p.ranks_per_cell,
+        "USR1",
+        "%A_%a.out",
+    );
     let _ = writeln!(
         out,
         "exec srun --mpi=pmix --ntasks={} --cpus-per-task={} {} run-cell --manifest {} --manifest-sha256 {} --index $(({} + SLURM_ARRAY_TASK_ID))",
@@ -413,52 +436,26 @@ pub fn generator_threads(p: &SbatchProfile) -> usize {
 /// `run-generator` answers by saving its checkpoint and exiting 75; a plain `USR1@N` would only
 /// reach job steps, and there are none. Call [`ArrayScript::validate_generator`] first.
 pub fn render_generator_array_script(s: &GeneratorArrayScript) -> String {
-    let p = s.profile;
-    let mut out = String::new();
-    out.push_str("#!/bin/bash\n");
-    out.push_str(GENERATED_HEADER);
-    out.push('\n');
-    out.push_str(
-        "# Regenerate (and print without submitting): dpwear plan <experiment.toml> --dry-run\n",
+    let mut out = array_job_head(
+        s,
+        &[
+            format!(
+                "One array task = one generator training: generator index = {} + SLURM_ARRAY_TASK_ID.",
+                s.index_offset
+            ),
+            "The cell arrays that use these generators wait for them (afterok).".to_string(),
+        ],
+        1,
+        "B:USR1",
+        "generator-%A_%a.out",
     );
-    let _ = writeln!(
-        out,
-        "# One array task = one generator training: generator index = {} + SLURM_ARRAY_TASK_ID.",
-        s.index_offset
-    );
-    out.push_str("# The cell arrays that use these generators wait for them (afterok).\n");
-    sbatch_line(&mut out, "--job-name", s.job_name);
-    sbatch_line(&mut out, "--array", s.array);
-    out.push_str("#SBATCH --ntasks=1\n");
-    sbatch_line(&mut out, "--cpus-per-task", &p.cpus_per_task.to_string());
-    sbatch_line(&mut out, "--time", &p.time);
-    if let Some(mem) = &p.mem {
-        sbatch_line(&mut out, "--mem", mem);
-    }
-    site_lines(&mut out, p);
-    if let Some(gres) = &p.gres {
-        sbatch_line(&mut out, "--gres", gres);
-    }
-    let _ = writeln!(out, "#SBATCH --signal=B:USR1@{}", p.signal_seconds);
-    let _ = writeln!(
-        out,
-        "#SBATCH {}",
-        output_option(s.log_dir, "generator-%A_%a.out")
-    );
-    sbatch_line(&mut out, "--chdir", &path_str(s.workdir));
-    for extra in &p.extra_sbatch {
-        let _ = writeln!(out, "#SBATCH {extra}");
-    }
-    out.push('\n');
-    out.push_str("set -euo pipefail\n");
-    setup_lines(&mut out, p);
     let _ = writeln!(
         out,
         "exec {} run-generator --manifest {} --manifest-sha256 {} --threads {} --index $(({} + SLURM_ARRAY_TASK_ID))",
         shell_quote(&path_str(s.binary)),
         shell_quote(&path_str(s.manifest)),
         shell_quote(s.manifest_sha256),
-        generator_threads(p),
+        generator_threads(s.profile),
         s.index_offset,
     );
     out
