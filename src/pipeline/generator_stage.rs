@@ -83,12 +83,12 @@ pub fn is_done(art: &GeneratorArtifact, folder: &Path) -> bool {
     generator_job::is_complete(folder) && sample_path(art, folder).is_file()
 }
 
-/// Trains (if needed) and samples (if needed) generator artifact `art`; returns the sampled
-/// dataset store.
+/// Trains (if needed) and samples (if needed) generator artifact `art` on the staged dataset
+/// store `dataset` (refused unless it still has the sha256 the plan hashed into the artifact);
+/// returns the sampled dataset store.
 pub fn ensure(
     art: &GeneratorArtifact,
     dataset: &Path,
-    dataset_sha256: &str,
     folder: &Path,
     threads: usize,
     obs: &mut dyn TrainObserver,
@@ -96,7 +96,7 @@ pub fn ensure(
     let action = format!("train generator {} ({})", art.id, art.spec.kind);
     let have = crate::data::hash::sha256_file(dataset)
         .map_err(|e| JobError::data("read the staged dataset store", e))?;
-    if have != dataset_sha256 || have != art.spec.dataset_sha256 {
+    if have != art.spec.dataset_sha256 {
         return Err(JobError::new(
             Fault::Stale,
             &action,

@@ -152,7 +152,6 @@ pub fn ensure_generator(
     Ok(generator_stage::ensure(
         art,
         &dir.root.join(&staged.path),
-        &staged.sha256,
         &dir.generator(&art.id),
         threads,
         &mut obs,
