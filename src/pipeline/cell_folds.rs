@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use super::error::{Fault, JobError};
 use super::inputs::eval_config;
 use crate::config::CellConfig;
-use crate::evaluation::protocol::{Fold, Protocol};
+use crate::evaluation::protocol::Fold;
 use crate::evaluation::record::EvalRecord;
 use crate::features::FeatureSet;
 use crate::training::eval_runner::{self, EvalError, EvalInputs, FoldOutcome, Next};
@@ -92,11 +92,6 @@ impl CellEval<'_> {
     pub fn plan_folds(&self) -> Result<Vec<Fold>, JobError> {
         let inp = self.inputs_for(None)?;
         eval_runner::plan_folds(&inp).map_err(|e| eval_error("plan the cell's folds", e))
-    }
-
-    /// The cell's protocol.
-    pub fn protocol(&self) -> Protocol {
-        eval_config(self.config, self.threads).0.protocol
     }
 
     /// Trains and scores folds `todo` (indices of [`CellEval::plan_folds`]); `on_fold` sees

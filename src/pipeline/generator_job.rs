@@ -13,7 +13,7 @@
 //!
 //! May depend on: training::generator, data stores, privacy, pipeline::error.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
@@ -67,15 +67,6 @@ pub trait TrainObserver {
     fn finish(&mut self) {}
 }
 
-/// An observer that only logs.
-pub struct LogObserver;
-
-impl TrainObserver for LogObserver {
-    fn notice(&mut self, line: &str) {
-        tracing::info!("{line}");
-    }
-}
-
 /// How a training request ended (errors aside).
 #[derive(Debug)]
 pub enum TrainEnd {
@@ -107,11 +98,6 @@ fn request_digest(value: &serde_json::Value) -> String {
     let mut h = Sha256::new();
     h.update(serde_json::to_vec(value).expect("request serialises"));
     format!("{:x}", h.finalize())
-}
-
-/// Whether `dir` holds a complete generator checkpoint (card verified, weights present).
-pub fn is_complete(dir: &Path) -> bool {
-    checkpoint::read_card(dir).is_ok_and(|c| c.is_complete())
 }
 
 /// A resolved request: the training data, the family and the privacy plan.

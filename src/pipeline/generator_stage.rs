@@ -78,11 +78,6 @@ pub fn sample_path(art: &GeneratorArtifact, folder: &Path) -> PathBuf {
     folder.join(art.sample.file_name())
 }
 
-/// Whether `art` is trained and sampled in `folder`.
-pub fn is_done(art: &GeneratorArtifact, folder: &Path) -> bool {
-    generator_job::is_complete(folder) && sample_path(art, folder).is_file()
-}
-
 /// Trains (if needed) and samples (if needed) generator artifact `art` on the staged dataset
 /// store `dataset` (refused unless it still has the sha256 the plan hashed into the artifact);
 /// returns the sampled dataset store.
