@@ -210,15 +210,7 @@ impl ArrayScript<'_> {
     /// no control characters, absolute paths, no backslash in the log directory, a non-empty
     /// job name and array spec, at least one rank and one CPU.
     pub fn validate(&self) -> Result<(), RenderError> {
-        validate_array_job(
-            self.job_name,
-            self.profile,
-            self.array,
-            self.binary,
-            self.manifest,
-            self.log_dir,
-            self.workdir,
-        )?;
+        self.validate_generator()?;
         if self.profile.ranks_per_cell == 0 {
             return Err(RenderError::Zero {
                 field: "ranks_per_cell",
@@ -226,9 +218,7 @@ impl ArrayScript<'_> {
         }
         Ok(())
     }
-}
 
-impl ArrayScript<'_> {
     /// [`ArrayScript::validate`] for a generator array ([`GeneratorArrayScript`]), without the
     /// ranks: a generator task is one process.
     pub fn validate_generator(&self) -> Result<(), RenderError> {
