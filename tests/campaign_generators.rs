@@ -89,10 +89,29 @@ strategy = ["real"]
 strategy = ["augment", "tstr"]
 generator = ["dp-merf"]
 synthetic_subjects = [1]
+
+[[report.table]]
+title = "F1"
+rows = ["strategy"]
+columns = ["classifier"]
+
+[[report.table]]
+title = "Leakage of the generators"
+rows = ["strategy"]
+columns = ["classifier"]
+metric = "mia_auc"
 "#,
     );
     let results = dir.path().join("results");
     let first = ok(run(&toml, &results));
+    // `collect` tabulates a quality metric beside F1: defined for the generator cells only.
+    let tables: String = std::fs::read_dir(results.join("gen/tables"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "md"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert!(tables.contains("membership-inference AUC"), "{tables}");
     assert!(
         stderr(&first).contains("generator stage: 3 training(s) to run"),
         "{}",
@@ -155,6 +174,24 @@ synthetic_subjects = [1]
             n,
             "{rec}"
         );
+        // The quality of each fold's generator, measured against its own test subject.
+        let q = rec["quality"].as_array().map_or(&[][..], |a| a.as_slice());
+        assert_eq!(q.len(), n, "{rec}");
+        for entry in q {
+            let auc = entry["scalars"]["mia_auc"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&auc), "{entry}");
+            assert!(entry["scalars"]["mmd2"].is_number(), "{entry}");
+            assert!(entry["test_subject"].is_u64(), "{entry}");
+        }
+    }
+    for g in gens {
+        let folder = results.join("gen/generators").join(g["id"].as_str().unwrap());
+        let reports: Vec<_> = std::fs::read_dir(&folder)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with("quality-"))
+            .collect();
+        assert_eq!(reports.len(), 1, "{}", folder.display());
     }
     // A second run trains nothing and runs no cell.
     let again = ok(run(&toml, &results));

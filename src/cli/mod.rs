@@ -14,6 +14,8 @@ pub mod features_cmd;
 pub mod gan;
 pub mod logging;
 pub mod privacy_cmd;
+#[cfg(feature = "torch")]
+pub mod quality_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -73,6 +75,10 @@ pub enum Command {
     RunGenerator(campaign::run_generator_cmd::RunGeneratorArgs),
     /// Write a campaign's tables (Markdown, CSV, LaTeX) and figures (SVG).
     Collect(campaign::collect_cmd::CollectArgs),
+    /// Fidelity and leakage of a synthetic dataset store against real data (a report folder
+    /// with Markdown, JSON and SVG figures).
+    #[cfg(feature = "torch")]
+    Quality(quality_cmd::QualityArgs),
     /// Plan, then send the unfinished cells to Slurm as array jobs plus a collect job.
     Submit(campaign::submit_cmd::SubmitArgs),
     /// Each cell's state, from its files and the scheduler.
@@ -146,6 +152,8 @@ pub fn run(cli: Cli) -> i32 {
         #[cfg(feature = "torch")]
         Command::RunGenerator(a) => campaign::run_generator_cmd::run(a),
         Command::Collect(a) => campaign::collect_cmd::run(a),
+        #[cfg(feature = "torch")]
+        Command::Quality(a) => quality_cmd::run(a),
         Command::Submit(a) => campaign::submit_cmd::run(a),
         Command::Status(a) => campaign::status_cmd::run(a),
     };

@@ -34,6 +34,9 @@
 //! [generators.dp-merf]       # hyper-parameters per generator kind
 //! steps = 2000
 //!
+//! [quality]                  # fidelity and leakage of every trained generator's sample
+//! permutations = 200
+//!
 //! [slurm]
 //! partition = "debug"
 //! ranks_per_cell = 2
@@ -75,6 +78,9 @@ pub struct ExperimentFile {
     /// Hyper-parameters per generator kind (`[generators.cgan]`, …).
     #[serde(default)]
     pub generators: GeneratorsSection,
+    /// The quality report of every trained generator's sample.
+    #[serde(default)]
+    pub quality: QualitySection,
     #[serde(default)]
     pub local: LocalSection,
     #[serde(default)]
@@ -238,6 +244,20 @@ pub struct PrivacySection {
     /// the records and ledger say so) [false: a secret key per trained model].
     #[serde(default)]
     pub reproducible_noise: bool,
+}
+
+/// `[quality]`: fidelity and leakage of each trained generator's synthetic sample, measured
+/// once per generator after sampling (members: its training subjects; holdout: a per-fold
+/// generator's test subject) and copied into the records of the cells that use it.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QualitySection {
+    /// Measure at all [true].
+    pub enabled: Option<bool>,
+    /// Permutations of the MMD² test [200].
+    pub permutations: Option<Spanned<i64>>,
+    /// At most this many windows per set in MMD², C2ST, DCR and the attacks [1500].
+    pub max_pairwise: Option<Spanned<i64>>,
 }
 
 /// Local executor settings.

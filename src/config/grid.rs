@@ -243,6 +243,60 @@ pub enum ReportMetric {
     ReferenceF1,
     Accuracy,
     BalancedAccuracy,
+    /// A quality metric of the cell's generators (mean over its folds' generators), by its
+    /// `evaluation::quality::SCALAR_METRICS` name.
+    Quality(QualityMetric),
+}
+
+/// The quality metrics a table or figure can show (see `evaluation::quality::SCALAR_METRICS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QualityMetric {
+    Mmd2,
+    MmdPvalue,
+    C2stAccuracy,
+    MarginalKsMean,
+    CorrelationFrobenius,
+    PsdDistanceMean,
+    MiaAuc,
+    DcrRatio,
+}
+
+impl QualityMetric {
+    pub const ALL: [QualityMetric; 8] = [
+        Self::Mmd2,
+        Self::MmdPvalue,
+        Self::C2stAccuracy,
+        Self::MarginalKsMean,
+        Self::CorrelationFrobenius,
+        Self::PsdDistanceMean,
+        Self::MiaAuc,
+        Self::DcrRatio,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mmd2 => "mmd2",
+            Self::MmdPvalue => "mmd_pvalue",
+            Self::C2stAccuracy => "c2st_accuracy",
+            Self::MarginalKsMean => "marginal_ks_mean",
+            Self::CorrelationFrobenius => "correlation_frobenius",
+            Self::PsdDistanceMean => "psd_distance_mean",
+            Self::MiaAuc => "mia_auc",
+            Self::DcrRatio => "dcr_ratio",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Mmd2 => "MMD² of the generators' samples",
+            Self::MmdPvalue => "MMD permutation p-value",
+            Self::C2stAccuracy => "C2ST accuracy (0.5 = indistinguishable)",
+            Self::MarginalKsMean => "mean marginal KS statistic",
+            Self::CorrelationFrobenius => "correlation-matrix Frobenius distance",
+            Self::PsdDistanceMean => "mean spectral-shape distance",
+            Self::MiaAuc => "membership-inference AUC (distance attack; 0.5 = none)",
+            Self::DcrRatio => "DCR ratio training / holdout",
+        }
+    }
 }
 
 impl ReportMetric {
@@ -253,7 +307,12 @@ impl ReportMetric {
             "reference_f1" => Self::ReferenceF1,
             "accuracy" => Self::Accuracy,
             "balanced_accuracy" => Self::BalancedAccuracy,
-            _ => return None,
+            other => {
+                return QualityMetric::ALL
+                    .into_iter()
+                    .find(|q| q.as_str() == other)
+                    .map(Self::Quality)
+            }
         })
     }
     pub fn as_str(self) -> &'static str {
@@ -263,6 +322,7 @@ impl ReportMetric {
             Self::ReferenceF1 => "reference_f1",
             Self::Accuracy => "accuracy",
             Self::BalancedAccuracy => "balanced_accuracy",
+            Self::Quality(q) => q.as_str(),
         }
     }
     /// Human label.
@@ -273,7 +333,20 @@ impl ReportMetric {
             Self::ReferenceF1 => "reference_f1 (the reference's micro \"F1\")",
             Self::Accuracy => "accuracy",
             Self::BalancedAccuracy => "balanced accuracy",
+            Self::Quality(q) => q.label(),
         }
+    }
+    /// Every name [`ReportMetric::parse`] accepts, comma-separated (for messages).
+    pub fn names() -> String {
+        let mut v = vec![
+            "macro_f1",
+            "stress_f1",
+            "reference_f1",
+            "accuracy",
+            "balanced_accuracy",
+        ];
+        v.extend(QualityMetric::ALL.iter().map(|q| q.as_str()));
+        v.join(", ")
     }
 }
 
@@ -335,6 +408,24 @@ pub struct GenerationSpec {
     pub parallel: usize,
 }
 
+/// The validated `[quality]` table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QualitySpec {
+    pub enabled: bool,
+    pub permutations: usize,
+    pub max_pairwise: usize,
+}
+
+impl Default for QualitySpec {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            permutations: 200,
+            max_pairwise: 1500,
+        }
+    }
+}
+
 /// Default windows per synthetic subject (the reference's 36).
 pub const DEFAULT_WINDOWS_PER_SUBJECT: usize = 36;
 /// Default number of synthetic subjects sampled per trained generator.
@@ -383,6 +474,10 @@ pub struct Experiment {
     /// The generator stage (used by cells whose generator dpwear trains).
     #[serde(default)]
     pub generation: GenerationSpec,
+    /// The quality report of each trained generator's sample (not part of any id: a
+    /// measurement of the generator, kept beside it under a name that hashes these options).
+    #[serde(default)]
+    pub quality: QualitySpec,
     /// Hyper-parameters of each trained generator kind used by the grid.
     #[serde(default)]
     pub generators: std::collections::BTreeMap<String, GeneratorHyper>,
@@ -534,6 +629,23 @@ impl Validator<'_> {
         let privacy = self.privacy(&f.privacy)?;
         let generation = self.generation(&f, &points, &privacy, local_parallel)?;
         let generators = self.generators(&f.generators, &points)?;
+        let quality = QualitySpec {
+            enabled: f.quality.enabled.unwrap_or(true),
+            permutations: self
+                .limited(
+                    &f.quality.permutations,
+                    "quality.permutations",
+                    &limits::QUALITY_PERMUTATIONS,
+                )?
+                .unwrap_or(QualitySpec::default().permutations),
+            max_pairwise: self
+                .limited(
+                    &f.quality.max_pairwise,
+                    "quality.max_pairwise",
+                    &limits::QUALITY_PAIRWISE,
+                )?
+                .unwrap_or(QualitySpec::default().max_pairwise),
+        };
         let slurm = self.slurm(&f.slurm, &f)?;
         let report = self.report(&f.report)?;
         Ok(Experiment {
@@ -549,6 +661,7 @@ impl Validator<'_> {
             local_parallel,
             privacy,
             generation,
+            quality,
             generators,
             slurm,
             report,
@@ -1397,18 +1510,14 @@ impl Validator<'_> {
     }
 
     fn report(&self, r: &ReportSection) -> Result<ReportSpec, ConfigError> {
-        let metric = |m: Option<&str>, span: std::ops::Range<usize>| {
-            match m {
+        let metric = |m: Option<&str>, span: std::ops::Range<usize>| match m {
             None => Ok(None),
             Some(m) => ReportMetric::parse(m).map(Some).ok_or_else(|| {
                 self.err(
                     span,
-                    format!(
-                        "unknown metric {m:?} (macro_f1, stress_f1, reference_f1, accuracy, balanced_accuracy)"
-                    ),
+                    format!("unknown metric {m:?} ({})", ReportMetric::names()),
                 )
             }),
-        }
         };
         let default_metric = metric(
             r.metric.as_ref().map(|m| m.get_ref().as_str()),

@@ -74,6 +74,18 @@ pub const THREADS: Limit = Limit {
     what: "threads",
     range: 1..=MAX_THREADS,
 };
+/// Permutations of a quality report's MMD² test.
+pub const QUALITY_PERMUTATIONS: Limit = Limit {
+    what: "MMD permutations",
+    range: 0..=100_000,
+};
+
+/// Windows per set in a quality report's quadratic metrics.
+pub const QUALITY_PAIRWISE: Limit = Limit {
+    what: "windows per set",
+    range: 10..=20_000,
+};
+
 pub const JOBS: Limit = Limit {
     what: "parallel cells",
     range: 1..=MAX_JOBS,

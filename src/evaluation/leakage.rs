@@ -96,7 +96,7 @@ fn quantile(v: &[f64], q: f64) -> f64 {
 
 /// DCR of synthetic records to the generator's training records against to held-out real
 /// records.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct DcrSummary {
     /// Median distance from a synthetic record to its closest training record.
     pub median_to_train: f64,
@@ -142,7 +142,7 @@ pub fn dcr_summary(
 }
 
 /// A rate with its 95 % Clopper–Pearson interval.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Rate {
     pub value: f64,
     pub low: f64,
@@ -173,7 +173,7 @@ fn clopper_pearson(successes: usize, trials: usize) -> Rate {
 }
 
 /// The result of a membership-inference attack.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct AttackResult {
     /// Area under the ROC curve (ties count one half), members against non-members.
     pub auc: f64,

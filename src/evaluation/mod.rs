@@ -11,6 +11,8 @@
 //! - [`leakage`]: empirical privacy: distance to closest record against a holdout, and the
 //!   distance membership-inference attack (AUC with a Hanley–McNeil interval, TPR at 1 % and
 //!   0.1 % FPR with Clopper–Pearson intervals).
+//! - [`quality`]: the quality report of one synthetic sample (fidelity and leakage together)
+//!   and its headline scalars for tables.
 //! - [`aggregate`]: mean, sample standard deviation (ddof = 1), [`aggregate::Summary`],
 //!   unweighted per-subject averages and pooled confusion matrices per replicate, and
 //!   [`aggregate::poor_ratio`].
@@ -23,6 +25,7 @@ pub mod fidelity;
 pub mod leakage;
 pub mod metrics;
 pub mod protocol;
+pub mod quality;
 pub mod record;
 
 pub use aggregate::{

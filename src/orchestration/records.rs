@@ -37,6 +37,34 @@ pub struct CellRecord {
     /// The cell's planned end-to-end privacy (as in the manifest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guarantee: Option<crate::orchestration::manifest::CellGuarantee>,
+    /// The quality reports of its generators (one per fold for per-fold generators), copied
+    /// from `generators/<id>/quality-*.json` when the cell finished.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quality: Vec<CellQuality>,
+}
+
+/// The headline quality numbers of one generator a cell used.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CellQuality {
+    pub generator: String,
+    /// The fold's test subject (the holdout of its leakage numbers), `None` when shared.
+    pub test_subject: Option<u32>,
+    /// By `evaluation::quality::SCALAR_METRICS` name.
+    pub scalars: std::collections::BTreeMap<String, f64>,
+}
+
+impl CellRecord {
+    /// The mean of quality metric `name` over the cell's generators that measured it (`None`
+    /// when none did).
+    pub fn quality_mean(&self, name: &str) -> Option<f64> {
+        let v: Vec<f64> = self
+            .quality
+            .iter()
+            .filter_map(|q| q.scalars.get(name).copied())
+            .filter(|x| x.is_finite())
+            .collect();
+        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+    }
 }
 
 /// Why a cell's last attempt did not finish.

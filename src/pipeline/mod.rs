@@ -7,6 +7,10 @@
 //!   subjects, each done once;
 //! - [`inputs`]: a cell's inputs (staged real features, synthetic data) checked against the
 //!   digests the plan recorded, and its evaluation configuration;
+//! - [`generator_quality`]: the generator stage's quality step (`quality-<hash>.json` beside
+//!   the checkpoint);
+//! - [`quality_job`]: the quality report (fidelity, leakage) of a synthetic store against
+//!   real data, cut into windows;
 //! - [`cell_folds`]: the per-fold pipeline (split → the fold's synthetic subjects → features
 //!   → classifier → score);
 //! - [`error`]: the one error type, whose class `cli` maps to an exit code.
@@ -21,9 +25,12 @@ pub mod error;
 #[cfg(feature = "torch")]
 pub mod generator_job;
 #[cfg(feature = "torch")]
+pub mod generator_quality;
+#[cfg(feature = "torch")]
 pub mod generator_stage;
 #[cfg(feature = "torch")]
 pub mod inputs;
+pub mod quality_job;
 #[cfg(feature = "torch")]
 pub mod sample_job;
 

@@ -149,11 +149,51 @@ pub fn ensure_generator(
         )
     })?;
     let mut obs = TaskObserver::new(format!("generator {} ({})", art.id, art.spec.kind));
-    Ok(generator_stage::ensure(
+    let dataset = dir.root.join(&staged.path);
+    let folder = dir.generator(&art.id);
+    let sample = generator_stage::ensure(art, &dataset, &folder, threads, &mut obs)?;
+    // A measurement, not the job: a failure to measure is reported and the cell goes on.
+    match crate::pipeline::generator_quality::ensure_quality(
         art,
-        &dir.root.join(&staged.path),
-        &dir.generator(&art.id),
-        threads,
-        &mut obs,
-    )?)
+        &dataset,
+        &folder,
+        &m.experiment.quality,
+    ) {
+        Ok(Some(q)) => obs.notice(&format!(
+            "quality: {}",
+            q.scalars
+                .iter()
+                .map(|(k, v)| format!("{k} {v:.4}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        Ok(None) => {}
+        Err(e) => crate::notice!("warning: generator {}: {e}", art.id),
+    }
+    Ok(sample)
+}
+
+/// The stored quality reports of the generators `cell` uses, in fold order (those measured).
+pub fn cell_quality(
+    m: &Manifest,
+    dir: &CampaignDir,
+    cell: &crate::orchestration::manifest::ManifestCell,
+) -> Vec<crate::orchestration::records::CellQuality> {
+    use crate::pipeline::generator_quality::{quality_path, read_quality};
+    cell.generators
+        .iter()
+        .filter_map(|g| {
+            let art = m.generators.get(g.artifact)?;
+            let q = read_quality(&quality_path(
+                art,
+                &dir.generator(&art.id),
+                &m.experiment.quality,
+            ))?;
+            Some(crate::orchestration::records::CellQuality {
+                generator: art.id.clone(),
+                test_subject: g.test_subject,
+                scalars: q.scalars,
+            })
+        })
+        .collect()
 }

@@ -140,6 +140,7 @@ fn metric_value(m: &MeanMetrics, metric: ReportMetric) -> f64 {
         ReportMetric::ReferenceF1 => m.reference.map(|r| r.f1).unwrap_or(f64::NAN),
         ReportMetric::Accuracy => m.accuracy,
         ReportMetric::BalancedAccuracy => m.balanced_accuracy,
+        ReportMetric::Quality(_) => f64::NAN,
     }
 }
 
@@ -198,7 +199,10 @@ pub fn points(
         }
         let k = c.index % e.points.len();
         match verify_cell_record(&path, &c.id) {
-            Ok(r) => by_point[k].push(metric_value(&r.eval.replicates[0].average, metric)),
+            Ok(r) => by_point[k].push(match metric {
+                ReportMetric::Quality(q) => r.quality_mean(q.as_str()).unwrap_or(f64::NAN),
+                _ => metric_value(&r.eval.replicates[0].average, metric),
+            }),
             Err(msg) => {
                 tracing::warn!("{msg}");
                 unreadable += 1;
@@ -504,17 +508,40 @@ mod tests {
     /// finished (a bad `[[report.figure]]` otherwise shows up only after the whole run).
     #[test]
     fn the_shipped_experiments_report_sections_draw() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut checked = 0;
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+        for dir in ["experiments", "bench/generator-stage", "bench/quality"] {
+            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
                 continue;
+            };
+            for entry in entries {
+                let path = entry.unwrap().path();
+                if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+                    continue;
+                }
+                let e = crate::config::load(&path).unwrap_or_else(|err| panic!("{err}"));
+                check_report(&e, &path).unwrap_or_else(|err| panic!("{}", err.message));
+                checked += 1;
             }
-            let e = crate::config::load(&path).unwrap_or_else(|err| panic!("{err}"));
-            check_report(&e, &path).unwrap_or_else(|err| panic!("{}", err.message));
-            checked += 1;
         }
-        assert!(checked >= 5, "only {checked} experiment files");
+        assert!(checked >= 7, "only {checked} experiment files");
+    }
+
+    /// The quality metrics a table can name are exactly the report's headline scalars.
+    #[test]
+    fn table_quality_metrics_are_the_reports_scalars() {
+        use crate::config::grid::QualityMetric;
+        let names: Vec<&str> = QualityMetric::ALL.iter().map(|q| q.as_str()).collect();
+        let scalars: Vec<&str> = crate::evaluation::quality::SCALAR_METRICS
+            .iter()
+            .map(|s| s.0)
+            .collect();
+        assert_eq!(names, scalars);
+        for q in QualityMetric::ALL {
+            assert_eq!(
+                ReportMetric::parse(q.as_str()),
+                Some(ReportMetric::Quality(q))
+            );
+        }
     }
 }

@@ -429,6 +429,7 @@ fn run_cell(
             .filter_map(|g| m.generators.get(g.artifact).map(|a| a.id.clone()))
             .collect(),
         guarantee: cell.guarantee.clone(),
+        quality: super::cell_inputs::cell_quality(m, dir, cell),
     };
     let path = dir.cell_record(&cell.id);
     crate::atomic_file::write_json(&path, &record)

@@ -12,7 +12,7 @@ use super::windows::Windows;
 use super::FidelityError;
 
 /// The C2ST score and its split.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct C2st {
     /// Test accuracy of the 2-NN classifier real vs synthetic.
     pub accuracy: f64,

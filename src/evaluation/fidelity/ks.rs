@@ -23,7 +23,8 @@ const METRIC: &str = "the Kolmogorov-Smirnov test";
 pub const MAX_EXACT_N: usize = 10_000;
 
 /// How the p-value of [`ks_2samp`] was obtained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum KsMethod {
     /// scipy's exact two-sided distribution (matches `ks_2samp` to rounding).
     Exact,
@@ -33,7 +34,7 @@ pub enum KsMethod {
 }
 
 /// The result of [`ks_2samp`].
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct KsResult {
     /// D, the largest absolute difference of the two empirical CDFs (for the exact method,
     /// snapped to a multiple of 1 / lcm(n, m), like scipy).

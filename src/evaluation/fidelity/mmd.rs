@@ -25,7 +25,7 @@ use super::FidelityError;
 const METRIC: &str = "the MMD";
 
 /// The result of [`mmd2_permutation_test`].
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct MmdTest {
     /// The observed unbiased MMD².
     pub mmd2: f64,
