@@ -25,7 +25,8 @@ use crate::evaluation::quality::QualityOptions;
 
 /// `kind` of the stored report.
 pub const KIND: &str = "dpwear-generator-quality";
-/// Version of the stored report's layout.
+/// Version of the stored report's layout and contents (part of its file name's hash, so that a
+/// dpwear that measures more recomputes older reports).
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// What `quality-<hash>.json` holds.
@@ -49,6 +50,8 @@ pub fn quality_path(art: &GeneratorArtifact, folder: &Path, spec: &QualitySpec) 
     h.update(art.sample.file_name().as_bytes());
     h.update(serde_json::to_vec(spec).unwrap_or_default());
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    // A report with other contents is a new report.
+    h.update(SCHEMA_VERSION.to_le_bytes());
     let d = format!("{:x}", h.finalize());
     folder.join(format!("quality-{}.json", &d[..12]))
 }
