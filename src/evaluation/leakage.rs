@@ -141,15 +141,18 @@ pub fn dcr_summary(
     })
 }
 
-/// A rate with its 95 % Clopper–Pearson interval.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// A rate with its 95 % Clopper–Pearson interval (each end a one-sided 97.5 % bound).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Rate {
     pub value: f64,
     pub low: f64,
     pub high: f64,
 }
 
-fn clopper_pearson(successes: usize, trials: usize) -> Rate {
+/// `successes / trials` with its two-sided 95 % Clopper–Pearson interval: `low` is the one-sided
+/// 97.5 % lower bound, `high` the one-sided 97.5 % upper bound. `trials` must be > 0 (the
+/// value is NaN otherwise).
+pub fn clopper_pearson(successes: usize, trials: usize) -> Rate {
     let (k, n) = (successes as f64, trials as f64);
     let low = if successes == 0 {
         0.0

@@ -11,6 +11,9 @@
 //! - [`leakage`]: empirical privacy: distance to closest record against a holdout, and the
 //!   distance membership-inference attack (AUC with a Hanley–McNeil interval, TPR at 1 % and
 //!   0.1 % FPR with Clopper–Pearson intervals).
+//! - [`audit`]: the statistics of a canary audit of a DP mechanism: FPR/FNR of a threshold
+//!   test with Clopper–Pearson bounds and the empirical ε lower bound at 95 % confidence (the
+//!   mechanism runs are in `training::quality::audit`).
 //! - [`aggregate`]: mean, sample standard deviation (ddof = 1), [`aggregate::Summary`],
 //!   unweighted per-subject averages and pooled confusion matrices per replicate, and
 //!   [`aggregate::poor_ratio`].
@@ -19,6 +22,7 @@
 //! orchestration, reporting or any IO: everything here is a pure function of its inputs, so
 //! that it builds and is tested without libtorch (`--no-default-features`).
 pub mod aggregate;
+pub mod audit;
 pub mod fidelity;
 pub mod leakage;
 pub mod metrics;
