@@ -243,12 +243,19 @@ mod tests {
         let with = vec![1.0; 200];
         let b = audit_scores(&without, &with, 1e-5).unwrap();
         assert!(b.threshold > 0.0 && b.threshold < 1.0, "{b:?}");
-        assert_eq!(b.evaluation.false_positives + b.evaluation.false_negatives, 0);
+        assert_eq!(
+            b.evaluation.false_positives + b.evaluation.false_negatives,
+            0
+        );
         assert_eq!((b.evaluation.negatives, b.evaluation.positives), (100, 100));
         // 0 errors in 100: FPR_hi = FNR_hi = 1 − 0.025^(1/100).
         let h = 1.0 - 0.025f64.powf(0.01);
         let want = ((1.0 - 1e-5 - h) / h).ln();
-        assert!((b.eps_lower - want).abs() < 1e-9, "{} vs {want}", b.eps_lower);
+        assert!(
+            (b.eps_lower - want).abs() < 1e-9,
+            "{} vs {want}",
+            b.eps_lower
+        );
         assert_eq!(b.eps_point, None);
     }
 

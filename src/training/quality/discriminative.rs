@@ -62,7 +62,10 @@ pub fn discriminative_score(
     let (real_train, real_test) = split(real.size()[0] as usize, &mut rng);
     let (syn_train, syn_test) = split(synthetic.size()[0] as usize, &mut rng);
 
-    tch::manual_seed(seeds::torch_seed(seeds::derive(cfg.seed, &key(Purpose::Init))));
+    tch::manual_seed(seeds::torch_seed(seeds::derive(
+        cfg.seed,
+        &key(Purpose::Init),
+    )));
     let hidden = cfg.hidden_for(c);
     let vs = nn::VarStore::new(Device::Cpu);
     let net = PostHocGru::new(vs.root(), c as i64, hidden, 1);
@@ -81,12 +84,8 @@ pub fn discriminative_score(
             0,
         );
         let logits = net.forward_last(&Tensor::cat(&[xr, xs], 0)).squeeze_dim(1);
-        let loss = logits.binary_cross_entropy_with_logits::<Tensor>(
-            &target,
-            None,
-            None,
-            Reduction::Mean,
-        );
+        let loss =
+            logits.binary_cross_entropy_with_logits::<Tensor>(&target, None, None, Reduction::Mean);
         opt.zero_grad();
         loss.backward();
         opt.step();
@@ -141,7 +140,6 @@ mod tests {
         let real = sine_windows(500, T, C, 0.0, 1);
         let synthetic = sine_windows(500, T, C, 0.0, 2);
         let s = discriminative_score(&real, &synthetic, T, C, &cfg(7)).unwrap();
-        eprintln!("same: {s:?}");
         assert_eq!((s.n_train, s.n_test), (800, 200));
         assert_eq!(s.hidden, 3);
         assert!(s.score < 0.1, "{s:?}");
@@ -152,7 +150,6 @@ mod tests {
         let real = sine_windows(500, T, C, 0.0, 1);
         let synthetic = sine_windows(300, T, C, 0.3, 2);
         let s = discriminative_score(&real, &synthetic, T, C, &cfg(7)).unwrap();
-        eprintln!("shifted: {s:?}");
         assert!(s.score > 0.3, "{s:?}");
         let again = discriminative_score(&real, &synthetic, T, C, &cfg(7)).unwrap();
         assert_eq!(s, again);
@@ -164,7 +161,11 @@ mod tests {
         let few = sine_windows(4, T, C, 0.0, 2);
         assert!(matches!(
             discriminative_score(&real, &few, T, C, &cfg(0)),
-            Err(QualityError::TooFewWindows { set: "synthetic", found: 4, .. })
+            Err(QualityError::TooFewWindows {
+                set: "synthetic",
+                found: 4,
+                ..
+            })
         ));
         assert!(matches!(
             discriminative_score(&real, &real[1..], T, C, &cfg(0)),
@@ -174,7 +175,11 @@ mod tests {
         inf[T * C * 3] = f32::INFINITY;
         assert!(matches!(
             discriminative_score(&inf, &real, T, C, &cfg(0)),
-            Err(QualityError::NonFinite { set: "real", window: 3, .. })
+            Err(QualityError::NonFinite {
+                set: "real",
+                window: 3,
+                ..
+            })
         ));
         let zero = QualityTrainConfig {
             iterations: 0,
@@ -182,7 +187,10 @@ mod tests {
         };
         assert!(matches!(
             discriminative_score(&real, &real, T, C, &zero),
-            Err(QualityError::Config { field: "iterations", .. })
+            Err(QualityError::Config {
+                field: "iterations",
+                ..
+            })
         ));
     }
 }

@@ -75,9 +75,7 @@ fn train(
     );
     for _ in 0..cfg.iterations {
         let (input, target) = shifted(&x.index_select(0, &batch(rows, cfg.batch, rng)));
-        let loss = net
-            .forward_seq(&input)
-            .l1_loss(&target, Reduction::Mean);
+        let loss = net.forward_seq(&input).l1_loss(&target, Reduction::Mean);
         opt.zero_grad();
         loss.backward();
         opt.step();
@@ -156,12 +154,10 @@ mod tests {
     fn same_distribution_matches_the_real_reference_and_a_mismatch_does_not() {
         let real = sine_windows(200, T, C, 0.0, 1);
         let same = predictive_score(&real, &sine_windows(200, T, C, 0.0, 2), T, C, &cfg()).unwrap();
-        eprintln!("same: {same:?}");
         assert_eq!((same.n_real_train, same.n_real_test), (160, 40));
         let rel = same.mae_synthetic_trained / same.mae_real_trained;
         assert!((0.85..1.15).contains(&rel), "{same:?}");
         let off = predictive_score(&real, &sine_windows(200, T, C, 0.5, 2), T, C, &cfg()).unwrap();
-        eprintln!("off: {off:?}");
         // The reference does not depend on the synthetic data.
         assert_eq!(off.mae_real_trained, same.mae_real_trained);
         assert!(

@@ -40,7 +40,7 @@ pub(crate) fn to_tensor(
     c: usize,
 ) -> Result<Tensor, QualityError> {
     let window = t * c;
-    if values.len() % window != 0 {
+    if !values.len().is_multiple_of(window) {
         return Err(QualityError::Ragged {
             what,
             set,
@@ -106,7 +106,8 @@ pub(crate) fn sine_windows(n: usize, t: usize, c: usize, shift: f32, seed: u64) 
         for s in 0..t {
             for (k, phase) in phases.iter().enumerate() {
                 let period = 8.0 + 3.0 * k as f32;
-                let v = 0.5 + shift + 0.3 * (std::f32::consts::TAU * s as f32 / period + phase).sin();
+                let v =
+                    0.5 + shift + 0.3 * (std::f32::consts::TAU * s as f32 / period + phase).sin();
                 out.push(v + noise.sample(&mut rng));
             }
         }
