@@ -141,7 +141,7 @@ pub fn dcr_summary(
     })
 }
 
-/// A rate with its 95 % Clopper–Pearson interval.
+/// A rate with its 95 % Clopper–Pearson interval (each end a one-sided 97.5 % bound).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Rate {
     pub value: f64,
@@ -149,7 +149,10 @@ pub struct Rate {
     pub high: f64,
 }
 
-fn clopper_pearson(successes: usize, trials: usize) -> Rate {
+/// `successes / trials` with its two-sided 95 % Clopper–Pearson interval: `low` is the one-sided
+/// 97.5 % lower bound, `high` the one-sided 97.5 % upper bound. `trials` must be > 0 (the
+/// value is NaN otherwise).
+pub fn clopper_pearson(successes: usize, trials: usize) -> Rate {
     let (k, n) = (successes as f64, trials as f64);
     let low = if successes == 0 {
         0.0

@@ -13,6 +13,9 @@
 //!   0.1 % FPR with Clopper–Pearson intervals).
 //! - [`quality`]: the quality report of one synthetic sample (fidelity and leakage together)
 //!   and its headline scalars for tables.
+//! - [`audit`]: the statistics of a canary audit of a DP mechanism: FPR/FNR of a threshold
+//!   test with Clopper–Pearson bounds and the empirical ε lower bound at 95 % confidence (the
+//!   mechanism runs are in `training::quality::audit`).
 //! - [`aggregate`]: mean, sample standard deviation (ddof = 1), [`aggregate::Summary`],
 //!   unweighted per-subject averages and pooled confusion matrices per replicate, and
 //!   [`aggregate::poor_ratio`].
@@ -21,6 +24,7 @@
 //! orchestration, reporting or any IO: everything here is a pure function of its inputs, so
 //! that it builds and is tested without libtorch (`--no-default-features`).
 pub mod aggregate;
+pub mod audit;
 pub mod fidelity;
 pub mod leakage;
 pub mod metrics;

@@ -103,7 +103,8 @@ pub struct GenPrivacyRecord {
     pub notes: Vec<String>,
 }
 
-fn accountant(kind: AccountantKind) -> Box<dyn Accountant> {
+/// The accountant of `kind` with its default settings.
+pub(crate) fn accountant(kind: AccountantKind) -> Box<dyn Accountant> {
     match kind {
         AccountantKind::Rdp => Box::new(RdpAccountant::default()),
         AccountantKind::RdpReference => Box::new(RdpAccountant::reference()),
