@@ -43,7 +43,7 @@ fn cholesky(a: &[f64], d: usize) -> Option<Vec<f64>> {
         for k in 0..j {
             pivot -= l[j * d + k] * l[j * d + k];
         }
-        if !(pivot > SINGULAR_PIVOT * largest) {
+        if pivot.is_nan() || pivot <= SINGULAR_PIVOT * largest {
             return None;
         }
         let ljj = pivot.sqrt();
