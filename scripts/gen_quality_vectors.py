@@ -16,6 +16,11 @@ against:
     D is stored (condensed, i < j, float32 values written as float64), so the test feeds the
     very same numbers. Also stored: per row, the perplexity exp(H_i) of the conditional
     distribution from sklearn.manifold._utils._binary_search_perplexity (H in nats).
+  * tsne_run: the records of the blobs case and the final KL divergences of
+    sklearn.manifold.TSNE(perplexity=10, method='exact', init='random', random_state=s) on
+    them for s = 0..4 (coordinates are not compared: only the quality the optimiser reaches);
+    and one evaluation of sklearn's objective _kl_divergence (KL and gradient) at a fixed
+    embedding y0 with the joint P of those records.
   * prdc: precision, recall, density and coverage of Naeem et al. (2020), a direct numpy
     transcription of the formulas of the `prdc` package (compute_prdc): radii = distance of
     each point to its k-th nearest neighbour in its own set (the (k+1)-th smallest distance
@@ -41,7 +46,7 @@ import scipy
 import scipy.stats
 import sklearn
 from sklearn.decomposition import PCA
-from sklearn.manifold import _t_sne
+from sklearn.manifold import TSNE, _t_sne
 from sklearn.manifold import _utils as tsne_utils
 
 SEED = 20260314
@@ -128,6 +133,21 @@ def main():
     # t-SNE joint probabilities: two blobs in 3-D, and a wider uniform cloud.
     blobs = np.concatenate([rng.normal(size=(20, 3)), rng.normal(size=(20, 3)) + 4.0])
     cloud = rng.uniform(-2.0, 2.0, size=(45, 4))
+    p_blobs = _t_sne._joint_probabilities(
+        ((blobs[:, None, :] - blobs[None, :, :]) ** 2).sum(-1).astype(np.float32), 10.0, 0)
+    y0 = rng.normal(size=(len(blobs), 2))
+    kl0, grad0 = _t_sne._kl_divergence(y0.ravel(), p_blobs, 1, len(blobs), 2)
+    tsne_run = {
+        "note": "the blobs_perp10 records; sklearn TSNE(method='exact', init='random', "
+                "perplexity=10, random_state=s) for s in 0..4, defaults otherwise",
+        "x": rows(blobs), "perplexity": 10.0,
+        # One evaluation of the objective: sklearn's _kl_divergence (KL and gradient, 2-D,
+        # degrees_of_freedom 1) at a fixed embedding y0, with P of the blobs case.
+        "y0": rows(y0), "kl_at_y0": float(kl0), "grad_at_y0": flat(grad0),
+        "kl_random_init": [float(TSNE(perplexity=10.0, method="exact", init="random",
+                                      random_state=s).fit(blobs).kl_divergence_)
+                           for s in range(5)],
+    }
     tsne_cases = [
         tsne_case("blobs_perp10", "n=40, d=3, two blobs, perplexity 10", blobs, 10.0),
         tsne_case("cloud_perp30", "n=45, d=4, uniform, perplexity 30 (the default)", cloud, 30.0),
@@ -182,6 +202,7 @@ def main():
         },
         "pca": pca_cases,
         "tsne_p": tsne_cases,
+        "tsne_run": tsne_run,
         "prdc": prdc_cases,
         "kde": kde_case,
     }
