@@ -19,7 +19,7 @@ pub enum LeakageError {
         what: &'static str,
         set: &'static str,
     },
-    #[error("measure {what}: record {row} of {set} has {found} values, the first record of the training set has {expected}")]
+    #[error("measure {what}: record {row} of {set} has {found} values but {expected} are expected (the length of the first record)")]
     Ragged {
         what: &'static str,
         set: &'static str,
@@ -33,9 +33,29 @@ pub enum LeakageError {
         set: &'static str,
         row: usize,
     },
+    #[error("measure {what}: {set} has {found} records but at least {needed} are needed")]
+    TooFew {
+        what: &'static str,
+        set: &'static str,
+        found: usize,
+        needed: usize,
+    },
+    /// The sample covariance of a set is (numerically) singular, so it has no Gaussian KDE.
+    #[error("measure {what}: the covariance of {set} is singular (a constant or collinear dimension); reduce the records to fewer dimensions first")]
+    SingularCovariance {
+        what: &'static str,
+        set: &'static str,
+    },
+    /// The dimension reduction before an attack failed.
+    #[error(transparent)]
+    Projection(#[from] super::fidelity::FidelityError),
 }
 
-fn check(what: &'static str, sets: &[(&'static str, &[Vec<f64>])]) -> Result<(), LeakageError> {
+/// Checks that every set is non-empty, with finite rows of the first set's length.
+pub(crate) fn check(
+    what: &'static str,
+    sets: &[(&'static str, &[Vec<f64>])],
+) -> Result<(), LeakageError> {
     let width = sets
         .iter()
         .find_map(|(_, s)| s.first().map(Vec::len))

@@ -7,7 +7,8 @@
 //!   macro/micro/weighted precision, recall and F1 (scikit-learn semantics with
 //!   `zero_division=0`), the Keras-style [`metrics::reference_f1`], and the per-fold
 //!   [`metrics::MetricSet`].
-//! - [`fidelity`]: distribution-level fidelity metrics (two-sample KS, 1-Wasserstein, MMD²).
+//! - [`fidelity`]: distribution-level fidelity metrics (two-sample KS, 1-Wasserstein, MMD²,
+//!   C2ST, PSD, PRDC) and the PCA and t-SNE projections for real-vs-synthetic figures.
 //! - [`leakage`]: empirical privacy: distance to closest record against a holdout, and the
 //!   distance membership-inference attack (AUC with a Hanley–McNeil interval, TPR at 1 % and
 //!   0.1 % FPR with Clopper–Pearson intervals).
@@ -16,16 +17,23 @@
 //! - [`audit`]: the statistics of a canary audit of a DP mechanism: FPR/FNR of a threshold
 //!   test with Clopper–Pearson bounds and the empirical ε lower bound at 95 % confidence (the
 //!   mechanism runs are in `training::quality::audit`).
+//! - [`domias`]: the DOMIAS density-ratio membership-inference attack (synthetic KDE over
+//!   reference KDE, on PCA-reduced records), scored with the same attack metrics.
+//! - [`kde`]: the Gaussian kernel density estimate (scipy's `gaussian_kde`, in log space)
+//!   that DOMIAS rests on.
 //! - [`aggregate`]: mean, sample standard deviation (ddof = 1), [`aggregate::Summary`],
 //!   unweighted per-subject averages and pooled confusion matrices per replicate, and
 //!   [`aggregate::poor_ratio`].
 //!
-//! May depend on: serde, thiserror, statrs (pure f64 maths). Must never use tch, mpi,
+//! May depend on: serde, thiserror, statrs (pure f64 maths), rustfft and rand / rand_chacha /
+//! rand_distr behind an explicit RNG (fidelity). Must never use tch, mpi,
 //! orchestration, reporting or any IO: everything here is a pure function of its inputs, so
 //! that it builds and is tested without libtorch (`--no-default-features`).
 pub mod aggregate;
 pub mod audit;
+pub mod domias;
 pub mod fidelity;
+pub mod kde;
 pub mod leakage;
 pub mod metrics;
 pub mod protocol;
@@ -36,6 +44,8 @@ pub use aggregate::{
     mean, pooled, poor_ratio, sample_sd, subject_average, MeanMetrics, ReferenceMean,
     ReplicateSummary, Summary, DEFAULT_POOR_THRESHOLD,
 };
+pub use domias::{domias_attack, domias_attack_pca, domias_scores, DEFAULT_DOMIAS_COMPONENTS};
+pub use kde::GaussianKde;
 pub use metrics::{
     argmax2, reference_f1, Average, AveragedScores, ClassScores, ConfusionMatrix, MetricSet,
     ReferenceMetrics, STRESS_CLASS,
