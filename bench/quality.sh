@@ -7,7 +7,8 @@
 # whose test subject is in SUBJECTS (all folds when none are given) runs
 # `dpwear run-generator` — it trains and samples the generator unless done (resumable) and
 # writes generators/<id>/quality-<hash>.json — and, for the first listed subject of each
-# (kind, gan_epsilon), the full `dpwear quality` report with figures under
+# (kind, gan_epsilon), the full `dpwear quality` report (with the post-hoc models, and the
+# canary audit for private cGANs) and its figures under
 # results/benchmarks/quality/<campaign>/. Summarise with bench/summarise_quality.py.
 # Usage: bench/quality.sh TOML [SUBJECT...]
 #   e.g. bench/quality.sh bench/generator-stage/scenario3-dp-merf.toml
@@ -45,6 +46,7 @@ while read -r idx id kind eps subject full; do
     syn=$(ls "$DIR/generators/$id"/synthetic-*.h5 | head -1)
     "$BIN" quality --real "$DIR/inputs/dataset.h5" --synthetic "$syn" \
       --checkpoint "$DIR/generators/$id" --out "$OUT/$kind-eps$eps-S$subject" --force \
+      --model-scores --threads 1 $( [ "$kind" = cgan ] && [ "$eps" != inf ] && echo --audit ) \
       > "$OUT/$kind-eps$eps-S$subject.txt" 2>> "$OUT/bench.log"
   fi
 done < "$OUT/.todo"

@@ -185,7 +185,9 @@ metric = "mia_auc"
         }
     }
     for g in gens {
-        let folder = results.join("gen/generators").join(g["id"].as_str().unwrap());
+        let folder = results
+            .join("gen/generators")
+            .join(g["id"].as_str().unwrap());
         let reports: Vec<_> = std::fs::read_dir(&folder)
             .unwrap()
             .filter_map(|e| e.ok())

@@ -91,7 +91,10 @@ fn a_report_with_leakage_against_the_left_out_subject() {
     ];
     let o = ok(run(&args));
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("mmd2 = ") && stdout.contains("mia_auc = "), "{stdout}");
+    assert!(
+        stdout.contains("mmd2 = ") && stdout.contains("mia_auc = "),
+        "{stdout}"
+    );
     let j = read_json(&out.join("quality.json"));
     assert_eq!(j["kind"], "dpwear-quality-report");
     let r = &j["report"];
@@ -103,20 +106,39 @@ fn a_report_with_leakage_against_the_left_out_subject() {
         leak["members"].as_u64().unwrap(),
         leak["holdout"].as_u64().unwrap(),
     );
-    assert!(m > 0 && h > 0 && m + h == real_windows, "{m} + {h} vs {real_windows}");
+    assert!(
+        m > 0 && h > 0 && m + h == real_windows,
+        "{m} + {h} vs {real_windows}"
+    );
     assert_eq!(r["fidelity"]["synthetic_windows"], 30);
     let auc = leak["distance_attack"]["auc"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&auc));
-    for f in ["histograms.svg", "correlation.svg", "spectra.svg"] {
+    for f in [
+        "histograms.svg",
+        "correlation.svg",
+        "spectra.svg",
+        "pca.svg",
+        "tsne.svg",
+    ] {
         let svg = std::fs::read_to_string(out.join("figures").join(f)).unwrap();
-        assert!(svg.starts_with("<svg") && svg.contains("BVP"), "{f}");
+        let label = if f.starts_with("pca") || f.starts_with("tsne") {
+            "real ("
+        } else {
+            "BVP"
+        };
+        assert!(svg.starts_with("<svg") && svg.contains(label), "{f}");
     }
     let md = std::fs::read_to_string(out.join("quality.md")).unwrap();
     assert!(md.contains("## Leakage") && md.contains("figures/correlation.svg"));
 
     // An existing report is not replaced without --force.
     let o = run(&args);
-    assert_eq!(o.status.code(), Some(6), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[test]
@@ -165,7 +187,12 @@ fn bad_inputs_get_their_exit_codes() {
     assert!(j["report"]["leakage"].is_null());
     // The same windows on both sides: nothing to tell apart.
     assert!(j["report"]["fidelity"]["mmd"]["mmd2"].as_f64().unwrap() <= 0.0);
-    assert!(j["report"]["fidelity"]["c2st"]["accuracy"].as_f64().unwrap() <= 0.6);
+    assert!(
+        j["report"]["fidelity"]["c2st"]["accuracy"]
+            .as_f64()
+            .unwrap()
+            <= 0.6
+    );
     let o = run(&[
         "quality",
         "--real",
@@ -178,4 +205,124 @@ fn bad_inputs_get_their_exit_codes() {
         dir.path().join("r2").to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(5));
+}
+
+#[test]
+fn post_hoc_scores_and_the_canary_audit_of_a_private_cgan() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = simulated(dir.path());
+    let ck = dir.path().join("ck");
+    ok(run(&[
+        "gan",
+        "train",
+        "--dataset",
+        ds.to_str().unwrap(),
+        "--generator",
+        "cgan",
+        "--steps",
+        "2",
+        "--batch-size",
+        "8",
+        "--epsilon",
+        "10",
+        "--delta",
+        "1e-5",
+        "--windows",
+        "non-overlapping",
+        "--threads",
+        "1",
+        "--exclude-subject",
+        "101",
+        "--out",
+        ck.to_str().unwrap(),
+    ]));
+    let syn = dir.path().join("syn.h5");
+    ok(run(&[
+        "gan",
+        "generate",
+        "--checkpoint",
+        ck.to_str().unwrap(),
+        "--subjects",
+        "2",
+        "--windows-per-subject",
+        "10",
+        "--seed",
+        "1",
+        "--out",
+        syn.to_str().unwrap(),
+    ]));
+    let out = dir.path().join("report");
+    ok(run(&[
+        "quality",
+        "--real",
+        ds.to_str().unwrap(),
+        "--synthetic",
+        syn.to_str().unwrap(),
+        "--checkpoint",
+        ck.to_str().unwrap(),
+        "--permutations",
+        "10",
+        "--model-scores",
+        "--score-iterations",
+        "20",
+        "--audit",
+        "--audit-trials",
+        "40",
+        "--no-tsne",
+        "--threads",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let r = read_json(&out.join("quality.json"))["report"].clone();
+    let m = &r["model_scores"];
+    let score = m["discriminative_score"].as_f64().unwrap();
+    assert!((0.0..=0.5).contains(&score), "{m}");
+    assert!(m["predictive_mae"].as_f64().unwrap() > 0.0, "{m}");
+    let a = &r["audit"];
+    let (lower, claimed) = (
+        a["eps_lower"].as_f64().unwrap(),
+        a["claimed_epsilon"].as_f64().unwrap(),
+    );
+    assert!(lower >= 0.0 && lower <= claimed, "{a}");
+    assert_eq!(a["trials"], 40);
+    let md = std::fs::read_to_string(out.join("quality.md")).unwrap();
+    assert!(md.contains("## Canary audit") && md.contains("Post-hoc models"));
+    assert!(!out.join("figures/tsne.svg").exists());
+    assert!(out.join("figures/pca.svg").exists());
+
+    // A non-private checkpoint has no claim to audit.
+    let plain = dir.path().join("plain");
+    ok(run(&[
+        "gan",
+        "train",
+        "--dataset",
+        ds.to_str().unwrap(),
+        "--generator",
+        "dp-merf",
+        "--steps",
+        "5",
+        "--threads",
+        "1",
+        "--out",
+        plain.to_str().unwrap(),
+    ]));
+    let o = run(&[
+        "quality",
+        "--real",
+        ds.to_str().unwrap(),
+        "--synthetic",
+        syn.to_str().unwrap(),
+        "--checkpoint",
+        plain.to_str().unwrap(),
+        "--audit",
+        "--out",
+        dir.path().join("r2").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(5));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("without differential privacy"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

@@ -47,6 +47,26 @@ pub struct QualityArgs {
     /// Seed of the subsample and the permutations.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Also train TimeGAN's post-hoc models: the discriminative score (a GRU telling real from
+    /// synthetic) and the predictive score (a GRU one-step predictor trained on synthetic).
+    #[arg(long)]
+    pub model_scores: bool,
+    /// Adam steps of each post-hoc model.
+    #[arg(long, default_value_t = 2000)]
+    pub score_iterations: usize,
+    /// Audit one private step of the checkpoint's mechanism with a canary (cGAN checkpoints
+    /// trained with DP): an empirical ε lower bound beside the accountant's ε for that step.
+    #[arg(long, requires = "checkpoint")]
+    pub audit: bool,
+    /// Mechanism runs of the audit (half without, half with the canary).
+    #[arg(long, default_value_t = 1000)]
+    pub audit_trials: usize,
+    /// Leave out the t-SNE figure (exact t-SNE on at most 1,000 windows).
+    #[arg(long)]
+    pub no_tsne: bool,
+    /// libtorch threads of the post-hoc models and the audit.
+    #[arg(long, value_parser = crate::config::limits::threads)]
+    pub threads: Option<usize>,
     /// Output folder (created).
     #[arg(long)]
     pub out: PathBuf,
@@ -130,7 +150,31 @@ pub fn run(a: QualityArgs) -> Result<(), CliError> {
         scheme,
         options,
     };
-    let report = quality(&req)?;
+    let mut report = quality(&req)?;
+    if a.model_scores {
+        let (rv, _) = window_values(&real, scheme, |_| true);
+        let (sv, _) = window_values(&synthetic, WindowScheme::NonOverlapping, |_| true);
+        report.model_scores = Some(crate::pipeline::quality_models::model_scores(
+            &rv,
+            &sv,
+            WINDOW_LEN,
+            CHANNELS.len(),
+            a.score_iterations,
+            a.seed,
+            a.threads,
+        )?);
+    }
+    if a.audit {
+        let card = card
+            .as_ref()
+            .expect("clap requires --checkpoint with --audit");
+        report.audit = Some(crate::pipeline::quality_models::audit_checkpoint(
+            card,
+            a.audit_trials,
+            a.seed,
+            a.threads,
+        )?);
+    }
     write_report(&a, &req, &report, card.as_ref(), &notes)?;
     println!(
         "{}",
@@ -157,7 +201,7 @@ fn write_report(
     };
     let figs = a.out.join("figures");
     std::fs::create_dir_all(&figs).map_err(|e| out_err(&figs, e))?;
-    let figures = figures(req)?;
+    let figures = figures(req, !a.no_tsne, a.seed)?;
     let mut links = Vec::new();
     for (caption, name, svg) in &figures {
         let p = figs.join(name);
@@ -213,7 +257,11 @@ fn write_report(
 }
 
 /// (caption, file name, SVG) of each figure.
-fn figures(req: &QualityRequest<'_>) -> Result<Vec<(String, String, String)>, CliError> {
+fn figures(
+    req: &QualityRequest<'_>,
+    with_tsne: bool,
+    seed: u64,
+) -> Result<Vec<(String, String, String)>, CliError> {
     let draw = |e: crate::reporting::ReportError| {
         CliError::new(exit::INTERNAL, "draw the quality figures", e)
     };
@@ -267,6 +315,83 @@ fn figures(req: &QualityRequest<'_>) -> Result<Vec<(String, String, String)>, Cl
                 )
                 .map_err(draw)?,
             ));
+        }
+    }
+    out.extend(projections(&rv, rn, &sv, sn, with_tsne, seed)?);
+    Ok(out)
+}
+
+/// PCA (fitted on the real windows) and t-SNE scatter plots of flattened windows (the
+/// reference's §7.1 figures); t-SNE on at most 500 windows of each set.
+fn projections(
+    rv: &[f64],
+    rn: usize,
+    sv: &[f64],
+    sn: usize,
+    with_tsne: bool,
+    seed: u64,
+) -> Result<Vec<(String, String, String)>, CliError> {
+    use crate::evaluation::fidelity::{tsne, Pca, TsneConfig};
+    use rand::SeedableRng;
+    let draw = |e: crate::reporting::ReportError| {
+        CliError::new(exit::INTERNAL, "draw the projection figures", e)
+    };
+    let width = WINDOW_LEN * CHANNELS.len();
+    let rows = |v: &[f64]| -> Vec<Vec<f64>> { v.chunks(width).map(|c| c.to_vec()).collect() };
+    let (real, synthetic) = (rows(rv), rows(sv));
+    let mut out = Vec::new();
+    if rn < 3 || sn < 1 {
+        return Ok(out);
+    }
+    let pair = |p: &Vec<f64>| (p[0], p[1]);
+    if let Ok(pca) = Pca::fit(&real, 2) {
+        if let (Ok(pr), Ok(ps)) = (pca.transform(&real), pca.transform(&synthetic)) {
+            let pct = |i: usize| 100.0 * pca.explained_variance_ratio[i];
+            out.push((
+                "PCA of flattened windows (fitted on the real ones)".to_string(),
+                "pca.svg".to_string(),
+                crate::reporting::quality_figures::render_scatter(
+                    "PCA: real against synthetic windows",
+                    &format!("PC1 ({:.1} % of the real variance)", pct(0)),
+                    &format!("PC2 ({:.1} %)", pct(1)),
+                    &pr.iter().map(pair).collect::<Vec<_>>(),
+                    &ps.iter().map(pair).collect::<Vec<_>>(),
+                )
+                .map_err(draw)?,
+            ));
+        }
+    }
+    if with_tsne {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+        let pick = |v: &[Vec<f64>], rng: &mut rand_chacha::ChaCha20Rng| -> Vec<Vec<f64>> {
+            let mut idx = rand::seq::index::sample(rng, v.len(), v.len().min(500)).into_vec();
+            idx.sort_unstable();
+            idx.into_iter().map(|i| v[i].clone()).collect()
+        };
+        let (r, s) = (pick(&real, &mut rng), pick(&synthetic, &mut rng));
+        let pooled: Vec<Vec<f64>> = r.iter().chain(&s).cloned().collect();
+        match tsne(&pooled, &TsneConfig::default(), &mut rng) {
+            Ok(t) => {
+                let (er, es) = t.embedding.split_at(r.len());
+                out.push((
+                    format!(
+                        "t-SNE of flattened windows ({} real, {} synthetic; perplexity 30, KL {:.3})",
+                        r.len(),
+                        s.len(),
+                        t.kl_divergence
+                    ),
+                    "tsne.svg".to_string(),
+                    crate::reporting::quality_figures::render_scatter(
+                        "t-SNE: real against synthetic windows",
+                        "t-SNE 1",
+                        "t-SNE 2",
+                        &er.iter().map(pair).collect::<Vec<_>>(),
+                        &es.iter().map(pair).collect::<Vec<_>>(),
+                    )
+                    .map_err(draw)?,
+                ));
+            }
+            Err(e) => tracing::warn!("t-SNE figure left out: {e}"),
         }
     }
     Ok(out)

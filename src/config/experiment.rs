@@ -258,6 +258,10 @@ pub struct QualitySection {
     pub permutations: Option<Spanned<i64>>,
     /// At most this many windows per set in MMD², C2ST, DCR and the attacks [1500].
     pub max_pairwise: Option<Spanned<i64>>,
+    /// Also train the post-hoc discriminative and predictive models [false].
+    pub model_scores: Option<bool>,
+    /// Adam steps of each post-hoc model [2000].
+    pub score_iterations: Option<Spanned<i64>>,
 }
 
 /// Local executor settings.

@@ -258,20 +258,36 @@ pub enum QualityMetric {
     MarginalKsMean,
     CorrelationFrobenius,
     PsdDistanceMean,
+    PrdcPrecision,
+    PrdcRecall,
+    PrdcDensity,
+    PrdcCoverage,
     MiaAuc,
     DcrRatio,
+    DomiasAuc,
+    DiscriminativeScore,
+    PredictiveMae,
+    AuditEpsLower,
 }
 
 impl QualityMetric {
-    pub const ALL: [QualityMetric; 8] = [
+    pub const ALL: [QualityMetric; 16] = [
         Self::Mmd2,
         Self::MmdPvalue,
         Self::C2stAccuracy,
         Self::MarginalKsMean,
         Self::CorrelationFrobenius,
         Self::PsdDistanceMean,
+        Self::PrdcPrecision,
+        Self::PrdcRecall,
+        Self::PrdcDensity,
+        Self::PrdcCoverage,
         Self::MiaAuc,
         Self::DcrRatio,
+        Self::DomiasAuc,
+        Self::DiscriminativeScore,
+        Self::PredictiveMae,
+        Self::AuditEpsLower,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -281,8 +297,16 @@ impl QualityMetric {
             Self::MarginalKsMean => "marginal_ks_mean",
             Self::CorrelationFrobenius => "correlation_frobenius",
             Self::PsdDistanceMean => "psd_distance_mean",
+            Self::PrdcPrecision => "prdc_precision",
+            Self::PrdcRecall => "prdc_recall",
+            Self::PrdcDensity => "prdc_density",
+            Self::PrdcCoverage => "prdc_coverage",
             Self::MiaAuc => "mia_auc",
             Self::DcrRatio => "dcr_ratio",
+            Self::DomiasAuc => "domias_auc",
+            Self::DiscriminativeScore => "discriminative_score",
+            Self::PredictiveMae => "predictive_mae",
+            Self::AuditEpsLower => "audit_eps_lower",
         }
     }
     pub fn label(self) -> &'static str {
@@ -293,8 +317,16 @@ impl QualityMetric {
             Self::MarginalKsMean => "mean marginal KS statistic",
             Self::CorrelationFrobenius => "correlation-matrix Frobenius distance",
             Self::PsdDistanceMean => "mean spectral-shape distance",
+            Self::PrdcPrecision => "PRDC precision",
+            Self::PrdcRecall => "PRDC recall",
+            Self::PrdcDensity => "PRDC density",
+            Self::PrdcCoverage => "PRDC coverage",
             Self::MiaAuc => "membership-inference AUC (distance attack; 0.5 = none)",
             Self::DcrRatio => "DCR ratio training / holdout",
+            Self::DomiasAuc => "membership-inference AUC (DOMIAS; 0.5 = none)",
+            Self::DiscriminativeScore => "discriminative score |acc − 0.5|",
+            Self::PredictiveMae => "predictive score (MAE, trained on synthetic)",
+            Self::AuditEpsLower => "canary-audit ε lower bound of one private step",
         }
     }
 }
@@ -410,10 +442,16 @@ pub struct GenerationSpec {
 
 /// The validated `[quality]` table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct QualitySpec {
     pub enabled: bool,
     pub permutations: usize,
     pub max_pairwise: usize,
+    /// Also train TimeGAN's post-hoc discriminative and predictive models (libtorch; about a
+    /// minute per generator on one CPU thread at the default iterations).
+    pub model_scores: bool,
+    /// Adam steps of each post-hoc model.
+    pub score_iterations: usize,
 }
 
 impl Default for QualitySpec {
@@ -422,6 +460,8 @@ impl Default for QualitySpec {
             enabled: true,
             permutations: 200,
             max_pairwise: 1500,
+            model_scores: false,
+            score_iterations: 2000,
         }
     }
 }
@@ -645,6 +685,14 @@ impl Validator<'_> {
                     &limits::QUALITY_PAIRWISE,
                 )?
                 .unwrap_or(QualitySpec::default().max_pairwise),
+            model_scores: f.quality.model_scores.unwrap_or(false),
+            score_iterations: self
+                .limited(
+                    &f.quality.score_iterations,
+                    "quality.score_iterations",
+                    &limits::GAN_STEPS,
+                )?
+                .unwrap_or(QualitySpec::default().score_iterations),
         };
         let slurm = self.slurm(&f.slurm, &f)?;
         let report = self.report(&f.report)?;

@@ -19,10 +19,11 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde::Serialize;
 
+use super::domias::{domias_attack_pca, DEFAULT_DOMIAS_COMPONENTS};
 use super::fidelity::{
-    autocorrelation_distance, c2st_knn2, frobenius_distance, ks_2samp, mmd2_permutation_test,
-    psd_distance, wasserstein_distance, C2st, FidelityError, KsResult, MmdTest, Windows,
-    WINDOW_STATS,
+    autocorrelation_distance, c2st_knn2, frobenius_distance, ks_2samp, mmd2_permutation_test, prdc,
+    psd_distance, wasserstein_distance, C2st, FidelityError, KsResult, MmdTest, Prdc, Windows,
+    DEFAULT_PRDC_K, WINDOW_STATS,
 };
 use super::leakage::{dcr_summary, distance_attack, AttackResult, DcrSummary, LeakageError};
 
@@ -108,6 +109,19 @@ pub struct FidelityReport {
     /// Per channel: L1 distance of the normalised mean Welch spectra (one segment per window).
     pub psd_distance: Vec<f64>,
     pub c2st: C2st,
+    /// Precision, recall, density and coverage (k = [`DEFAULT_PRDC_K`]) of the flattened
+    /// windows, on the same subsample.
+    pub prdc: Prdc,
+}
+
+/// The DOMIAS density-ratio attack as run here: the attacker's reference set is every other
+/// held-out window (in order), the non-members are the rest; windows are reduced to
+/// `components` principal components of the reference set.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DomiasReport {
+    pub components: usize,
+    pub reference: usize,
+    pub attack: AttackResult,
 }
 
 /// What a synthetic sample leaks about its generator's training windows.
@@ -119,6 +133,41 @@ pub struct LeakageReport {
     pub synthetic: usize,
     pub dcr: DcrSummary,
     pub distance_attack: AttackResult,
+    /// `None` with the reason in `domias_skipped` when the holdout is too small to split.
+    pub domias: Option<DomiasReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domias_skipped: Option<String>,
+}
+
+/// Scores of small models trained to tell real from synthetic windows or to predict them
+/// (TimeGAN's post-hoc scores; computed by `training::quality`, which needs libtorch).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ModelScores {
+    /// Held-out accuracy of the real-vs-synthetic GRU classifier.
+    pub discriminative_accuracy: f64,
+    /// |accuracy − 0.5| (0: indistinguishable).
+    pub discriminative_score: f64,
+    /// One-step-ahead MAE on real held-out windows of a GRU predictor trained on the synthetic
+    /// windows, and of the same predictor trained on real windows (the reference point).
+    pub predictive_mae: f64,
+    pub predictive_mae_real_trained: f64,
+    pub iterations: usize,
+}
+
+/// A canary audit of a private mechanism's single step (computed by `training::quality`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AuditSummary {
+    /// What was audited.
+    pub mechanism: String,
+    /// The empirical ε lower bound (valid with probability `confidence`).
+    pub eps_lower: f64,
+    /// The accountant's ε for that one step, at the same δ.
+    pub claimed_epsilon: Option<f64>,
+    pub delta: f64,
+    pub confidence: f64,
+    pub trials: usize,
+    pub noise_multiplier: f64,
+    pub clip_norm: f64,
 }
 
 /// Fidelity and, where the training and held-out windows were given, leakage.
@@ -128,10 +177,15 @@ pub struct QualityReport {
     pub channels: Vec<String>,
     pub fidelity: FidelityReport,
     pub leakage: Option<LeakageReport>,
+    /// Filled by callers that can train models (`None`: not computed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_scores: Option<ModelScores>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditSummary>,
 }
 
 /// The scalar metrics a table can show, in [`QualityReport::scalars`] order, with what each is.
-pub const SCALAR_METRICS: [(&str, &str); 8] = [
+pub const SCALAR_METRICS: [(&str, &str); 16] = [
     (
         "mmd2",
         "unbiased MMD² of flattened windows, median-heuristic RBF",
@@ -154,12 +208,44 @@ pub const SCALAR_METRICS: [(&str, &str); 8] = [
         "mean over channels of the spectral-shape L1 distance",
     ),
     (
+        "prdc_precision",
+        "share of synthetic windows inside the real k-NN balls",
+    ),
+    (
+        "prdc_recall",
+        "share of real windows inside the synthetic k-NN balls",
+    ),
+    (
+        "prdc_density",
+        "mean count of real k-NN balls holding a synthetic window, over k",
+    ),
+    (
+        "prdc_coverage",
+        "share of real windows whose k-NN ball holds a synthetic window",
+    ),
+    (
         "mia_auc",
         "distance membership-inference AUC (0.5 = no leakage)",
     ),
     (
         "dcr_ratio",
         "median DCR to training over median DCR to holdout (< 1 = closer to training)",
+    ),
+    (
+        "domias_auc",
+        "DOMIAS density-ratio membership-inference AUC (0.5 = no leakage)",
+    ),
+    (
+        "discriminative_score",
+        "|held-out accuracy − 0.5| of a GRU real-vs-synthetic classifier",
+    ),
+    (
+        "predictive_mae",
+        "one-step-ahead MAE on real windows of a GRU trained on synthetic ones",
+    ),
+    (
+        "audit_eps_lower",
+        "empirical ε lower bound of one private step (canary audit)",
     ),
 ];
 
@@ -176,10 +262,24 @@ impl QualityReport {
             ("marginal_ks_mean", mean(&ks)),
             ("correlation_frobenius", f.correlation_frobenius),
             ("psd_distance_mean", mean(&f.psd_distance)),
+            ("prdc_precision", f.prdc.precision),
+            ("prdc_recall", f.prdc.recall),
+            ("prdc_density", f.prdc.density),
+            ("prdc_coverage", f.prdc.coverage),
         ];
         if let Some(l) = &self.leakage {
             out.push(("mia_auc", l.distance_attack.auc));
             out.push(("dcr_ratio", l.dcr.ratio));
+            if let Some(d) = &l.domias {
+                out.push(("domias_auc", d.attack.auc));
+            }
+        }
+        if let Some(m) = &self.model_scores {
+            out.push(("discriminative_score", m.discriminative_score));
+            out.push(("predictive_mae", m.predictive_mae));
+        }
+        if let Some(a) = &self.audit {
+            out.push(("audit_eps_lower", a.eps_lower));
         }
         out
     }
@@ -293,6 +393,8 @@ pub fn fidelity(
         opts.permutations,
         &mut rng,
     )?;
+    let (rflat, sflat) = (flat_rows(real, &ri), flat_rows(synthetic, &si));
+    let prdc = prdc(&rflat, &sflat, DEFAULT_PRDC_K)?;
     let (rbuf, sbuf) = (gather(real, &ri), gather(synthetic, &si));
     let c2st = c2st_knn2(
         &Windows::new(&rbuf, ri.len(), real.t, real.c)?,
@@ -313,6 +415,7 @@ pub fn fidelity(
         acf_distance: autocorrelation_distance(real, synthetic, opts.acf_max_lag),
         psd_distance: psd_distance(real, synthetic, real.t)?,
         c2st,
+        prdc,
     })
 }
 
@@ -344,13 +447,48 @@ pub fn leakage(
         flat_rows(holdout, &hi),
         flat_rows(synthetic, &si),
     );
+    let (domias, domias_skipped) = match domias(&s, &m, &h) {
+        Ok(d) => (Some(d), None),
+        Err(why) => (None, Some(why)),
+    };
     Ok(LeakageReport {
         members: m.len(),
         holdout: h.len(),
         synthetic: s.len(),
         dcr: dcr_summary(&s, &m, &h)?,
         distance_attack: distance_attack(&s, &m, &h)?,
+        domias,
+        domias_skipped,
     })
+}
+
+/// DOMIAS with every other held-out window as the attacker's reference set (see
+/// [`DomiasReport`]); the reason as text when it cannot run (too few held-out windows for a
+/// KDE in the reduced space, a singular reference covariance).
+fn domias(
+    synthetic: &[Vec<f64>],
+    members: &[Vec<f64>],
+    holdout: &[Vec<f64>],
+) -> Result<DomiasReport, String> {
+    let k = DEFAULT_DOMIAS_COMPONENTS;
+    let reference: Vec<Vec<f64>> = holdout.iter().step_by(2).cloned().collect();
+    let non_members: Vec<Vec<f64>> = holdout.iter().skip(1).step_by(2).cloned().collect();
+    // A KDE in k dimensions needs more than k records; ask for twice that.
+    if reference.len() < 2 * (k + 1) || non_members.is_empty() {
+        return Err(format!(
+            "DOMIAS not run: {} held-out windows give a reference set of {} (at least {} are needed for a {k}-dimensional KDE)",
+            holdout.len(),
+            reference.len(),
+            2 * (k + 1)
+        ));
+    }
+    domias_attack_pca(synthetic, &reference, members, &non_members, k)
+        .map(|attack| DomiasReport {
+            components: k,
+            reference: reference.len(),
+            attack,
+        })
+        .map_err(|e| format!("DOMIAS not run: {e}"))
 }
 
 /// The whole report: fidelity of `synthetic` to `real`, and leakage when `members_holdout`
@@ -369,6 +507,8 @@ pub fn quality_report(
         leakage: members_holdout
             .map(|(m, h)| leakage(synthetic, m, h, opts))
             .transpose()?,
+        model_scores: None,
+        audit: None,
     })
 }
 
@@ -454,11 +594,25 @@ mod tests {
         let l = r.leakage.as_ref().unwrap();
         assert_eq!(l.distance_attack.auc, 1.0);
         assert_eq!(l.dcr.median_to_train, 0.0);
+        // Memorised: DOMIAS sees it too (reference: every other held-out window).
+        let d = l.domias.as_ref().expect("60 held-out windows are enough");
+        assert_eq!(d.reference, 30);
+        assert!(d.attack.auc > 0.75, "{d:?}");
         let names: Vec<&str> = r.scalars().iter().map(|s| s.0).collect();
         let all: Vec<&str> = SCALAR_METRICS.iter().map(|s| s.0).collect();
-        assert_eq!(names, all);
+        assert_eq!(names, all[..13].to_vec(), "without model scores and audit");
         let no_leak = quality_report(&mw, &hw, None, &CH, &opts()).unwrap();
-        assert_eq!(no_leak.scalars().len(), SCALAR_METRICS.len() - 2);
+        assert_eq!(no_leak.scalars().len(), 10);
+        // A copy covers the real sample: precision and recall 1.
+        assert_eq!(
+            (r.fidelity.prdc.precision, r.fidelity.prdc.recall),
+            (1.0, 1.0)
+        );
+        // Too small a holdout: DOMIAS is skipped with its reason, the rest is measured.
+        let small = Windows::new(&hold[..10 * 40], 10, 20, 2).unwrap();
+        let l = leakage(&mw, &mw, &small, &opts()).unwrap();
+        assert!(l.domias.is_none());
+        assert!(l.domias_skipped.as_deref().unwrap().contains("at least 12"));
     }
 
     #[test]

@@ -102,7 +102,22 @@ pub fn ensure_quality(
             ..QualityOptions::default()
         },
     };
-    let report = quality(&req).map_err(|e| JobError::invalid(&action, e.cause))?;
+    let mut report = quality(&req).map_err(|e| JobError::invalid(&action, e.cause))?;
+    if spec.model_scores {
+        use super::quality_job::window_values;
+        use crate::features::windows::{WindowScheme, WINDOW_LEN};
+        let (rv, _) = window_values(&real, art.spec.windows, |_| true);
+        let (sv, _) = window_values(&synthetic, WindowScheme::NonOverlapping, |_| true);
+        report.model_scores = Some(super::quality_models::model_scores(
+            &rv,
+            &sv,
+            WINDOW_LEN,
+            crate::data::N_CHANNELS,
+            spec.score_iterations,
+            art.sample.seed,
+            None,
+        )?);
+    }
     let q = GeneratorQuality {
         schema_version: SCHEMA_VERSION,
         kind: KIND.into(),

@@ -11,6 +11,8 @@
 //!   the checkpoint);
 //! - [`quality_job`]: the quality report (fidelity, leakage) of a synthetic store against
 //!   real data, cut into windows;
+//! - [`quality_models`]: the quality measurements that train models (post-hoc scores, the
+//!   canary audit of a private checkpoint);
 //! - [`cell_folds`]: the per-fold pipeline (split → the fold's synthetic subjects → features
 //!   → classifier → score);
 //! - [`error`]: the one error type, whose class `cli` maps to an exit code.
@@ -31,6 +33,8 @@ pub mod generator_stage;
 #[cfg(feature = "torch")]
 pub mod inputs;
 pub mod quality_job;
+#[cfg(feature = "torch")]
+pub mod quality_models;
 #[cfg(feature = "torch")]
 pub mod sample_job;
 

@@ -95,9 +95,28 @@ pub fn render_quality_markdown(
     );
     let _ = writeln!(
         out,
-        "- spectral-shape distance (L1 of normalised mean Welch spectra, 0–2): {}\n",
+        "- spectral-shape distance (L1 of normalised mean Welch spectra, 0–2): {}",
         per_channel(&f.psd_distance)
     );
+    let _ = writeln!(
+        out,
+        "- PRDC (k = 5, flattened windows): precision {}, recall {}, density {}, coverage {}\n",
+        g(f.prdc.precision),
+        g(f.prdc.recall),
+        g(f.prdc.density),
+        g(f.prdc.coverage)
+    );
+    if let Some(m) = &report.model_scores {
+        let _ = writeln!(
+            out,
+            "Post-hoc models ({} Adam steps each): discriminative score {} (held-out accuracy {} of a GRU telling real from synthetic; 0 = indistinguishable); predictive score: one-step-ahead MAE on real windows {} when trained on synthetic, {} when trained on real.\n",
+            m.iterations,
+            g(m.discriminative_score),
+            g(m.discriminative_accuracy),
+            g(m.predictive_mae),
+            g(m.predictive_mae_real_trained)
+        );
+    }
     out.push_str("### Marginals (every value of a channel)\n\n");
     channel_table(&mut out, &f.marginals);
     for s in &f.window_stats {
@@ -144,10 +163,45 @@ pub fn render_quality_markdown(
                 g(a.tpr_at_01pct_fpr.low),
                 g(a.tpr_at_01pct_fpr.high)
             );
+            match (&l.domias, &l.domias_skipped) {
+                (Some(d), _) => {
+                    let a = &d.attack;
+                    let _ = writeln!(
+                        out,
+                        "- DOMIAS density-ratio attack ({} PCA components; attacker's reference: {} of the held-out windows, the others non-members): AUC {} (95 % CI {}–{}); TPR at 1 % FPR {}",
+                        d.components,
+                        d.reference,
+                        g(a.auc),
+                        g(a.auc_low),
+                        g(a.auc_high),
+                        g(a.tpr_at_1pct_fpr.value)
+                    );
+                }
+                (None, Some(why)) => {
+                    let _ = writeln!(out, "- {why}");
+                }
+                (None, None) => {}
+            }
+            out.push_str(
+                "\nWith a LOSO test subject as the holdout, members and non-members also differ by subject: an AUC above 0.5 mixes memorisation with how far the held-out subject lies from the training subjects (subject-level membership, which is what a subject-level guarantee protects).\n",
+            );
             out.push_str(
                 "\nThese are measurements of one attack, not guarantees: a low AUC bounds nothing (the guarantee is the accountant's ε); a high one shows leakage. With few non-members the TPR at 0.1 % FPR is the TPR above the largest non-member score.\n\n",
             );
         }
+    }
+    if let Some(a) = &report.audit {
+        out.push_str("## Canary audit\n\n");
+        let _ = writeln!(
+            out,
+            "- audited: {}\n- {} runs; empirical ε lower bound {} at {} % confidence (δ = {:e}); the accountant's ε for this one step: {}\n- a lower bound above the claim would show the mechanism is not what its statement says; a bound below it confirms nothing beyond this attack\n",
+            a.mechanism,
+            a.trials,
+            g(a.eps_lower),
+            100.0 * a.confidence,
+            a.delta,
+            a.claimed_epsilon.map_or("none (non-private)".into(), g)
+        );
     }
     if !figures.is_empty() {
         out.push_str("## Figures\n\n");

@@ -22,7 +22,7 @@ const METRIC: &str = "PRDC";
 pub const DEFAULT_PRDC_K: usize = 5;
 
 /// The four PRDC scores.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Prdc {
     pub precision: f64,
     pub recall: f64,
