@@ -523,7 +523,7 @@ mod tests {
     fn sines(rng: &mut ChaCha20Rng, n: usize, freq: f64) -> Vec<f64> {
         let mut v = Vec::with_capacity(n * 40);
         for _ in 0..n {
-            let phase: f64 = rng.random::<f64>() * 6.28;
+            let phase: f64 = rng.random::<f64>() * std::f64::consts::TAU;
             for s in 0..20 {
                 let x = (freq * s as f64 + phase).sin();
                 v.push(x + 0.1 * rng.random::<f64>());
