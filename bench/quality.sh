@@ -10,6 +10,7 @@
 # (kind, gan_epsilon), the full `dpwear quality` report (with the post-hoc models, and the
 # canary audit for private cGANs) and its figures under
 # results/benchmarks/quality/<campaign>/. Summarise with bench/summarise_quality.py.
+# REPLICATES (default "0") names the replicates whose generators are measured.
 # Usage: bench/quality.sh TOML [SUBJECT...]
 #   e.g. bench/quality.sh bench/generator-stage/scenario3-dp-merf.toml
 #        RES=results/benchmarks/quality-campaigns bench/quality.sh bench/quality/gans.toml 2
@@ -23,14 +24,15 @@ CAMPAIGN=$(sed -n 's/^campaign = "\(.*\)"/\1/p' "$TOML")
 DIR=$RES/$CAMPAIGN
 OUT=results/benchmarks/quality/$CAMPAIGN
 mkdir -p "$OUT"
-python3 - "$DIR/manifest.json" "$@" > "$OUT/.todo" <<'PY'
-import json, sys
+REPLICATES=${REPLICATES:-0} python3 - "$DIR/manifest.json" "$@" > "$OUT/.todo" <<'PY'
+import json, os, sys
 m = json.load(open(sys.argv[1]))
 want = {int(s) for s in sys.argv[2:]}
+reps = {int(r) for r in os.environ["REPLICATES"].split(",")}
 first = {}
 for g in m["generators"]:
     t = g.get("test_subject")
-    if want and t not in want:
+    if want and t not in want or g["replicate"] not in reps:
         continue
     key = (g["spec"]["kind"], str(g["spec"]["gan_epsilon"]), g["replicate"])
     full = key not in first and g["replicate"] == 0

@@ -16,8 +16,9 @@ import statistics
 import sys
 
 ROOTS = ["results/benchmarks/generator-stage", "results/benchmarks/quality-campaigns"]
-METRICS = ["mmd2", "mmd_pvalue", "c2st_accuracy", "marginal_ks_mean", "correlation_frobenius",
-           "psd_distance_mean", "mia_auc", "dcr_ratio"]
+FIDELITY = ["mmd2", "c2st_accuracy", "marginal_ks_mean", "correlation_frobenius",
+            "psd_distance_mean", "prdc_precision", "prdc_recall", "prdc_coverage"]
+LEAKAGE = ["mia_auc", "dcr_ratio", "domias_auc"]
 
 
 def fmt(vals):
@@ -50,17 +51,35 @@ def main():
                 q = json.load(open(sorted(files)[0]))
                 spec = g["spec"]
                 key = (spec["kind"], str(spec["gan_epsilon"]), spec["training"])
-                rows.setdefault(key, []).append(q["scalars"])
+                rows.setdefault(key, []).append((g["replicate"], q))
             if not rows:
                 continue
             print(f"## campaign `{m['campaign']}` ({base})\n")
-            print("| generator | gan_epsilon | training | n | " + " | ".join(METRICS) + " |")
-            print("|---|---|---|---:|" + "---:|" * len(METRICS))
-            for key in sorted(rows):
-                s = rows[key]
-                cells = [fmt([r.get(k) for r in s]) for k in METRICS]
-                print(f"| {key[0]} | {key[1]} | {key[2]} | {len(s)} | " + " | ".join(cells) + " |")
-            print()
+            for title, metrics in (("Fidelity", FIDELITY), ("Leakage", LEAKAGE)):
+                extra = " | AUC CI above 0.5 (distance / DOMIAS)" if title == "Leakage" else ""
+                print(f"### {title}\n")
+                print("| generator | gan_epsilon | training | n (replicates) | " + " | ".join(metrics) + extra + " |")
+                print("|---|---|---|---:|" + "---:|" * (len(metrics) + (1 if extra else 0)))
+                for key in sorted(rows):
+                    s = rows[key]
+                    reps = sorted({r for r, _ in s})
+                    cells = [fmt([q["scalars"].get(k) for _, q in s]) for k in metrics]
+                    if extra:
+                        def above(name):
+                            hits = n = 0
+                            for _, q in s:
+                                leak = q["report"].get("leakage") or {}
+                                a = leak.get(name)
+                                if name == "domias" and a:
+                                    a = a.get("attack")
+                                if a:
+                                    n += 1
+                                    hits += a["auc_low"] > 0.5
+                            return f"{hits}/{n}"
+                        cells.append(f"{above('distance_attack')} / {above('domias')}")
+                    rs = ",".join(map(str, reps))
+                    print(f"| {key[0]} | {key[1]} | {key[2]} | {len(s)} ({rs}) | " + " | ".join(cells) + " |")
+                print()
     full = sorted(glob.glob("results/benchmarks/quality/*/*/quality.md"))
     if full:
         print("## Full reports (one fold per generator and ε, with figures)\n")

@@ -139,6 +139,36 @@ fn a_report_with_leakage_against_the_left_out_subject() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+
+    // Too few synthetic windows for a test: a located error, not a panic.
+    let tiny = dir.path().join("tiny.h5");
+    ok(run(&[
+        "gan",
+        "generate",
+        "--checkpoint",
+        ck.to_str().unwrap(),
+        "--subjects",
+        "1",
+        "--windows-per-subject",
+        "2",
+        "--out",
+        tiny.to_str().unwrap(),
+    ]));
+    let o = run(&[
+        "quality",
+        "--real",
+        ds.to_str().unwrap(),
+        "--synthetic",
+        tiny.to_str().unwrap(),
+        "--out",
+        dir.path().join("tiny-report").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains("synthetic") && err.contains("at least"),
+        "{err}"
+    );
 }
 
 #[test]

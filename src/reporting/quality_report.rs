@@ -48,6 +48,8 @@ pub fn render_quality_markdown(
     let scalars = report.scalars();
     for (name, meaning) in SCALAR_METRICS {
         if let Some((_, v)) = scalars.iter().find(|(n, _)| *n == name) {
+            // A `|` inside a cell would end it.
+            let meaning = meaning.replace('|', "\\|");
             let _ = writeln!(out, "| {name} | {} | {meaning} |", g(*v));
         }
     }
@@ -217,4 +219,48 @@ pub fn render_quality_markdown(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluation::fidelity::Windows;
+    use crate::evaluation::quality::{quality_report, ModelScores, QualityOptions};
+
+    #[test]
+    fn every_scalar_is_a_well_formed_table_row() {
+        // 40 windows of 10 steps × 2 channels, and a shifted copy as the "synthetic" sample.
+        let real: Vec<f64> = (0..800).map(|i| ((i * 7919) % 97) as f64 / 97.0).collect();
+        let syn: Vec<f64> = real.iter().map(|v| v * 0.8 + 0.1).collect();
+        let (r, s) = (
+            Windows::new(&real, 40, 10, 2).unwrap(),
+            Windows::new(&syn, 40, 10, 2).unwrap(),
+        );
+        let opts = QualityOptions {
+            permutations: 10,
+            ..QualityOptions::default()
+        };
+        let mut report = quality_report(&r, &s, Some((&r, &s)), &["a", "b"], &opts).unwrap();
+        report.model_scores = Some(ModelScores {
+            discriminative_accuracy: 0.7,
+            discriminative_score: 0.2,
+            predictive_mae: 0.1,
+            predictive_mae_real_trained: 0.09,
+            iterations: 5,
+        });
+        let md = render_quality_markdown("t", &["in".into()], &report, &[], &["n".into()]);
+        let head: Vec<&str> = md
+            .lines()
+            .skip_while(|l| !l.starts_with("| metric"))
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .collect();
+        assert_eq!(head.len(), report.scalars().len());
+        // Four cell borders per row: a `|` in a meaning is escaped.
+        for row in &head {
+            let borders = row.matches('|').count() - row.matches("\\|").count();
+            assert_eq!(borders, 4, "{row}");
+        }
+        assert!(md.contains("## Leakage") && md.contains("DOMIAS") && md.contains("## Notes"));
+    }
 }
