@@ -12,20 +12,7 @@ use std::path::{Path, PathBuf};
 use common::{ok, read_json, run};
 
 fn simulated(dir: &Path) -> PathBuf {
-    let ds = dir.join("sim.h5");
-    ok(run(&[
-        "data",
-        "simulate",
-        "--subjects",
-        "3",
-        "--seed",
-        "4",
-        "--minutes-scale",
-        "0.3",
-        "--out",
-        ds.to_str().unwrap(),
-    ]));
-    ds
+    common::simulated(dir, "0.3")
 }
 
 /// A small DP-MERF trained on all subjects but the first of the simulated store (S101), and

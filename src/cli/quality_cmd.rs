@@ -248,6 +248,7 @@ fn write_report(
     let json = serde_json::json!({
         "schema_version": 1,
         "kind": "dpwear-quality-report",
+        "note": crate::pipeline::generator_quality::NOT_PRIVATE,
         "inputs": inputs,
         "notes": notes,
         "report": report,

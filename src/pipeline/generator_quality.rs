@@ -42,7 +42,13 @@ pub struct GeneratorQuality {
     pub scalars: BTreeMap<String, f64>,
     /// The whole report (`evaluation::quality::QualityReport`).
     pub report: serde_json::Value,
+    /// What the numbers are not: [`NOT_PRIVATE`].
+    #[serde(default)]
+    pub note: String,
 }
+
+/// Every stored report says it.
+pub const NOT_PRIVATE: &str = "computed from the real windows without any privacy mechanism: for the researcher; not covered by the generator's (or any) epsilon";
 
 /// Where the report of `art` under `spec` lives inside its folder.
 pub fn quality_path(art: &GeneratorArtifact, folder: &Path, spec: &QualitySpec) -> PathBuf {
@@ -130,6 +136,7 @@ pub fn ensure_quality(
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
         report: serde_json::to_value(&report).map_err(|e| JobError::invalid(&action, e))?,
+        note: NOT_PRIVATE.into(),
     };
     crate::atomic_file::write_json(&path, &q).map_err(|e| {
         JobError::new(

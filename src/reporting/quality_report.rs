@@ -40,6 +40,9 @@ pub fn render_quality_markdown(
     notes: &[String],
 ) -> String {
     let mut out = format!("# {title}\n\n");
+    out.push_str(
+        "> Computed from the real windows without any privacy mechanism: these numbers (and the figures) are for the researcher; publishing them releases information about the real subjects that no generator's ε covers.\n\n",
+    );
     for line in inputs {
         let _ = writeln!(out, "- {line}");
     }
@@ -262,5 +265,6 @@ mod tests {
             assert_eq!(borders, 4, "{row}");
         }
         assert!(md.contains("## Leakage") && md.contains("DOMIAS") && md.contains("## Notes"));
+        assert!(md.contains("without any privacy mechanism"));
     }
 }

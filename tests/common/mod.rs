@@ -108,3 +108,21 @@ pub fn features(ds: &Path, out: &Path) {
         out.to_str().unwrap(),
     ]));
 }
+
+/// `dpwear data simulate` of 3 subjects (seed 4) at `minutes_scale` into `dir/sim.h5`.
+pub fn simulated(dir: &Path, minutes_scale: &str) -> PathBuf {
+    let ds = dir.join("sim.h5");
+    ok(run(&[
+        "data",
+        "simulate",
+        "--subjects",
+        "3",
+        "--seed",
+        "4",
+        "--minutes-scale",
+        minutes_scale,
+        "--out",
+        ds.to_str().unwrap(),
+    ]));
+    ds
+}
