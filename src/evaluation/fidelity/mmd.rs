@@ -91,47 +91,11 @@ struct Pooled {
     kernel: Vec<f64>,
 }
 
-fn check_rows<R: AsRef<[f64]>>(
-    what: &'static str,
-    rows: &[R],
-    dim: usize,
-) -> Result<(), FidelityError> {
-    if rows.len() < 2 {
-        return Err(FidelityError::TooFewValues {
-            metric: METRIC,
-            what,
-            found: rows.len(),
-            needed: 2,
-        });
-    }
-    for (row, r) in rows.iter().enumerate() {
-        let r = r.as_ref();
-        if r.len() != dim {
-            return Err(FidelityError::RaggedRows {
-                metric: METRIC,
-                what,
-                row,
-                expected: dim,
-                found: r.len(),
-            });
-        }
-        if let Some((col, &value)) = r.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(FidelityError::NonFinite {
-                metric: METRIC,
-                what,
-                index: row * dim + col,
-                value,
-            });
-        }
-    }
-    Ok(())
-}
-
 impl Pooled {
     fn new<R: AsRef<[f64]>>(x: &[R], y: &[R]) -> Result<Self, FidelityError> {
         let dim = x.first().map_or(0, |r| r.as_ref().len());
-        check_rows("x", x, dim)?;
-        check_rows("y", y, dim)?;
+        super::check_rows(METRIC, "x", x, dim, 2)?;
+        super::check_rows(METRIC, "y", y, dim, 2)?;
         if dim == 0 {
             return Err(FidelityError::EmptyRows { metric: METRIC });
         }
@@ -141,11 +105,7 @@ impl Pooled {
         let mut dists = Vec::with_capacity(size * (size - 1) / 2);
         for i in 0..size {
             for j in (i + 1)..size {
-                let d2: f64 = rows[i]
-                    .iter()
-                    .zip(rows[j])
-                    .map(|(a, b)| (a - b) * (a - b))
-                    .sum();
+                let d2 = super::squared_distance(rows[i], rows[j]);
                 sq[i * size + j] = d2;
                 sq[j * size + i] = d2;
                 dists.push(d2.sqrt());
