@@ -13,7 +13,7 @@ use crate::data::{store, Dataset, CHANNELS};
 use crate::evaluation::fidelity::{mean_psd, Windows};
 use crate::evaluation::quality::{QualityOptions, QualityReport};
 use crate::features::windows::{WindowScheme, WINDOW_LEN};
-use crate::pipeline::quality_job::{quality, window_values, Holdout, QualityRequest};
+use crate::pipeline::quality_job::{quality, Holdout, QualityRequest, SampleWindows};
 use crate::reporting::quality_figures::{
     render_correlation_heatmaps, render_histograms, render_spectra,
 };
@@ -150,13 +150,12 @@ pub fn run(a: QualityArgs) -> Result<(), CliError> {
         scheme,
         options,
     };
-    let mut report = quality(&req)?;
+    let windows = SampleWindows::of(&req);
+    let mut report = quality(&req, &windows)?;
     if a.model_scores {
-        let (rv, _) = window_values(&real, scheme, |_| true);
-        let (sv, _) = window_values(&synthetic, WindowScheme::NonOverlapping, |_| true);
         report.model_scores = Some(crate::pipeline::quality_models::model_scores(
-            &rv,
-            &sv,
+            &windows.real,
+            &windows.synthetic,
             WINDOW_LEN,
             CHANNELS.len(),
             a.score_iterations,
@@ -175,7 +174,7 @@ pub fn run(a: QualityArgs) -> Result<(), CliError> {
             a.threads,
         )?);
     }
-    write_report(&a, &req, &report, card.as_ref(), &notes)?;
+    write_report(&a, &req, &windows, &report, card.as_ref(), &notes)?;
     println!(
         "{}",
         report
@@ -192,6 +191,7 @@ pub fn run(a: QualityArgs) -> Result<(), CliError> {
 fn write_report(
     a: &QualityArgs,
     req: &QualityRequest<'_>,
+    windows: &SampleWindows,
     report: &QualityReport,
     card: Option<&crate::training::generator::checkpoint::ModelCard>,
     notes: &[String],
@@ -201,7 +201,7 @@ fn write_report(
     };
     let figs = a.out.join("figures");
     std::fs::create_dir_all(&figs).map_err(|e| out_err(&figs, e))?;
-    let figures = figures(req, !a.no_tsne, a.seed)?;
+    let figures = figures(windows, !a.no_tsne, a.seed)?;
     let mut links = Vec::new();
     for (caption, name, svg) in &figures {
         let p = figs.join(name);
@@ -259,20 +259,19 @@ fn write_report(
 
 /// (caption, file name, SVG) of each figure.
 fn figures(
-    req: &QualityRequest<'_>,
+    w: &SampleWindows,
     with_tsne: bool,
     seed: u64,
 ) -> Result<Vec<(String, String, String)>, CliError> {
     let draw = |e: crate::reporting::ReportError| {
         CliError::new(exit::INTERNAL, "draw the quality figures", e)
     };
-    let (rv, rn) = window_values(req.real, req.scheme, |_| true);
-    let (sv, sn) = window_values(req.synthetic, WindowScheme::NonOverlapping, |_| true);
+    let (rv, rn, sv, sn) = (&w.real, w.real_n, &w.synthetic, w.synthetic_n);
     let c = CHANNELS.len();
     let column =
         |v: &[f64], ch: usize| -> Vec<f64> { v.iter().skip(ch).step_by(c).copied().collect() };
-    let rc: Vec<Vec<f64>> = (0..c).map(|ch| column(&rv, ch)).collect();
-    let sc: Vec<Vec<f64>> = (0..c).map(|ch| column(&sv, ch)).collect();
+    let rc: Vec<Vec<f64>> = (0..c).map(|ch| column(rv, ch)).collect();
+    let sc: Vec<Vec<f64>> = (0..c).map(|ch| column(sv, ch)).collect();
     let names: Vec<&str> = CHANNELS.to_vec();
     let mut out = vec![(
         "Per-channel value histograms (density)".to_string(),
@@ -286,8 +285,8 @@ fn figures(
         )
         .map_err(draw)?,
     )];
-    let rw = Windows::new(&rv, rn, WINDOW_LEN, c);
-    let sw = Windows::new(&sv, sn, WINDOW_LEN, c);
+    let rw = Windows::new(rv, rn, WINDOW_LEN, c);
+    let sw = Windows::new(sv, sn, WINDOW_LEN, c);
     if let (Ok(rw), Ok(sw)) = (rw, sw) {
         out.push((
             "Channel correlation matrices (real, synthetic, difference)".into(),
@@ -318,17 +317,14 @@ fn figures(
             ));
         }
     }
-    out.extend(projections(&rv, rn, &sv, sn, with_tsne, seed)?);
+    out.extend(projections(w, with_tsne, seed)?);
     Ok(out)
 }
 
 /// PCA (fitted on the real windows) and t-SNE scatter plots of flattened windows (the
 /// reference's §7.1 figures); t-SNE on at most 500 windows of each set.
 fn projections(
-    rv: &[f64],
-    rn: usize,
-    sv: &[f64],
-    sn: usize,
+    w: &SampleWindows,
     with_tsne: bool,
     seed: u64,
 ) -> Result<Vec<(String, String, String)>, CliError> {
@@ -339,9 +335,9 @@ fn projections(
     };
     let width = WINDOW_LEN * CHANNELS.len();
     let rows = |v: &[f64]| -> Vec<Vec<f64>> { v.chunks(width).map(|c| c.to_vec()).collect() };
-    let (real, synthetic) = (rows(rv), rows(sv));
+    let (real, synthetic) = (rows(&w.real), rows(&w.synthetic));
     let mut out = Vec::new();
-    if rn < 3 || sn < 1 {
+    if w.real_n < 3 || w.synthetic_n < 1 {
         return Ok(out);
     }
     let pair = |p: &Vec<f64>| (p[0], p[1]);
@@ -365,9 +361,10 @@ fn projections(
     if with_tsne {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
         let pick = |v: &[Vec<f64>], rng: &mut rand_chacha::ChaCha20Rng| -> Vec<Vec<f64>> {
-            let mut idx = rand::seq::index::sample(rng, v.len(), v.len().min(500)).into_vec();
-            idx.sort_unstable();
-            idx.into_iter().map(|i| v[i].clone()).collect()
+            crate::evaluation::quality::subsample(v.len(), 500, rng)
+                .into_iter()
+                .map(|i| v[i].clone())
+                .collect()
         };
         let (r, s) = (pick(&real, &mut rng), pick(&synthetic, &mut rng));
         let pooled: Vec<Vec<f64>> = r.iter().chain(&s).cloned().collect();

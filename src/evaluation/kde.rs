@@ -11,8 +11,10 @@
 //! regularised estimate; a Cholesky pivot below 1e-12 × the largest variance counts as
 //! singular. KDE in many dimensions is meaningless: reduce the records first (PCA).
 //!
-//! May depend on: thiserror (through [`LeakageError`]). Pure f64 maths.
+//! May depend on: thiserror (through [`LeakageError`]), fidelity's squared distance. Pure f64
+//! maths.
 
+use super::fidelity::squared_distance;
 use super::leakage::{check, LeakageError};
 
 /// A pivot of the covariance's Cholesky factorisation at or below this share of the largest
@@ -179,7 +181,7 @@ impl GaussianKde {
             .map(|p| {
                 let z = forward(&self.chol, self.d, p);
                 for (e, w) in exponents.iter_mut().zip(&self.whitened) {
-                    *e = -0.5 * z.iter().zip(w).map(|(a, b)| (a - b) * (a - b)).sum::<f64>();
+                    *e = -0.5 * squared_distance(&z, w);
                 }
                 log_sum_exp(&exponents) - self.log_norm
             })

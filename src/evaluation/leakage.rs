@@ -7,7 +7,7 @@
 //! These are measurements of what an attacker learns, not guarantees: a low AUC bounds
 //! nothing (the guarantee is the accountant's ε); a high one shows leakage.
 //!
-//! May depend on: statrs (beta quantiles), thiserror. Pure.
+//! May depend on: statrs (beta quantiles), thiserror, fidelity's squared distance. Pure.
 
 use statrs::distribution::{Beta, ContinuousCDF};
 
@@ -87,7 +87,7 @@ pub fn closest_distances(from: &[Vec<f64>], to: &[Vec<f64>]) -> Vec<f64> {
     from.iter()
         .map(|a| {
             to.iter()
-                .map(|b| a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>())
+                .map(|b| super::fidelity::squared_distance(a, b))
                 .fold(f64::INFINITY, f64::min)
                 .sqrt()
         })

@@ -302,8 +302,9 @@ fn same_shape(
     Ok(())
 }
 
-/// Indices of at most `max` of `n` windows, sorted.
-fn subsample(n: usize, max: usize, rng: &mut ChaCha20Rng) -> Vec<usize> {
+/// Indices of at most `max` of `n` windows, drawn without replacement from `rng` and sorted
+/// (all of them, drawing nothing, when `n <= max`).
+pub fn subsample(n: usize, max: usize, rng: &mut ChaCha20Rng) -> Vec<usize> {
     if n <= max {
         return (0..n).collect();
     }
@@ -322,11 +323,6 @@ fn flat_rows(w: &Windows<'_>, idx: &[usize]) -> Vec<Vec<f64>> {
                 .collect()
         })
         .collect()
-}
-
-/// The windows `idx` of `w` as a new contiguous buffer (for metrics that take [`Windows`]).
-fn gather(w: &Windows<'_>, idx: &[usize]) -> Vec<f64> {
-    flat_rows(w, idx).into_iter().flatten().collect()
 }
 
 fn compare(channel: &str, x: &[f64], y: &[f64]) -> Result<ChannelComparison, QualityError> {
@@ -387,15 +383,11 @@ pub fn fidelity(
     let mut rng = ChaCha20Rng::seed_from_u64(opts.seed);
     let ri = subsample(real.n, opts.max_pairwise, &mut rng);
     let si = subsample(synthetic.n, opts.max_pairwise, &mut rng);
-    let mmd = mmd2_permutation_test(
-        &flat_rows(real, &ri),
-        &flat_rows(synthetic, &si),
-        opts.permutations,
-        &mut rng,
-    )?;
     let (rflat, sflat) = (flat_rows(real, &ri), flat_rows(synthetic, &si));
+    let mmd = mmd2_permutation_test(&rflat, &sflat, opts.permutations, &mut rng)?;
     let prdc = prdc(&rflat, &sflat, DEFAULT_PRDC_K)?;
-    let (rbuf, sbuf) = (gather(real, &ri), gather(synthetic, &si));
+    // The same windows, contiguous again, for the C2ST (which takes [`Windows`]).
+    let (rbuf, sbuf) = (rflat.concat(), sflat.concat());
     let c2st = c2st_knn2(
         &Windows::new(&rbuf, ri.len(), real.t, real.c)?,
         &Windows::new(&sbuf, si.len(), real.t, real.c)?,

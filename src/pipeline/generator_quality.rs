@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::error::JobError;
-use super::quality_job::{quality, Holdout, QualityRequest};
+use super::quality_job::{quality, Holdout, QualityRequest, SampleWindows};
 use crate::config::generators::GeneratorArtifact;
 use crate::config::grid::QualitySpec;
 use crate::evaluation::quality::QualityOptions;
@@ -108,16 +108,13 @@ pub fn ensure_quality(
             ..QualityOptions::default()
         },
     };
-    let mut report = quality(&req).map_err(|e| JobError::invalid(&action, e.cause))?;
+    let windows = SampleWindows::of(&req);
+    let mut report = quality(&req, &windows).map_err(|e| JobError::invalid(&action, e.cause))?;
     if spec.model_scores {
-        use super::quality_job::window_values;
-        use crate::features::windows::{WindowScheme, WINDOW_LEN};
-        let (rv, _) = window_values(&real, art.spec.windows, |_| true);
-        let (sv, _) = window_values(&synthetic, WindowScheme::NonOverlapping, |_| true);
         report.model_scores = Some(super::quality_models::model_scores(
-            &rv,
-            &sv,
-            WINDOW_LEN,
+            &windows.real,
+            &windows.synthetic,
+            crate::features::windows::WINDOW_LEN,
             crate::data::N_CHANNELS,
             spec.score_iterations,
             art.sample.seed,

@@ -81,14 +81,38 @@ fn windows_of<'a>(
         .map_err(|e| JobError::invalid(action, format!("{what}: {e}")))
 }
 
-/// Computes the report of `req`. Errors name the set that is empty or unusable.
-pub fn quality(req: &QualityRequest<'_>) -> Result<QualityReport, JobError> {
+/// The real windows (by the request's scheme) and the synthetic ones (non-overlapping) of a
+/// request, cut once for every measurement that reads them (the report, the post-hoc models,
+/// the figures): row-major (window, second, channel) values and window counts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleWindows {
+    pub real: Vec<f64>,
+    pub real_n: usize,
+    pub synthetic: Vec<f64>,
+    pub synthetic_n: usize,
+}
+
+impl SampleWindows {
+    pub fn of(req: &QualityRequest<'_>) -> Self {
+        let (real, real_n) = window_values(req.real, req.scheme, |_| true);
+        let (synthetic, synthetic_n) =
+            window_values(req.synthetic, WindowScheme::NonOverlapping, |_| true);
+        Self {
+            real,
+            real_n,
+            synthetic,
+            synthetic_n,
+        }
+    }
+}
+
+/// Computes the report of `req` on its windows `w` ([`SampleWindows::of`] the same request).
+/// Errors name the set that is empty or unusable.
+pub fn quality(req: &QualityRequest<'_>, w: &SampleWindows) -> Result<QualityReport, JobError> {
     const ACTION: &str = "measure the synthetic data's quality";
     let trained = |id: u32| req.training_subjects.is_none_or(|t| t.contains(&id));
-    let (real_v, real_n) = window_values(req.real, req.scheme, |_| true);
-    let (syn_v, syn_n) = window_values(req.synthetic, WindowScheme::NonOverlapping, |_| true);
-    let real = windows_of(ACTION, "the real store", &real_v, real_n)?;
-    let synthetic = windows_of(ACTION, "the synthetic store", &syn_v, syn_n)?;
+    let real = windows_of(ACTION, "the real store", &w.real, w.real_n)?;
+    let synthetic = windows_of(ACTION, "the synthetic store", &w.synthetic, w.synthetic_n)?;
     let (mem_v, mem_n) = window_values(req.real, req.scheme, trained);
     let (hold_v, hold_n) = match req.holdout {
         Holdout::None => (Vec::new(), 0),

@@ -50,7 +50,7 @@ const MAX_NOTE_POINTS: usize = 8;
 
 /// Okabe–Ito colours (distinguishable with the common colour-vision deficiencies), yellow left
 /// out for contrast on white. Series beyond seven reuse them.
-const PALETTE: [RGBColor; 7] = [
+pub(super) const PALETTE: [RGBColor; 7] = [
     RGBColor(0, 114, 178),
     RGBColor(213, 94, 0),
     RGBColor(0, 158, 115),
@@ -192,7 +192,8 @@ struct Series {
     points: Vec<Plotted>,
 }
 
-fn draw_error<E: std::error::Error + Send + Sync + 'static>(
+/// Wraps a plotters error of `task` (read after "failed to …").
+pub(super) fn draw_error<E: std::error::Error + Send + Sync + 'static>(
     task: &str,
 ) -> impl Fn(E) -> ReportError + '_ {
     move |e| ReportError::Draw {

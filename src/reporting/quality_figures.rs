@@ -17,23 +17,16 @@ use plotters::prelude::{
 use plotters::style::IntoFont;
 
 use super::error::ReportError;
+use super::figure::{draw_error, PALETTE};
 
-const REAL: RGBColor = RGBColor(0, 114, 178);
-const SYNTHETIC: RGBColor = RGBColor(213, 94, 0);
+/// The first two colours of the line figures' palette.
+const REAL: RGBColor = PALETTE[0];
+const SYNTHETIC: RGBColor = PALETTE[1];
 const PANEL_W: u32 = 380;
 const PANEL_H: u32 = 280;
 const TITLE_H: u32 = 40;
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
-
-fn draw_err<E: std::error::Error + Send + Sync + 'static>(
-    task: &'static str,
-) -> impl Fn(E) -> ReportError {
-    move |e| ReportError::Draw {
-        task: task.to_string(),
-        source: Box::new(e),
-    }
-}
 
 /// Splits a figure of `n` panels into a grid of `cols` columns under a title.
 fn panels<'a>(root: &Area<'a>, title: &str, n: usize, cols: usize) -> Vec<Area<'a>> {
@@ -120,7 +113,7 @@ pub fn render_histograms(
     bins: usize,
 ) -> Result<String, ReportError> {
     const TASK: &str = "draw the per-channel histograms";
-    let err = draw_err::<plotters::drawing::DrawingAreaErrorKind<std::io::Error>>(TASK);
+    let err = draw_error::<plotters::drawing::DrawingAreaErrorKind<std::io::Error>>(TASK);
     let bins = bins.max(1);
     let mut svg = String::new();
     {
@@ -205,7 +198,7 @@ pub fn render_correlation_heatmaps(
     synthetic: &[f64],
 ) -> Result<String, ReportError> {
     const TASK: &str = "draw the correlation heatmaps";
-    let err = draw_err::<plotters::drawing::DrawingAreaErrorKind<std::io::Error>>(TASK);
+    let err = draw_error::<plotters::drawing::DrawingAreaErrorKind<std::io::Error>>(TASK);
     let c = channels.len();
     if real.len() != c * c || synthetic.len() != c * c {
         return Err(ReportError::Draw {
@@ -290,7 +283,7 @@ pub fn render_spectra(
     synthetic: &[Vec<f64>],
 ) -> Result<String, ReportError> {
     const TASK: &str = "draw the power spectra";
-    let err = draw_err::<plotters::drawing::DrawingAreaErrorKind<std::io::Error>>(TASK);
+    let err = draw_error::<plotters::drawing::DrawingAreaErrorKind<std::io::Error>>(TASK);
     let log = |v: f64| v.max(1e-12).log10();
     let mut svg = String::new();
     {
@@ -349,7 +342,7 @@ pub fn render_scatter(
     synthetic: &[(f64, f64)],
 ) -> Result<String, ReportError> {
     const TASK: &str = "draw the projection scatter plot";
-    let err = draw_err::<plotters::drawing::DrawingAreaErrorKind<std::io::Error>>(TASK);
+    let err = draw_error::<plotters::drawing::DrawingAreaErrorKind<std::io::Error>>(TASK);
     let (xlo, xhi) = range_of(real.iter().chain(synthetic).map(|p| &p.0));
     let (ylo, yhi) = range_of(real.iter().chain(synthetic).map(|p| &p.1));
     let (px, py) = ((xhi - xlo) * 0.05, (yhi - ylo) * 0.05);

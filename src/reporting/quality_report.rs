@@ -105,7 +105,8 @@ pub fn render_quality_markdown(
     );
     let _ = writeln!(
         out,
-        "- PRDC (k = 5, flattened windows): precision {}, recall {}, density {}, coverage {}\n",
+        "- PRDC (k = {}, flattened windows): precision {}, recall {}, density {}, coverage {}\n",
+        crate::evaluation::fidelity::DEFAULT_PRDC_K,
         g(f.prdc.precision),
         g(f.prdc.recall),
         g(f.prdc.density),

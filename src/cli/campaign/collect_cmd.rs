@@ -17,8 +17,7 @@ use clap::Args;
 use super::super::{exit, CliError};
 use crate::config::experiment::{FigureSection, TableSection};
 use crate::config::grid::{Experiment, ReportMetric, ReportSpec};
-use crate::evaluation::aggregate::MeanMetrics;
-use crate::orchestration::records::verify_cell_record;
+use crate::orchestration::records::{verify_cell_record, CellRecord};
 use crate::orchestration::{cell_state, CampaignDir, CellState, Manifest};
 use crate::reporting::figure::render_line_figure;
 use crate::reporting::points::{AxisOrder, PointResult};
@@ -133,14 +132,17 @@ pub fn corrupt_cells(m: &Manifest, dir: &CampaignDir) -> Vec<(String, String)> {
         .collect()
 }
 
-fn metric_value(m: &MeanMetrics, metric: ReportMetric) -> f64 {
+/// A finished cell's value of `metric`: a score of its first replicate's per-subject average,
+/// or the mean of a quality metric over its generators (NaN where undefined).
+fn metric_value(r: &CellRecord, metric: ReportMetric) -> f64 {
+    let m = &r.eval.replicates[0].average;
     match metric {
         ReportMetric::MacroF1 => m.macro_f1,
         ReportMetric::StressF1 => m.positive_f1,
         ReportMetric::ReferenceF1 => m.reference.map(|r| r.f1).unwrap_or(f64::NAN),
         ReportMetric::Accuracy => m.accuracy,
         ReportMetric::BalancedAccuracy => m.balanced_accuracy,
-        ReportMetric::Quality(_) => f64::NAN,
+        ReportMetric::Quality(q) => r.quality_mean(q.as_str()).unwrap_or(f64::NAN),
     }
 }
 
@@ -199,10 +201,7 @@ pub fn points(
         }
         let k = c.index % e.points.len();
         match verify_cell_record(&path, &c.id) {
-            Ok(r) => by_point[k].push(match metric {
-                ReportMetric::Quality(q) => r.quality_mean(q.as_str()).unwrap_or(f64::NAN),
-                _ => metric_value(&r.eval.replicates[0].average, metric),
-            }),
+            Ok(r) => by_point[k].push(metric_value(&r, metric)),
             Err(msg) => {
                 tracing::warn!("{msg}");
                 unreadable += 1;

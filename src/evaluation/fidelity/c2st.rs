@@ -30,10 +30,6 @@ fn flatten_fortran(w: &Windows<'_>, i: usize) -> Vec<f64> {
     v
 }
 
-fn dist2(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum()
-}
-
 /// The C2ST of `real` against `synthetic` (same window shape; at least 5 windows each, so
 /// that both the training and the test part of each class are non-empty).
 pub fn c2st_knn2(real: &Windows<'_>, synthetic: &Windows<'_>) -> Result<C2st, FidelityError> {
@@ -76,7 +72,7 @@ pub fn c2st_knn2(real: &Windows<'_>, synthetic: &Windows<'_>) -> Result<C2st, Fi
         // The two nearest training points (first index wins an exact distance tie).
         let mut best = [(f64::INFINITY, 0u8); 2];
         for (xt, yt) in &train {
-            let d = dist2(x, xt);
+            let d = super::squared_distance(x, xt);
             if d < best[0].0 {
                 best[1] = best[0];
                 best[0] = (d, *yt);
