@@ -3,6 +3,7 @@
 //! initialises them, a (1, k) Conv2d, Dense, a Keras-style LSTM (one bias, gate order i, f, c, o,
 //! unit forget bias, orthogonal recurrent kernel) and multi-head self-attention.
 
+use crate::models::dropout::StreamDropout;
 use tch::nn::{self, Init};
 use tch::Tensor;
 
@@ -62,6 +63,14 @@ impl ConvRow {
             [1, 1],
             1,
         )
+    }
+
+    /// The same convolution on channels-last input (batch, h, w, c_in) → (batch, h, w, c_out),
+    /// contiguous: the NCHW view of an NHWC tensor is what oneDNN takes as channels-last.
+    pub fn forward_nhwc(&self, x: &Tensor) -> Tensor {
+        self.forward(&x.permute([0, 3, 1, 2]))
+            .permute([0, 2, 3, 1])
+            .contiguous()
     }
 }
 
@@ -275,7 +284,7 @@ impl MultiHeadAttention {
         let scores = q.matmul(&k.transpose(-2, -1)) / (self.key_dim as f64).sqrt();
         let probs = scores
             .softmax(-1, scores.kind())
-            .dropout(self.dropout, train);
+            .stream_dropout(self.dropout, train);
         let ctx =
             probs
                 .matmul(&v)

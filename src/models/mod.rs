@@ -1,5 +1,5 @@
 //! Neural models. `spec` (pure: names and reference hyper-parameters) builds everywhere; the
-//! networks themselves (`layers`, `classifiers`, `generators`, and `posthoc`, the small GRUs of
+//! networks themselves (`layers`, `dropout`, `classifiers`, `generators`, and `posthoc`, the small GRUs of
 //! the post-hoc quality scores) need libtorch (feature `torch`).
 //!
 //! May depend on: tch, `privacy::dpsgd` (the recording `Tape` of the DP forward passes) and the
@@ -13,6 +13,8 @@ pub mod generators;
 
 #[cfg(feature = "torch")]
 pub mod classifiers;
+#[cfg(feature = "torch")]
+pub mod dropout;
 #[cfg(feature = "torch")]
 pub mod layers;
 #[cfg(feature = "torch")]

@@ -2,8 +2,9 @@
 //!
 //! Batched libtorch operations only: a fold's training windows live in one (N, 6, 210) float32
 //! tensor and every batch is an `index_select` of it; there is no per-sample loop in Rust.
-//! Shuffling per epoch comes from the fold's seeded ChaCha stream, initialisation and dropout
-//! from `tch::manual_seed` with derived seeds.
+//! Shuffling per epoch comes from the fold's seeded ChaCha stream, initialisation from
+//! `tch::manual_seed`, and dropout masks on the CPU from the counter-based
+//! [`DropoutStream`] of the dropout seed (libtorch's generator, seeded with it, on CUDA).
 //!
 //! With [`TrainSpec::privacy`] set, the model is trained with DP-SGD instead (see
 //! [`super::dp`]); without it, training is exactly the non-private loop below.
@@ -17,6 +18,7 @@ use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 use super::dp::{self, DpPlan};
 use crate::evaluation::record::FoldPrivacy;
 use crate::models::classifiers;
+use crate::models::dropout::{self, DropoutStream};
 use crate::models::{ClassifierKind, DpMode, HeadMode, TrainHyper};
 
 /// Inputs of one training run.
@@ -174,6 +176,7 @@ fn train_plain(mut spec: TrainSpec<'_>) -> Trained {
         ..Default::default()
     };
     let mut lap = Lap::start();
+    let mut masks = DropoutStream::new(spec.dropout_seed as u64);
     for _epoch in 0..spec.hyper.epochs {
         order.shuffle(&mut spec.shuffle);
         let mut loss_sum = 0.0;
@@ -183,7 +186,7 @@ fn train_plain(mut spec: TrainSpec<'_>) -> Trained {
             let (xb, yb) = gather_batch(&x_train, &y_all, chunk);
             let wb = w_table.index_select(0, &yb);
             lap.book(&mut profile.batching);
-            let logits = model.forward_t(&xb, true);
+            let logits = dropout::with_stream(&mut masks, || model.forward_t(&xb, true));
             let per_sample = per_sample_loss(&logits, &yb, spec.head);
             // Keras "sum over batch size": Σ wᵢ lᵢ / B
             let loss = (per_sample * wb).sum(Kind::Float) / chunk.len() as f64;
@@ -226,6 +229,7 @@ fn train_private(spec: TrainSpec<'_>, p: PrivateTraining<'_>) -> Result<Trained,
         DpMode::ReferenceBatch => (classifiers::build(spec.kind, vs.root()), None),
     };
     tch::manual_seed(spec.dropout_seed);
+    let mut masks = DropoutStream::new(spec.dropout_seed as u64);
     let (input, weights) = match mode {
         DpMode::Example => (
             match spec.head {
@@ -251,18 +255,20 @@ fn train_private(spec: TrainSpec<'_>, p: PrivateTraining<'_>) -> Result<Trained,
             let params = dp::tape_params(model.as_ref(), &x_train);
             dp::check_all_recorded(&vs, &params)?;
             profile.setup = started.elapsed().as_secs_f64();
-            let (loss, mut stats) = dp::train_example(
-                model.as_ref(),
-                &mut opt,
-                &params,
-                spec.head,
-                &x_train,
-                &y_all,
-                p.subjects,
-                &p.plan,
-                p.rng,
-                &mut profile,
-            );
+            let (loss, mut stats) = dropout::with_stream(&mut masks, || {
+                dp::train_example(
+                    model.as_ref(),
+                    &mut opt,
+                    &params,
+                    spec.head,
+                    &x_train,
+                    &y_all,
+                    p.subjects,
+                    &p.plan,
+                    p.rng,
+                    &mut profile,
+                )
+            });
             stats.notes.push(dp::EXAMPLE_PREPROCESSING_NOTE.into());
             (loss, stats)
         }
@@ -272,20 +278,22 @@ fn train_private(spec: TrainSpec<'_>, p: PrivateTraining<'_>) -> Result<Trained,
                 Tensor::from_slice(&weights.iter().map(|&w| w as f32).collect::<Vec<_>>())
                     .to_device(spec.device);
             profile.setup = started.elapsed().as_secs_f64();
-            let (loss, mut stats) = dp::train_reference_batch(
-                model.as_ref(),
-                &mut opt,
-                &params,
-                spec.head,
-                &spec.hyper,
-                &x_train,
-                &y_all,
-                &w_table,
-                &p.plan,
-                spec.shuffle,
-                p.rng,
-                &mut profile,
-            );
+            let (loss, mut stats) = dropout::with_stream(&mut masks, || {
+                dp::train_reference_batch(
+                    model.as_ref(),
+                    &mut opt,
+                    &params,
+                    spec.head,
+                    &spec.hyper,
+                    &x_train,
+                    &y_all,
+                    &w_table,
+                    &p.plan,
+                    spec.shuffle,
+                    p.rng,
+                    &mut profile,
+                )
+            });
             stats.notes.push(dp::REFERENCE_BATCH_NOTE.into());
             if spec.head == HeadMode::Reference {
                 stats.notes.push(dp::REFERENCE_LOSS_BUG_NOTE.into());

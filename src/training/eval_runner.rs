@@ -417,20 +417,25 @@ pub fn run_folds(
         }
         _ => None,
     };
-    let mut out = Vec::with_capacity(wanted.len());
-    for (k, &fi) in wanted.iter().enumerate() {
+    // One fold, from its place k in `wanted`: train (unless TSTR's one model is given), predict
+    // the test subject, score.
+    let fold_outcome = |k: usize,
+                        fi: usize,
+                        syn_x: Option<&tch::Tensor>,
+                        shared: Option<&super::classifier::Trained>|
+     -> Result<FoldOutcome, EvalError> {
         let f = folds.get(fi).ok_or_else(|| {
             EvalError::Invalid(format!("fold {fi} does not exist ({} folds)", folds.len()))
         })?;
         let fold_model;
-        let model = match &tstr_model {
+        let model = match shared {
             Some(m) => m,
             None => {
                 let real_x = features_tensor(&real.x, &f.train_real, inp.device);
                 let mut y: Vec<u8> = f.train_real.iter().map(|&i| real.y[i]).collect();
                 let mut subjects: Vec<u32> =
                     f.train_real.iter().map(|&i| real.subject[i]).collect();
-                let x = match (&syn_x, f.use_synthetic) {
+                let x = match (syn_x, f.use_synthetic) {
                     (Some(sx), true) => {
                         y.extend_from_slice(&syn_y);
                         if let Some((s, _)) = &inp.synthetic {
@@ -452,9 +457,9 @@ pub fn run_folds(
         let truth: Vec<usize> = f.test.iter().map(|&i| real.y[i] as usize).collect();
         let metrics = MetricSet::from_binary_probabilities(&probs, &truth)?;
         let predict_seconds = t.elapsed().as_secs_f64();
-        let first_use = tstr_model.is_none() || k == 0;
+        let first_use = shared.is_none() || k == 0;
         let p = model.profile;
-        let outcome = FoldOutcome {
+        Ok(FoldOutcome {
             replicate: r,
             train_seconds: if first_use { model.train_seconds } else { 0.0 },
             predict_seconds,
@@ -476,7 +481,15 @@ pub fn run_folds(
                 metrics,
                 privacy: model.privacy.clone(),
             },
-        };
+        })
+    };
+    let workers = fold_workers(c.threads, inp.device, wanted.len(), tstr_model.is_some());
+    if workers > 1 {
+        return run_concurrently(workers, c.threads, wanted, &syn_x, &fold_outcome, on_fold);
+    }
+    let mut out = Vec::with_capacity(wanted.len());
+    for (k, &fi) in wanted.iter().enumerate() {
+        let outcome = fold_outcome(k, fi, syn_x.as_ref(), tstr_model.as_ref())?;
         let next = on_fold(&outcome);
         out.push(outcome);
         if next == Next::Stop {
@@ -484,6 +497,97 @@ pub fn run_folds(
         }
     }
     Ok(out)
+}
+
+/// How many folds to train at once: on the CPU, with at least two threads and two folds that
+/// each train their own model, one fold per thread (each with `threads / workers` libtorch
+/// threads). Two folds on one libtorch thread each train the CNN 1.18× as fast as one fold at a
+/// time on two threads (`bench/train_speed.sh`): these models are too small for libtorch's
+/// intra-op parallelism to keep two cores busy. One fold at a time on CUDA, and for TSTR's one
+/// model per replicate.
+fn fold_workers(threads: usize, device: Device, folds: usize, shared_model: bool) -> usize {
+    if device != Device::Cpu || shared_model || std::env::var_os(SEQUENTIAL_FOLDS_ENV).is_some() {
+        return 1;
+    }
+    threads.min(folds).max(1)
+}
+
+/// Set (to anything) to train a process's folds one after the other on all its threads.
+pub const SEQUENTIAL_FOLDS_ENV: &str = "DPWEAR_SEQUENTIAL_FOLDS";
+
+/// Trains the folds `wanted` on `workers` threads, each taking the next fold in order; the
+/// outcomes reach `on_fold` on this thread as they are scored (so in completion order), and a
+/// `Stop` lets the running folds finish but starts no new one. The first error stops the run
+/// the same way and is returned. libtorch's thread count is `threads / workers` meanwhile.
+fn run_concurrently<F>(
+    workers: usize,
+    threads: usize,
+    wanted: &[usize],
+    syn_x: &Option<tch::Tensor>,
+    fold_outcome: &F,
+    mut on_fold: impl FnMut(&FoldOutcome) -> Next,
+) -> Result<Vec<FoldOutcome>, EvalError>
+where
+    F: Fn(
+            usize,
+            usize,
+            Option<&tch::Tensor>,
+            Option<&super::classifier::Trained>,
+        ) -> Result<FoldOutcome, EvalError>
+        + Sync,
+{
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let next_fold = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let per_worker = (threads / workers).max(1);
+    tch::set_num_threads(per_worker as i32);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut out = Vec::with_capacity(wanted.len());
+    let mut first_error = None;
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let tx = tx.clone();
+            // Tensors are Send but not Sync: every worker takes its own handle.
+            let syn = syn_x.as_ref().map(|t| t.shallow_clone());
+            let (next_fold, stop) = (&next_fold, &stop);
+            scope.spawn(move || loop {
+                // OpenMP's thread count is per calling thread: set it in every worker.
+                tch::set_num_threads(per_worker as i32);
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let k = next_fold.fetch_add(1, Ordering::SeqCst);
+                let Some(&fi) = wanted.get(k) else { break };
+                let result = fold_outcome(k, fi, syn.as_ref(), None);
+                if result.is_err() {
+                    stop.store(true, Ordering::SeqCst);
+                }
+                if tx.send(result).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        for result in rx {
+            match result {
+                Ok(outcome) => {
+                    if on_fold(&outcome) == Next::Stop {
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                    out.push(outcome);
+                }
+                Err(e) => {
+                    stop.store(true, Ordering::SeqCst);
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+    });
+    tch::set_num_threads(threads as i32);
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
 }
 
 /// Assembles the record from every fold of every replicate (`replicates[i]` = (replicate

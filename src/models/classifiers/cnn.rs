@@ -1,6 +1,7 @@
 //! The reference CNN (`build_cnn`, dropout 0.3): conv stack → flatten (6·52·64 = 19,968) →
 //! Dense(128, ReLU) → Dropout → Dense(64, ReLU) → Dropout → Dense(2). 2,601,730 parameters.
 
+use crate::models::dropout::StreamDropout;
 use tch::{nn, Tensor};
 
 use super::conv_stack::{ConvStack, FILTERS};
@@ -32,15 +33,21 @@ impl Cnn {
 impl Classifier for Cnn {
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
         let h = self.convs.forward_t(x, train).flatten(1, -1);
-        let h = self.fc1.forward(&h).relu().dropout(DROPOUT, train);
-        let h = self.fc2.forward(&h).relu().dropout(DROPOUT, train);
+        let h = self.fc1.forward(&h).relu().stream_dropout(DROPOUT, train);
+        let h = self.fc2.forward(&h).relu().stream_dropout(DROPOUT, train);
         self.out.forward(&h)
     }
 
     fn forward_tape(&self, tape: &mut Tape, x: &Tensor, train: bool) -> Tensor {
         let h = self.convs.forward_tape(tape, x, train).flatten(1, -1);
-        let h = tape.dense(&self.fc1, &h).relu().dropout(DROPOUT, train);
-        let h = tape.dense(&self.fc2, &h).relu().dropout(DROPOUT, train);
+        let h = tape
+            .dense(&self.fc1, &h)
+            .relu()
+            .stream_dropout(DROPOUT, train);
+        let h = tape
+            .dense(&self.fc2, &h)
+            .relu()
+            .stream_dropout(DROPOUT, train);
         tape.dense(&self.out, &h)
     }
 

@@ -11,6 +11,7 @@
 //! learned per-filter scale and offset, ε 1e-3): 1,873,538 parameters (no moving statistics).
 //! This is an explicit architecture change, reported as [`DP_ARCHITECTURE_NOTE`].
 
+use crate::models::dropout::StreamDropout;
 use tch::{nn, Tensor};
 
 use super::conv_stack::{ConvStack, FILTERS};
@@ -82,11 +83,11 @@ impl CnnLstm {
     /// The head after the sequence: LSTM → LSTM → dense layers, through plain ops.
     fn head(&self, seq: &Tensor, train: bool) -> Tensor {
         let (s1, _) = self.lstm1.forward(seq);
-        let s1 = s1.dropout(DROPOUT, train);
+        let s1 = s1.stream_dropout(DROPOUT, train);
         let (_, last) = self.lstm2.forward(&s1);
-        let h = last.dropout(DROPOUT, train);
-        let h = self.fc1.forward(&h).relu().dropout(DROPOUT, train);
-        let h = self.fc2.forward(&h).relu().dropout(DROPOUT, train);
+        let h = last.stream_dropout(DROPOUT, train);
+        let h = self.fc1.forward(&h).relu().stream_dropout(DROPOUT, train);
+        let h = self.fc2.forward(&h).relu().stream_dropout(DROPOUT, train);
         self.out.forward(&h)
     }
 }
@@ -119,11 +120,17 @@ impl Classifier for CnnLstm {
             .layer_norm(ln, &h.permute([0, 2, 3, 1]).contiguous())
             .view([b, 6, 52 * FILTERS]);
         let (s1, _) = tape.lstm(&self.lstm1, &seq);
-        let s1 = s1.dropout(DROPOUT, train);
+        let s1 = s1.stream_dropout(DROPOUT, train);
         let (_, last) = tape.lstm(&self.lstm2, &s1);
-        let h = last.dropout(DROPOUT, train);
-        let h = tape.dense(&self.fc1, &h).relu().dropout(DROPOUT, train);
-        let h = tape.dense(&self.fc2, &h).relu().dropout(DROPOUT, train);
+        let h = last.stream_dropout(DROPOUT, train);
+        let h = tape
+            .dense(&self.fc1, &h)
+            .relu()
+            .stream_dropout(DROPOUT, train);
+        let h = tape
+            .dense(&self.fc2, &h)
+            .relu()
+            .stream_dropout(DROPOUT, train);
         tape.dense(&self.out, &h)
     }
 

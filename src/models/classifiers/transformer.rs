@@ -5,6 +5,7 @@
 //! GlobalAveragePooling1D(channels_first), which pools the 210-feature axis (leaving 6 values,
 //! as in the reference); Dense(128, ReLU) → Dropout(0.25) → Dense(2). 6,930,562 parameters.
 
+use crate::models::dropout::StreamDropout;
 use tch::{nn, Tensor};
 
 use super::Classifier;
@@ -42,13 +43,13 @@ impl EncoderBlock {
         let h = self
             .attn
             .forward_t(&self.ln1.forward(x), train)
-            .dropout(DROPOUT, train);
+            .stream_dropout(DROPOUT, train);
         let res = h + x;
         let h = self
             .ff1
             .forward(&self.ln2.forward(&res))
             .relu()
-            .dropout(DROPOUT, train);
+            .stream_dropout(DROPOUT, train);
         self.ff2.forward(&h) + res
     }
 
@@ -57,10 +58,13 @@ impl EncoderBlock {
         let h = tape.layer_norm(&self.ln1, x);
         let h = tape
             .attention(&self.attn, &h, train)
-            .dropout(DROPOUT, train);
+            .stream_dropout(DROPOUT, train);
         let res = h + x;
         let h = tape.layer_norm(&self.ln2, &res);
-        let h = tape.dense(&self.ff1, &h).relu().dropout(DROPOUT, train);
+        let h = tape
+            .dense(&self.ff1, &h)
+            .relu()
+            .stream_dropout(DROPOUT, train);
         tape.dense(&self.ff2, &h) + res
     }
 }
@@ -91,7 +95,11 @@ impl Classifier for Transformer {
             h = b.forward_t(&h, train);
         }
         let pooled = h.mean_dim([2i64].as_slice(), false, h.kind()); // (b, 6)
-        let h = self.fc.forward(&pooled).relu().dropout(DROPOUT, train);
+        let h = self
+            .fc
+            .forward(&pooled)
+            .relu()
+            .stream_dropout(DROPOUT, train);
         self.out.forward(&h)
     }
 
@@ -101,7 +109,10 @@ impl Classifier for Transformer {
             h = b.forward_tape(tape, &h, train);
         }
         let pooled = h.mean_dim([2i64].as_slice(), false, h.kind()); // (b, 6)
-        let h = tape.dense(&self.fc, &pooled).relu().dropout(DROPOUT, train);
+        let h = tape
+            .dense(&self.fc, &pooled)
+            .relu()
+            .stream_dropout(DROPOUT, train);
         tape.dense(&self.out, &h)
     }
 

@@ -31,6 +31,7 @@
 //!
 //! May depend on: tch, `crate::models::layers`. No IO, no orchestration.
 
+use crate::models::dropout::StreamDropout;
 use crate::models::layers::{ConvRow, Dense, KerasGru, KerasLstm, LayerNorm, MultiHeadAttention};
 use tch::{Kind, Tensor};
 
@@ -569,7 +570,7 @@ impl Tape {
         let scores = q.matmul(&k.transpose(-2, -1)) / (kd as f64).sqrt();
         let probs = scores
             .softmax(-1, scores.kind())
-            .dropout(layer.dropout(), train);
+            .stream_dropout(layer.dropout(), train);
         let ctx = probs
             .matmul(&v)
             .transpose(1, 2)
