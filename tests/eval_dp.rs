@@ -446,10 +446,13 @@ fn bench_dp_step() {
     let model = build(kind, vs.root());
     let mut opt = adam(&vs);
     let it = Tensor::from_slice(&idx64);
+    // Dropout masks from a stream, as the training loops install one.
+    use dpwear::models::dropout::{with_stream, DropoutStream};
+    let mut plain_masks = DropoutStream::new(7);
     let mut plain_step = || {
         let xb = x.index_select(0, &it);
         let yb = y.index_select(0, &it);
-        let logits = model.forward_t(&xb, true);
+        let logits = with_stream(&mut plain_masks, || model.forward_t(&xb, true));
         let target = yb.one_hot(2).to_kind(Kind::Float);
         let loss = logits
             .binary_cross_entropy_with_logits::<Tensor>(&target, None, None, tch::Reduction::None)
@@ -473,20 +476,23 @@ fn bench_dp_step() {
     };
     let mut seed = 0;
     let mut prof = TrainProfile::default();
+    let mut dp_masks = DropoutStream::new(7);
     let mut dp_step = || {
         seed += 1;
-        example_step(
-            dp_model.as_ref(),
-            HeadMode::Reference,
-            &x,
-            &y,
-            &idx64,
-            None,
-            dpwear::models::DpTraining::DEFAULT_CLASS_WEIGHTS.map(|w| w / 2.5),
-            &cfg,
-            seed,
-            &mut prof,
-        );
+        with_stream(&mut dp_masks, || {
+            example_step(
+                dp_model.as_ref(),
+                HeadMode::Reference,
+                &x,
+                &y,
+                &idx64,
+                None,
+                dpwear::models::DpTraining::DEFAULT_CLASS_WEIGHTS.map(|w| w / 2.5),
+                &cfg,
+                seed,
+                &mut prof,
+            )
+        });
         dp_opt.step();
     };
     // Interleaved, so that load from other processes hits both alike.

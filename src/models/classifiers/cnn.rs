@@ -40,15 +40,7 @@ impl Classifier for Cnn {
 
     fn forward_tape(&self, tape: &mut Tape, x: &Tensor, train: bool) -> Tensor {
         let h = self.convs.forward_tape(tape, x, train).flatten(1, -1);
-        let h = tape
-            .dense(&self.fc1, &h)
-            .relu()
-            .stream_dropout(DROPOUT, train);
-        let h = tape
-            .dense(&self.fc2, &h)
-            .relu()
-            .stream_dropout(DROPOUT, train);
-        tape.dense(&self.out, &h)
+        super::recorded_dense_head(tape, [&self.fc1, &self.fc2, &self.out], &h, DROPOUT, train)
     }
 
     fn layer_kinds(&self) -> Vec<LayerKind> {

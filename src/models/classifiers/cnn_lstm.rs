@@ -123,15 +123,7 @@ impl Classifier for CnnLstm {
         let s1 = s1.stream_dropout(DROPOUT, train);
         let (_, last) = tape.lstm(&self.lstm2, &s1);
         let h = last.stream_dropout(DROPOUT, train);
-        let h = tape
-            .dense(&self.fc1, &h)
-            .relu()
-            .stream_dropout(DROPOUT, train);
-        let h = tape
-            .dense(&self.fc2, &h)
-            .relu()
-            .stream_dropout(DROPOUT, train);
-        tape.dense(&self.out, &h)
+        super::recorded_dense_head(tape, [&self.fc1, &self.fc2, &self.out], &h, DROPOUT, train)
     }
 
     fn layer_kinds(&self) -> Vec<LayerKind> {

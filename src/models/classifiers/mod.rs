@@ -33,6 +33,21 @@ pub trait Classifier: Send {
     fn layer_kinds(&self) -> Vec<LayerKind>;
 }
 
+/// The recorded dense head of the CNN and the CNN-LSTM: `[fc1, fc2, out]` as Dense → ReLU →
+/// Dropout → Dense → ReLU → Dropout → Dense, every Dense on `tape`.
+pub(crate) fn recorded_dense_head(
+    tape: &mut Tape,
+    [fc1, fc2, out]: [&crate::models::layers::Dense; 3],
+    h: &Tensor,
+    dropout: f64,
+    train: bool,
+) -> Tensor {
+    use crate::models::dropout::StreamDropout;
+    let h = tape.dense(fc1, h).relu().stream_dropout(dropout, train);
+    let h = tape.dense(fc2, &h).relu().stream_dropout(dropout, train);
+    tape.dense(out, &h)
+}
+
 /// Builds a classifier's variables under `p` (Keras-style initialisation).
 pub fn build(kind: ClassifierKind, p: nn::Path) -> Box<dyn Classifier> {
     match kind {
