@@ -9,7 +9,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{ok, read_json, run};
+use common::{gan_generate, ok, read_json, run};
 
 fn simulated(dir: &Path) -> PathBuf {
     common::simulated(dir, "0.2")
@@ -87,18 +87,7 @@ fn train_info_generate_and_never_recompute() {
 
     for ext in ["h5", "csv", "npz"] {
         let out = dir.path().join(format!("syn.{ext}"));
-        ok(run(&[
-            "gan",
-            "generate",
-            "--checkpoint",
-            ck.to_str().unwrap(),
-            "--subjects",
-            "2",
-            "--seed",
-            "3",
-            "--out",
-            out.to_str().unwrap(),
-        ]));
+        ok(gan_generate(&ck, &out, &["--subjects", "2", "--seed", "3"]));
         assert!(out.exists());
     }
     let syn = dpwear::data::store::read_dataset(&dir.path().join("syn.h5")).unwrap();
@@ -120,31 +109,15 @@ fn train_info_generate_and_never_recompute() {
     }
     // Same seed, same bytes.
     let again = dir.path().join("syn2.h5");
-    ok(run(&[
-        "gan",
-        "generate",
-        "--checkpoint",
-        ck.to_str().unwrap(),
-        "--subjects",
-        "2",
-        "--seed",
-        "3",
-        "--out",
-        again.to_str().unwrap(),
-    ]));
+    ok(gan_generate(
+        &ck,
+        &again,
+        &["--subjects", "2", "--seed", "3"],
+    ));
     let syn2 = dpwear::data::store::read_dataset(&again).unwrap();
     assert_eq!(syn.subjects, syn2.subjects);
     // Existing output without --force.
-    let o = run(&[
-        "gan",
-        "generate",
-        "--checkpoint",
-        ck.to_str().unwrap(),
-        "--subjects",
-        "2",
-        "--out",
-        again.to_str().unwrap(),
-    ]);
+    let o = gan_generate(&ck, &again, &["--subjects", "2"]);
     assert_eq!(code(&o), Some(6));
 }
 
@@ -165,16 +138,7 @@ fn interrupted_training_resumes_to_the_same_bits() {
     let card = read_json(&parts.join("model-card.json"));
     assert_eq!(card["training"]["status"], "in-progress");
     assert_eq!(card["training"]["steps_done"], 3);
-    let o = run(&[
-        "gan",
-        "generate",
-        "--checkpoint",
-        parts.to_str().unwrap(),
-        "--subjects",
-        "1",
-        "--out",
-        dir.path().join("x.h5").to_str().unwrap(),
-    ]);
+    let o = gan_generate(&parts, &dir.path().join("x.h5"), &["--subjects", "1"]);
     assert_eq!(code(&o), Some(5), "{}", stderr(&o));
     let o = ok(run(&train_args(
         ds.to_str().unwrap(),
@@ -198,17 +162,11 @@ fn corrupt_and_missing_checkpoints_are_refused() {
     let ck = dir.path().join("ck");
     ok(run(&train_args(ds.to_str().unwrap(), ck.to_str().unwrap())));
     let gen = |ck: &Path| {
-        run(&[
-            "gan",
-            "generate",
-            "--checkpoint",
-            ck.to_str().unwrap(),
-            "--subjects",
-            "1",
-            "--out",
-            dir.path().join("o.h5").to_str().unwrap(),
-            "--force",
-        ])
+        gan_generate(
+            ck,
+            &dir.path().join("o.h5"),
+            &["--subjects", "1", "--force"],
+        )
     };
     let o = gen(&dir.path().join("nope"));
     assert_eq!(code(&o), Some(3), "{}", stderr(&o));

@@ -9,7 +9,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{ok, read_json, run};
+use common::{gan_generate, gan_train, ok, read_json, run};
 
 fn simulated(dir: &Path) -> PathBuf {
     common::simulated(dir, "0.3")
@@ -19,41 +19,37 @@ fn simulated(dir: &Path) -> PathBuf {
 /// 3 synthetic subjects sampled from it.
 fn generator(dir: &Path, ds: &Path) -> (PathBuf, PathBuf) {
     let ck = dir.join("ck");
-    ok(run(&[
-        "gan",
-        "train",
-        "--dataset",
-        ds.to_str().unwrap(),
-        "--generator",
-        "dp-merf",
-        "--steps",
-        "20",
-        "--threads",
-        "1",
-        "--exclude-subject",
-        "101",
-        "--windows",
-        "non-overlapping",
-        "--out",
-        ck.to_str().unwrap(),
-    ]));
+    ok(gan_train(
+        ds,
+        &ck,
+        &[
+            "--generator",
+            "dp-merf",
+            "--steps",
+            "20",
+            "--threads",
+            "1",
+            "--exclude-subject",
+            "101",
+            "--windows",
+            "non-overlapping",
+        ],
+    ));
     let syn = dir.join("syn.h5");
-    ok(run(&[
-        "gan",
-        "generate",
-        "--checkpoint",
-        ck.to_str().unwrap(),
-        "--subjects",
-        "3",
-        "--windows-per-subject",
-        "10",
-        "--stress-fraction",
-        "0.3",
-        "--seed",
-        "3",
-        "--out",
-        syn.to_str().unwrap(),
-    ]));
+    ok(gan_generate(
+        &ck,
+        &syn,
+        &[
+            "--subjects",
+            "3",
+            "--windows-per-subject",
+            "10",
+            "--stress-fraction",
+            "0.3",
+            "--seed",
+            "3",
+        ],
+    ));
     (ck, syn)
 }
 
@@ -129,18 +125,11 @@ fn a_report_with_leakage_against_the_left_out_subject() {
 
     // Too few synthetic windows for a test: a located error, not a panic.
     let tiny = dir.path().join("tiny.h5");
-    ok(run(&[
-        "gan",
-        "generate",
-        "--checkpoint",
-        ck.to_str().unwrap(),
-        "--subjects",
-        "1",
-        "--windows-per-subject",
-        "2",
-        "--out",
-        tiny.to_str().unwrap(),
-    ]));
+    ok(gan_generate(
+        &ck,
+        &tiny,
+        &["--subjects", "1", "--windows-per-subject", "2"],
+    ));
     let o = run(&[
         "quality",
         "--real",
@@ -229,45 +218,41 @@ fn post_hoc_scores_and_the_canary_audit_of_a_private_cgan() {
     let dir = tempfile::tempdir().unwrap();
     let ds = simulated(dir.path());
     let ck = dir.path().join("ck");
-    ok(run(&[
-        "gan",
-        "train",
-        "--dataset",
-        ds.to_str().unwrap(),
-        "--generator",
-        "cgan",
-        "--steps",
-        "2",
-        "--batch-size",
-        "8",
-        "--epsilon",
-        "10",
-        "--delta",
-        "1e-5",
-        "--windows",
-        "non-overlapping",
-        "--threads",
-        "1",
-        "--exclude-subject",
-        "101",
-        "--out",
-        ck.to_str().unwrap(),
-    ]));
+    ok(gan_train(
+        &ds,
+        &ck,
+        &[
+            "--generator",
+            "cgan",
+            "--steps",
+            "2",
+            "--batch-size",
+            "8",
+            "--epsilon",
+            "10",
+            "--delta",
+            "1e-5",
+            "--windows",
+            "non-overlapping",
+            "--threads",
+            "1",
+            "--exclude-subject",
+            "101",
+        ],
+    ));
     let syn = dir.path().join("syn.h5");
-    ok(run(&[
-        "gan",
-        "generate",
-        "--checkpoint",
-        ck.to_str().unwrap(),
-        "--subjects",
-        "2",
-        "--windows-per-subject",
-        "10",
-        "--seed",
-        "1",
-        "--out",
-        syn.to_str().unwrap(),
-    ]));
+    ok(gan_generate(
+        &ck,
+        &syn,
+        &[
+            "--subjects",
+            "2",
+            "--windows-per-subject",
+            "10",
+            "--seed",
+            "1",
+        ],
+    ));
     let out = dir.path().join("report");
     ok(run(&[
         "quality",
@@ -310,20 +295,11 @@ fn post_hoc_scores_and_the_canary_audit_of_a_private_cgan() {
 
     // A non-private checkpoint has no claim to audit.
     let plain = dir.path().join("plain");
-    ok(run(&[
-        "gan",
-        "train",
-        "--dataset",
-        ds.to_str().unwrap(),
-        "--generator",
-        "dp-merf",
-        "--steps",
-        "5",
-        "--threads",
-        "1",
-        "--out",
-        plain.to_str().unwrap(),
-    ]));
+    ok(gan_train(
+        &ds,
+        &plain,
+        &["--generator", "dp-merf", "--steps", "5", "--threads", "1"],
+    ));
     let o = run(&[
         "quality",
         "--real",

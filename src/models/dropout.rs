@@ -2,11 +2,13 @@
 //!
 //! libtorch's CPU dropout draws its mask with `bernoulli_`, one element at a time from one
 //! Mersenne twister: on the reference CNN's (50, 64, 6, 210) activations that is ≈ 40 ms per
-//! layer, more than the convolution it follows (measured, `bench/train_speed.sh`). Here the mask
-//! of element `i` of the `c`-th dropout call of a stream with seed `s` is a pure function of
-//! `(s, c, i)`: 32 bits of SplitMix64 over a per-call key, kept when they reach ⌈p·2³²⌋. The
-//! mask is generated in parallel (rayon), scaled by 1/(1 − p) like Keras' and torch's inverted
-//! dropout, and multiplied in (its autograd is the plain product).
+//! layer, more than the convolution it follows (libtorch's profiler, 2 threads, this 2-core
+//! machine; results/benchmarks/README.md). Here the mask of element `i` of the `c`-th dropout
+//! call of a stream with seed `s` is a pure function of `(s, c, i)`: 32 bits of SplitMix64 over
+//! a per-call key, kept when they reach round(p·2³²) (≈ 3 ms for that mask). The mask is
+//! generated in parallel (rayon) when libtorch runs on several threads, scaled by 1/(1 − p)
+//! like Keras' and torch's inverted dropout, and multiplied in (its autograd is the plain
+//! product).
 //!
 //! Because masks are indexed by position rather than drawn in sequence, a window's mask depends
 //! only on the stream, the call and the window's place in its batch — the property fold-batched
@@ -117,13 +119,6 @@ fn splitmix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Mask values of elements 0..n (see [`fill_mask_bits`]).
-pub fn mask_values(key: u64, n: usize, p: f64) -> Vec<f32> {
-    let mut bits = vec![0u32; n];
-    fill_mask_bits(key, p, &mut bits);
-    bits.into_iter().map(f32::from_bits).collect()
-}
-
 /// Fills `out` with the f32 bit patterns of the mask: element 2k takes the low and 2k+1 the
 /// high 32 bits of SplitMix64's k-th output from state `key`, and is dropped (0) when they fall
 /// below round(p·2³²), kept (1/(1 − p)) otherwise. Two branch-free passes (draw, then
@@ -170,6 +165,13 @@ fn fill_mask_bits(key: u64, p: f64, out: &mut [u32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Mask values of elements 0..n (see [`fill_mask_bits`]).
+    fn mask_values(key: u64, n: usize, p: f64) -> Vec<f32> {
+        let mut bits = vec![0u32; n];
+        fill_mask_bits(key, p, &mut bits);
+        bits.into_iter().map(f32::from_bits).collect()
+    }
 
     #[test]
     fn masks_are_positional_and_parallel_generation_matches_serial() {

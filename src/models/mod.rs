@@ -1,6 +1,6 @@
 //! Neural models. `spec` (pure: names and reference hyper-parameters) builds everywhere; the
-//! networks themselves (`layers`, `dropout`, `classifiers`, `generators`, and `posthoc`, the small GRUs of
-//! the post-hoc quality scores) need libtorch (feature `torch`).
+//! networks themselves (`layers`, `dropout`, `classifiers`, `generators`, and `posthoc`, the
+//! small GRUs of the post-hoc quality scores) need libtorch (feature `torch`).
 //!
 //! May depend on: tch, `privacy::dpsgd` (the recording `Tape` of the DP forward passes) and the
 //! pure labels of `privacy::accounting` (in `spec`). Must never use orchestration, clap or

@@ -49,6 +49,23 @@ pub fn run(args: &[&str]) -> Output {
     dpwear().args(args).output().expect("run dpwear")
 }
 
+/// Runs `dpwear gan train --dataset DATASET --out OUT EXTRA…` to completion (unchecked).
+pub fn gan_train(dataset: &Path, out: &Path, extra: &[&str]) -> Output {
+    let (d, o) = (dataset.to_str().unwrap(), out.to_str().unwrap());
+    let mut args = vec!["gan", "train", "--dataset", d, "--out", o];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+/// Runs `dpwear gan generate --checkpoint CHECKPOINT --out OUT EXTRA…` to completion
+/// (unchecked).
+pub fn gan_generate(checkpoint: &Path, out: &Path, extra: &[&str]) -> Output {
+    let (c, o) = (checkpoint.to_str().unwrap(), out.to_str().unwrap());
+    let mut args = vec!["gan", "generate", "--checkpoint", c, "--out", o];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
 /// Asserts success, showing the exit code, stdout and stderr otherwise.
 pub fn ok(o: Output) -> Output {
     assert!(

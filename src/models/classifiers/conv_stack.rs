@@ -34,8 +34,8 @@ impl ConvStack {
     /// x: (batch, 6, 210) → (batch, 64, 6, 52), returned as a channels-last view (contiguous
     /// as (batch, 6, 52, 64)). The stack runs channels-last throughout: oneDNN's convolutions
     /// and their gradients are ≈ 1.7× as fast on NHWC as on NCHW for these (1, 3) kernels, and
-    /// the pooling, ReLU and dropout masks then work on contiguous memory
-    /// (`bench/train_speed.sh`).
+    /// the pooling, ReLU and dropout masks then work on contiguous memory (libtorch's profiler,
+    /// batch 50, 2 threads; results/benchmarks/README.md).
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
         let d = self.dropout;
         let x = x.unsqueeze(3); // (batch, 6, 210, 1)
@@ -83,7 +83,7 @@ impl ConvStack {
 /// NHWC): the larger of each pair, the first on ties, exactly as libtorch's `max_pool2d` — but
 /// through a gather of the pairs instead of `max_pool2d_with_indices`, whose CPU kernel costs
 /// ≈ 14 ms forward on the CNN's (50, 64, 6, 210) activations against ≈ 3 ms here (forward and
-/// backward ≈ 7 ms against 15; `bench/train_speed.sh`). The choice is made without recording;
+/// backward ≈ 7 ms against 15; libtorch's profiler, 2 threads). The choice is made without recording;
 /// the gradient flows to the chosen element only, as with `max_pool2d`.
 pub fn max_pool_pairs(x: &Tensor, axis: usize) -> Tensor {
     let size = x.size();
