@@ -198,6 +198,14 @@ pub struct CommonArgs {
     /// Device.
     #[arg(long, value_enum, default_value = "cpu")]
     pub device: DeviceArg,
+    /// Train M folds' CNNs as one batched model (grouped convolutions, batched matmuls; each
+    /// model keeps its own data, seeds, dropout stream and Adam state; equal to training them
+    /// one at a time within float tolerance). Non-private CNNs only; other requests train one
+    /// model per fold. Default: 1 on the CPU (there it is slower: ≈ 0.5× the throughput of
+    /// one fold at a time on a 2-core CPU, results/benchmarks/fold-batch.md; folds run
+    /// concurrently instead), a replicate's folds at once on CUDA.
+    #[arg(long, value_name = "M", value_parser = crate::config::limits::fold_batch)]
+    pub fold_batch: Option<usize>,
     /// Write the result record (JSON) here.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -375,6 +383,11 @@ fn evaluate(
         }
         None => None,
     };
+    let fold_batch = a.fold_batch.unwrap_or(if device == tch::Device::Cpu {
+        1
+    } else {
+        crate::config::limits::MAX_FOLD_BATCH
+    });
     let config = EvalConfig {
         protocol,
         classifier: kind,
@@ -385,6 +398,7 @@ fn evaluate(
         same_seed: a.same_seed,
         threads,
         device: format!("{device:?}"),
+        fold_batch,
     };
     let inputs = crate::training::eval_runner::EvalInputs {
         config,

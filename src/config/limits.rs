@@ -15,6 +15,7 @@
 //! | simulated subjects of a campaign (`dataset.simulate.subjects`) | [`MIN_CAMPAIGN_SUBJECTS`] ..= the simulator's maximum |
 //! | MPI ranks per cell (`slurm.ranks_per_cell`) | 1 ..= [`MAX_RANKS_PER_CELL`] |
 //! | threads of a local run (cells at once × threads per cell) | at most [`MAX_TOTAL_THREADS`] |
+//! | models trained as one (`eval --fold-batch`) | 1 ..= [`MAX_FOLD_BATCH`] |
 //!
 //! Pure: no dependencies beyond std.
 
@@ -29,6 +30,9 @@ pub const MAX_THREADS: usize = 256;
 pub const MAX_JOBS: usize = 1024;
 /// Training epochs of a classifier (the reference's largest is 110).
 pub const MAX_EPOCHS: usize = 10_000;
+/// Folds' models trained as one batched model (a LOSO replicate has one fold per subject;
+/// WESAD has 15).
+pub const MAX_FOLD_BATCH: usize = 1024;
 /// Minibatch size of a classifier.
 pub const MAX_BATCH_SIZE: usize = 65_536;
 /// Synthetic subjects kept from a generator's output.
@@ -73,6 +77,10 @@ pub const REPLICATES: Limit = Limit {
 pub const THREADS: Limit = Limit {
     what: "threads",
     range: 1..=MAX_THREADS,
+};
+pub const FOLD_BATCH: Limit = Limit {
+    what: "models trained as one",
+    range: 1..=MAX_FOLD_BATCH,
 };
 /// Permutations of a quality report's MMD² test.
 pub const QUALITY_PERMUTATIONS: Limit = Limit {
@@ -147,6 +155,9 @@ pub fn replicates(s: &str) -> Result<usize, String> {
 }
 pub fn threads(s: &str) -> Result<usize, String> {
     THREADS.parse(s)
+}
+pub fn fold_batch(s: &str) -> Result<usize, String> {
+    FOLD_BATCH.parse(s)
 }
 pub fn jobs(s: &str) -> Result<usize, String> {
     JOBS.parse(s)

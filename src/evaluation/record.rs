@@ -44,6 +44,18 @@ pub struct EvalConfig {
     pub same_seed: bool,
     pub threads: usize,
     pub device: String,
+    /// How many folds' models were trained as one batched model (`--fold-batch`; see
+    /// `training::fold_batch`); 1 (one model at a time) is not serialised.
+    #[serde(default = "one_model", skip_serializing_if = "is_one_model")]
+    pub fold_batch: usize,
+}
+
+fn one_model() -> usize {
+    1
+}
+
+fn is_one_model(n: &usize) -> bool {
+    *n <= 1
 }
 
 /// One fold (test subject) of one replicate.

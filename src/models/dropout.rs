@@ -86,6 +86,37 @@ pub fn dropout(x: &Tensor, p: f64, train: bool) -> Tensor {
     }
 }
 
+/// The masks of one dropout call of several models trained as one (fold-batched training):
+/// an (M, shape…) float32 CPU tensor whose slice m is exactly the mask [`dropout`] would draw
+/// for a tensor of `shape` from `streams[m]`, which advances — for the models marked `active`
+/// only (a model without a batch at this step draws nothing; its slice is all ones).
+pub fn stacked_masks(
+    streams: &mut [DropoutStream],
+    active: &[bool],
+    shape: &[i64],
+    p: f64,
+) -> Tensor {
+    let mut full = vec![streams.len() as i64];
+    full.extend_from_slice(shape);
+    let masks = Tensor::ones(full.as_slice(), (Kind::Float, Device::Cpu));
+    let per_model: usize = shape.iter().map(|&d| d as usize).product();
+    // SAFETY: `masks` is a fresh, contiguous float32 CPU tensor of M · per_model elements that
+    // nothing else references until this function returns it.
+    let bits = unsafe {
+        std::slice::from_raw_parts_mut(masks.data_ptr() as *mut u32, streams.len() * per_model)
+    };
+    for ((stream, &on), slice) in streams
+        .iter_mut()
+        .zip(active)
+        .zip(bits.chunks_mut(per_model.max(1)))
+    {
+        if on {
+            fill_mask_bits(stream.next_key(), p, slice);
+        }
+    }
+    masks
+}
+
 /// [`dropout`] as a method, so that layer code reads like tch's `Tensor::dropout`.
 pub trait StreamDropout {
     fn stream_dropout(&self, p: f64, train: bool) -> Tensor;
@@ -187,6 +218,32 @@ mod tests {
         assert!((dropped - 0.3).abs() < 5e-3, "drop rate {dropped}");
         assert!(a.iter().all(|&v| v == 0.0 || (v - 1.0 / 0.7).abs() < 1e-6));
         assert_ne!(mask_values(8, 1_000, 0.3), b, "another key, another mask");
+    }
+
+    #[test]
+    fn stacked_masks_are_each_models_own_mask() {
+        let x = Tensor::ones([3, 50], (Kind::Float, Device::Cpu));
+        let mut streams = [
+            DropoutStream::new(1),
+            DropoutStream::new(2),
+            DropoutStream::new(3),
+        ];
+        let stacked = stacked_masks(&mut streams, &[true, false, true], &[3, 50], 0.4);
+        assert_eq!(stacked.size(), [3, 3, 50]);
+        assert_eq!(
+            streams.map(|s| s.calls()),
+            [1, 0, 1],
+            "inactive models do not advance"
+        );
+        for (m, seed) in [(0, 1), (2, 3)] {
+            let mut own = DropoutStream::new(seed);
+            let single = with_stream(&mut own, || dropout(&x, 0.4, true));
+            assert!(stacked.get(m).equal(&single), "model {m}");
+        }
+        assert!(
+            stacked.get(1).equal(&x),
+            "an inactive model's slice is ones"
+        );
     }
 
     #[test]

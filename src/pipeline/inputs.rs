@@ -128,6 +128,7 @@ pub fn eval_config(c: &CellConfig, threads: usize) -> (EvalConfig, tch::Device) 
             same_seed: false,
             threads,
             device: "Cpu".into(),
+            fold_batch: 1,
         },
         tch::Device::Cpu,
     )

@@ -130,6 +130,25 @@ pub fn class_weights(y: &[u8], head: HeadMode) -> Vec<f64> {
     }
 }
 
+/// Serialises model initialisation: libtorch's CPU generator is one per process, so two folds
+/// training concurrently ([`super::eval_runner`]) that each seed it and draw their initial
+/// weights would interleave their draws, and a fold's model would depend on its neighbour's
+/// timing (it did: folds 0 and 1 of a concurrent LOSO differed from run to run).
+static INIT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs `build` (which draws initial weights from libtorch's generator) with the generator
+/// seeded by `seed`, holding the process-wide initialisation lock; then seeds the generator
+/// with `after` (the dropout seed, which libtorch's dropout uses on CUDA).
+pub(crate) fn seeded_init<R>(seed: i64, after: i64, build: impl FnOnce() -> R) -> R {
+    let _guard = INIT_LOCK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    tch::manual_seed(seed);
+    let out = build();
+    tch::manual_seed(after);
+    out
+}
+
 /// Keras' Adam defaults: β1 0.9, β2 0.999, ε 1e-7.
 fn keras_adam(vs: &nn::VarStore, lr: f64) -> nn::Optimizer {
     nn::Adam {
@@ -155,10 +174,11 @@ pub fn train(mut spec: TrainSpec<'_>) -> Result<Trained, String> {
 fn train_plain(mut spec: TrainSpec<'_>) -> Trained {
     let started = Instant::now();
     let n = spec.y.len();
-    tch::manual_seed(spec.init_seed);
-    let vs = nn::VarStore::new(spec.device);
-    let model = classifiers::build(spec.kind, vs.root());
-    tch::manual_seed(spec.dropout_seed);
+    let (vs, model) = seeded_init(spec.init_seed, spec.dropout_seed, || {
+        let vs = nn::VarStore::new(spec.device);
+        let model = classifiers::build(spec.kind, vs.root());
+        (vs, model)
+    });
 
     let input = InputTransform::for_head(spec.head, spec.x);
     let x_train = input.apply(spec.x);
@@ -222,13 +242,14 @@ fn train_plain(mut spec: TrainSpec<'_>) -> Trained {
 fn train_private(spec: TrainSpec<'_>, p: PrivateTraining<'_>) -> Result<Trained, String> {
     let started = Instant::now();
     let mode = p.plan.request.mode;
-    tch::manual_seed(spec.init_seed);
-    let vs = nn::VarStore::new(spec.device);
-    let (model, arch_note) = match mode {
-        DpMode::Example => classifiers::build_dp(spec.kind, vs.root()),
-        DpMode::ReferenceBatch => (classifiers::build(spec.kind, vs.root()), None),
-    };
-    tch::manual_seed(spec.dropout_seed);
+    let (vs, (model, arch_note)) = seeded_init(spec.init_seed, spec.dropout_seed, || {
+        let vs = nn::VarStore::new(spec.device);
+        let built = match mode {
+            DpMode::Example => classifiers::build_dp(spec.kind, vs.root()),
+            DpMode::ReferenceBatch => (classifiers::build(spec.kind, vs.root()), None),
+        };
+        (vs, built)
+    });
     let mut masks = DropoutStream::new(spec.dropout_seed as u64);
     let (input, weights) = match mode {
         DpMode::Example => (
@@ -340,7 +361,7 @@ pub(crate) fn per_sample_loss(logits: &Tensor, y: &Tensor, head: HeadMode) -> Te
 }
 
 /// The feature transform in front of the model.
-enum InputTransform {
+pub(crate) enum InputTransform {
     /// Features as stored (the reference head).
     Raw,
     /// Standardisation with the training windows' mean and 1/sd per feature (the default head
@@ -355,7 +376,7 @@ enum InputTransform {
 impl InputTransform {
     /// The non-private choice: standardisation fitted on `x` for the default head, raw features
     /// for the reference head.
-    fn for_head(head: HeadMode, x: &Tensor) -> Self {
+    pub(crate) fn for_head(head: HeadMode, x: &Tensor) -> Self {
         match head {
             HeadMode::Default => Self::fit_standardise(x),
             HeadMode::Reference => Self::Raw,
@@ -370,7 +391,7 @@ impl InputTransform {
         InputTransform::Standardise { mean, inv_sd }
     }
 
-    fn apply(&self, x: &Tensor) -> Tensor {
+    pub(crate) fn apply(&self, x: &Tensor) -> Tensor {
         match self {
             InputTransform::Raw => x.shallow_clone(),
             InputTransform::Standardise { mean, inv_sd } => {
@@ -383,6 +404,36 @@ impl InputTransform {
 }
 
 impl Trained {
+    /// A non-private model trained elsewhere (fold-batched training), from its parts.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn from_parts(
+        vs: nn::VarStore,
+        model: Box<dyn classifiers::Classifier>,
+        head: HeadMode,
+        input: InputTransform,
+        class_weights: Vec<f64>,
+        final_loss: f64,
+        train_seconds: f64,
+        profile: TrainProfile,
+    ) -> Self {
+        Self {
+            _vs: vs,
+            model,
+            head,
+            input,
+            class_weights,
+            final_loss,
+            train_seconds,
+            profile,
+            privacy: None,
+        }
+    }
+
+    /// The model's variables by name (the trained parameters).
+    pub fn variables(&self) -> std::collections::HashMap<String, Tensor> {
+        self._vs.variables()
+    }
+
     /// Class probabilities (N, 2) for features (N, 6, 210) on the model's device: per-column
     /// sigmoids for the reference head (they need not sum to 1), a softmax for the default.
     pub fn predict(&self, x: &Tensor) -> Vec<[f64; 2]> {
@@ -431,6 +482,40 @@ pub fn features_tensor(x: &[f64], idx: &[usize], device: Device) -> Tensor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concurrent_initialisations_draw_what_they_would_draw_alone() {
+        let first_weights = |seed: i64| {
+            seeded_init(seed, 0, || {
+                let vs = nn::VarStore::new(Device::Cpu);
+                let _m = classifiers::build(ClassifierKind::CnnLstm, vs.root());
+                let v = vs.variables();
+                let mut names: Vec<_> = v.keys().cloned().collect();
+                names.sort();
+                names
+                    .iter()
+                    .map(|n| v[n].sum(Kind::Double).double_value(&[]))
+                    .collect::<Vec<_>>()
+            })
+        };
+        let alone: Vec<_> = (0..8).map(first_weights).collect();
+        let together: Vec<Vec<_>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..2)
+                .map(|t| {
+                    s.spawn(move || {
+                        (0..8)
+                            .filter(|k| k % 2 == t)
+                            .map(first_weights)
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for (k, a) in alone.iter().enumerate() {
+            assert_eq!(a, &together[k % 2][k / 2], "model {k}");
+        }
+    }
 
     #[test]
     fn class_weights_follow_the_reference_and_balanced_rules() {

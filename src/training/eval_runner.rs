@@ -317,6 +317,50 @@ pub struct FoldOutcome {
     pub profile: Option<TrainProfileSeconds>,
 }
 
+/// Where a fold's seeds come from: the replicate's base seed and the protocol's scope.
+struct FoldStreams {
+    base: u64,
+    scope: &'static str,
+    replicate: u64,
+}
+
+impl FoldStreams {
+    fn key(&self, fold: usize, purpose: Purpose) -> SeedKey<'_> {
+        SeedKey {
+            scope: self.scope,
+            replicate: self.replicate,
+            fold: fold as u64,
+            purpose,
+        }
+    }
+
+    /// The training inputs of fold `fold`'s model: its seeds, data and (when private) the
+    /// private training.
+    fn spec<'a>(
+        &self,
+        c: &EvalConfig,
+        device: Device,
+        fold: usize,
+        x: &'a tch::Tensor,
+        y: &'a [u8],
+        privacy: Option<PrivateTraining<'a>>,
+    ) -> TrainSpec<'a> {
+        let seed = |purpose| seeds::derive(self.base, &self.key(fold, purpose));
+        TrainSpec {
+            kind: c.classifier,
+            head: c.head,
+            hyper: c.hyper,
+            device,
+            x,
+            y,
+            init_seed: seeds::torch_seed(seed(Purpose::Init)),
+            dropout_seed: seeds::torch_seed(seed(Purpose::Dropout)),
+            shuffle: seeds::rng(self.base, &self.key(fold, Purpose::Shuffle)),
+            privacy,
+        }
+    }
+}
+
 /// Whether to go on after a fold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Next {
@@ -368,13 +412,12 @@ pub fn run_folds(
     let base = seeds::replicate_seed(c.master_seed, r as u64, c.same_seed);
     // With --same-seed every replicate draws the very same streams, as the reference did.
     let key_rep = if c.same_seed { 0 } else { r as u64 };
+    let streams = FoldStreams {
+        base,
+        scope,
+        replicate: key_rep,
+    };
     let train_fold = |fold: usize, x: &tch::Tensor, y: &[u8], private: Option<(DpPlan, &[u32])>| {
-        let key = |purpose| SeedKey {
-            scope,
-            replicate: key_rep,
-            fold: fold as u64,
-            purpose,
-        };
         // DP randomness (which windows each Poisson batch holds, the Gaussian noise) is
         // secret: a fresh key from the operating system per trained model, never recorded,
         // unless the request asks for it to be reproducible from the recorded seed.
@@ -382,7 +425,7 @@ pub fn run_folds(
             None => None,
             Some((plan, subjects)) => {
                 let rng = if plan.request.reproducible_noise {
-                    seeds::rng(base, &key(Purpose::Privacy))
+                    seeds::rng(base, &streams.key(fold, Purpose::Privacy))
                 } else {
                     secret_rng()?
                 };
@@ -393,19 +436,8 @@ pub fn run_folds(
                 })
             }
         };
-        train(TrainSpec {
-            kind: c.classifier,
-            head: c.head,
-            hyper: c.hyper,
-            device: inp.device,
-            x,
-            y,
-            init_seed: seeds::torch_seed(seeds::derive(base, &key(Purpose::Init))),
-            dropout_seed: seeds::torch_seed(seeds::derive(base, &key(Purpose::Dropout))),
-            shuffle: seeds::rng(base, &key(Purpose::Shuffle)),
-            privacy,
-        })
-        .map_err(|e| EvalError::Invalid(format!("train fold {fold} privately: {e}")))
+        train(streams.spec(c, inp.device, fold, x, y, privacy))
+            .map_err(|e| EvalError::Invalid(format!("train fold {fold} privately: {e}")))
     };
     // TSTR trains one model per call on the synthetic windows only, its streams keyed by the
     // first wanted fold (fold 0 for a whole TSTR; the fold itself when each fold has its own
@@ -417,47 +449,41 @@ pub fn run_folds(
         }
         _ => None,
     };
-    // One fold, from its place k in `wanted`: train (unless TSTR's one model is given), predict
-    // the test subject, score.
-    let fold_outcome = |k: usize,
-                        fi: usize,
-                        syn_x: Option<&tch::Tensor>,
-                        shared: Option<&super::classifier::Trained>|
-     -> Result<FoldOutcome, EvalError> {
-        let f = folds.get(fi).ok_or_else(|| {
+    let lookup = |fi: usize| {
+        folds.get(fi).ok_or_else(|| {
             EvalError::Invalid(format!("fold {fi} does not exist ({} folds)", folds.len()))
-        })?;
-        let fold_model;
-        let model = match shared {
-            Some(m) => m,
-            None => {
-                let real_x = features_tensor(&real.x, &f.train_real, inp.device);
-                let mut y: Vec<u8> = f.train_real.iter().map(|&i| real.y[i]).collect();
-                let mut subjects: Vec<u32> =
-                    f.train_real.iter().map(|&i| real.subject[i]).collect();
-                let x = match (syn_x, f.use_synthetic) {
-                    (Some(sx), true) => {
-                        y.extend_from_slice(&syn_y);
-                        if let Some((s, _)) = &inp.synthetic {
-                            subjects
-                                .extend(s.subject.iter().map(|&id| id | SYNTHETIC_SUBJECT_FLAG));
-                        }
-                        tch::Tensor::cat(&[real_x, sx.shallow_clone()], 0)
-                    }
-                    _ => real_x,
-                };
-                let private = plans[k].clone().map(|p| (p, subjects.as_slice()));
-                fold_model = train_fold(f.index, &x, &y, private)?;
-                &fold_model
+        })
+    };
+    // A LOSO fold's training windows: its real subjects' (and the synthetic ones when it
+    // augments), with their labels and subjects.
+    let training_set = |f: &Fold, syn_x: Option<&tch::Tensor>| {
+        let real_x = features_tensor(&real.x, &f.train_real, inp.device);
+        let mut y: Vec<u8> = f.train_real.iter().map(|&i| real.y[i]).collect();
+        let mut subjects: Vec<u32> = f.train_real.iter().map(|&i| real.subject[i]).collect();
+        let x = match (syn_x, f.use_synthetic) {
+            (Some(sx), true) => {
+                y.extend_from_slice(&syn_y);
+                if let Some((s, _)) = &inp.synthetic {
+                    subjects.extend(s.subject.iter().map(|&id| id | SYNTHETIC_SUBJECT_FLAG));
+                }
+                tch::Tensor::cat(&[real_x, sx.shallow_clone()], 0)
             }
+            _ => real_x,
         };
+        (x, y, subjects)
+    };
+    // Predicts fold f's test subject with `model` and scores it; `first_use`: the model was
+    // trained for this fold (its training time is booked here).
+    let score = |f: &Fold,
+                 model: &super::classifier::Trained,
+                 first_use: bool|
+     -> Result<FoldOutcome, EvalError> {
         let t = Instant::now();
         let test_x = features_tensor(&real.x, &f.test, inp.device);
         let probs = model.predict(&test_x);
         let truth: Vec<usize> = f.test.iter().map(|&i| real.y[i] as usize).collect();
         let metrics = MetricSet::from_binary_probabilities(&probs, &truth)?;
         let predict_seconds = t.elapsed().as_secs_f64();
-        let first_use = shared.is_none() || k == 0;
         let p = model.profile;
         Ok(FoldOutcome {
             replicate: r,
@@ -483,6 +509,57 @@ pub fn run_folds(
             },
         })
     };
+    // One fold, from its place k in `wanted`: train (unless TSTR's one model is given), predict
+    // the test subject, score.
+    let fold_outcome = |k: usize,
+                        fi: usize,
+                        syn_x: Option<&tch::Tensor>,
+                        shared: Option<&super::classifier::Trained>|
+     -> Result<FoldOutcome, EvalError> {
+        let f = lookup(fi)?;
+        match shared {
+            Some(m) => score(f, m, k == 0),
+            None => {
+                let (x, y, subjects) = training_set(f, syn_x);
+                let private = plans[k].clone().map(|p| (p, subjects.as_slice()));
+                let model = train_fold(f.index, &x, &y, private)?;
+                score(f, &model, true)
+            }
+        }
+    };
+    let group = fold_group(c, wanted.len(), tstr_model.is_some());
+    if group > 1 {
+        let mut out = Vec::with_capacity(wanted.len());
+        for chunk in wanted.chunks(group) {
+            let folds_here = chunk
+                .iter()
+                .map(|&fi| lookup(fi))
+                .collect::<Result<Vec<_>, _>>()?;
+            let sets: Vec<_> = folds_here
+                .iter()
+                .map(|f| training_set(f, syn_x.as_ref()))
+                .collect();
+            let specs = folds_here
+                .iter()
+                .zip(&sets)
+                .map(|(f, (x, y, _))| streams.spec(c, inp.device, f.index, x, y, None))
+                .collect();
+            let models = super::fold_batch::train_batched(specs)
+                .map_err(|e| EvalError::Invalid(format!("fold-batched training: {e}")))?;
+            // The group's folds are all trained: every one is scored and reported, then a
+            // Stop takes effect.
+            let mut stop = false;
+            for (f, model) in folds_here.iter().zip(&models) {
+                let outcome = score(f, model, true)?;
+                stop |= on_fold(&outcome) == Next::Stop;
+                out.push(outcome);
+            }
+            if stop {
+                break;
+            }
+        }
+        return Ok(out);
+    }
     let workers = fold_workers(c.threads, inp.device, wanted.len(), tstr_model.is_some());
     if workers > 1 {
         return run_concurrently(workers, c.threads, wanted, &syn_x, &fold_outcome, on_fold);
@@ -497,6 +574,17 @@ pub fn run_folds(
         }
     }
     Ok(out)
+}
+
+/// How many folds' models to train as one batched model ([`super::fold_batch`]): the
+/// requested `fold_batch` (at most the folds wanted), for CNNs trained without DP, each fold
+/// training its own model (not TSTR's one model per replicate); 1 otherwise.
+fn fold_group(c: &EvalConfig, folds: usize, shared_model: bool) -> usize {
+    let eligible = super::fold_batch::batchable(c.classifier, c.hyper.dp.is_some());
+    if !eligible || shared_model || c.fold_batch <= 1 {
+        return 1;
+    }
+    c.fold_batch.min(folds).max(1)
 }
 
 /// How many folds to train at once: on the CPU, with at least two threads and two folds that

@@ -8,6 +8,7 @@
 //! examples: dropout, max-pooling, LayerNorm and attention act within a window), the CNN-LSTM
 //! swaps its BatchNorm for a LayerNorm and says so (`cnn_lstm::DP_ARCHITECTURE_NOTE`).
 
+pub mod batched_cnn;
 pub mod cnn;
 pub mod cnn_lstm;
 pub mod conv_stack;
