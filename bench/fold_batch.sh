@@ -26,14 +26,10 @@ THREADS=${THREADS:-$(nproc)}
 BIN=${BIN:-target/release/dpwear}
 OUT=results/benchmarks/fold-batch
 [ "$DEVICE" = cpu ] || OUT=$OUT-$DEVICE
-mkdir -p "$OUT" results/bench-data
+mkdir -p "$OUT"
 [ -f .env.build ] && source .env.build
 
-FEAT=results/bench-data/wesad-ref-features.h5
-if [ ! -f "$FEAT" ]; then
-  "$BIN" data import ../shared/data/wesad/subject_data_1hz.pickle --out results/bench-data/wesad-ref.h5 --force
-  "$BIN" features --dataset results/bench-data/wesad-ref.h5 --mode reference --out "$FEAT" --force
-fi
+FEAT=$(bench/reference_features.sh "$BIN")
 
 # run NAME ENV FOLD_BATCH: one LOSO replicate of the CNN, timed; NAME.json appears when done.
 run() {

@@ -15,14 +15,8 @@ cd "$(dirname "$0")/.."
 GEN=${1:?generator}; MODE=${2:?mode}; EPS=${3:?epsilon or inf}; REPS=${4:-3}; shift 3; shift || true
 BIN=${BIN:-target/release/dpwear}
 THREADS=${THREADS:-1}
-DATA=results/bench-data
-mkdir -p "$DATA"
-DS=$DATA/wesad-ref.h5
-FEAT=$DATA/wesad-ref-features.h5
-if [ ! -f "$FEAT" ]; then
-  "$BIN" data import ../shared/data/wesad/subject_data_1hz.pickle --out "$DS" --force
-  "$BIN" features --dataset "$DS" --mode reference --out "$FEAT" --force
-fi
+FEAT=$(bench/reference_features.sh "$BIN")
+DS=results/bench-data/wesad-ref.h5
 TAG="$GEN-$MODE-eps$EPS${TAG_SUFFIX:-}"
 OUT=results/benchmarks/gan-tstr/$TAG
 mkdir -p "$OUT"

@@ -9,12 +9,8 @@ cd "$(dirname "$0")/.."
 CLF=${1:?classifier}; MODE=${2:?mode}; REPS=${3:-10}; shift 3 || true
 BIN=target/release/dpwear
 OUT=results/benchmarks/loso-$CLF-$MODE
-mkdir -p "$OUT" results/bench-data
-FEAT=results/bench-data/wesad-ref-features.h5
-if [ ! -f "$FEAT" ]; then
-  "$BIN" data import ../shared/data/wesad/subject_data_1hz.pickle --out results/bench-data/wesad-ref.h5 --force
-  "$BIN" features --dataset results/bench-data/wesad-ref.h5 --mode reference --out "$FEAT" --force
-fi
+mkdir -p "$OUT"
+FEAT=$(bench/reference_features.sh "$BIN")
 for r in $(seq 0 $((REPS - 1))); do
   rec="$OUT/rep-$r.json"
   [ -f "$rec" ] && continue      # finished replicates are never recomputed

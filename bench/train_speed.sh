@@ -28,7 +28,7 @@ THREADS=${THREADS:-$(nproc)}
 BIN=${BIN:-target/release/dpwear}
 OUT=results/benchmarks/train-speed
 [ "$DEVICE" = cpu ] || OUT=$OUT-$DEVICE
-mkdir -p "$OUT" results/bench-data
+mkdir -p "$OUT"
 [ -f .env.build ] && source .env.build
 
 VENV=bench/.venv-keras
@@ -37,11 +37,7 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import tensorflow, tf
   "$VENV/bin/pip" install -q "tensorflow-cpu==2.21.*" "tf_keras==2.21.*" h5py
 fi
 
-FEAT=results/bench-data/wesad-ref-features.h5
-if [ ! -f "$FEAT" ]; then
-  "$BIN" data import ../shared/data/wesad/subject_data_1hz.pickle --out results/bench-data/wesad-ref.h5 --force
-  "$BIN" features --dataset results/bench-data/wesad-ref.h5 --mode reference --out "$FEAT" --force
-fi
+FEAT=$(bench/reference_features.sh "$BIN")
 
 # run NAME COMMAND…: runs once, timing it; stdout goes to NAME.out, then NAME.json appears with
 # the wall time (the tool's own record, when it writes one, is NAME.record.json).

@@ -96,25 +96,23 @@ pub fn stacked_masks(
     shape: &[i64],
     p: f64,
 ) -> Tensor {
+    assert_eq!(streams.len(), active.len(), "one activity flag per stream");
     let mut full = vec![streams.len() as i64];
     full.extend_from_slice(shape);
-    let masks = Tensor::ones(full.as_slice(), (Kind::Float, Device::Cpu));
     let per_model: usize = shape.iter().map(|&d| d as usize).product();
-    // SAFETY: `masks` is a fresh, contiguous float32 CPU tensor of M · per_model elements that
-    // nothing else references until this function returns it.
-    let bits = unsafe {
-        std::slice::from_raw_parts_mut(masks.data_ptr() as *mut u32, streams.len() * per_model)
-    };
-    for ((stream, &on), slice) in streams
-        .iter_mut()
-        .zip(active)
-        .zip(bits.chunks_mut(per_model.max(1)))
-    {
-        if on {
-            fill_mask_bits(stream.next_key(), p, slice);
+    float_bits_tensor(&full, |bits| {
+        for ((stream, &on), slice) in streams
+            .iter_mut()
+            .zip(active)
+            .zip(bits.chunks_mut(per_model.max(1)))
+        {
+            if on {
+                fill_mask_bits(stream.next_key(), p, slice);
+            } else {
+                slice.fill(1f32.to_bits());
+            }
         }
-    }
-    masks
+    })
 }
 
 /// [`dropout`] as a method, so that layer code reads like tch's `Tensor::dropout`.
@@ -131,14 +129,20 @@ impl StreamDropout for Tensor {
 /// The scaled mask {0, 1/(1 − p)} of one call with `key`, of the given shape (row-major),
 /// written straight into a fresh float32 CPU tensor.
 fn mask_tensor(key: u64, shape: &[i64], p: f64) -> Tensor {
-    let mask = Tensor::empty(shape, (Kind::Float, Device::Cpu));
-    let n = mask.numel();
-    // SAFETY: `mask` is a fresh, contiguous float32 CPU tensor of `n` elements that nothing else
+    float_bits_tensor(shape, |bits| fill_mask_bits(key, p, bits))
+}
+
+/// A fresh float32 CPU tensor of `shape` whose every element `fill` writes, as f32 bit
+/// patterns, through a slice of the tensor's memory.
+fn float_bits_tensor(shape: &[i64], fill: impl FnOnce(&mut [u32])) -> Tensor {
+    let t = Tensor::empty(shape, (Kind::Float, Device::Cpu));
+    let n = t.numel();
+    // SAFETY: `t` is a fresh, contiguous float32 CPU tensor of `n` elements that nothing else
     // references until this function returns it; the slice (of the f32 bit patterns) does not
     // outlive this block.
-    let bits = unsafe { std::slice::from_raw_parts_mut(mask.data_ptr() as *mut u32, n) };
-    fill_mask_bits(key, p, bits);
-    mask
+    let bits = unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut u32, n) };
+    fill(bits);
+    t
 }
 
 const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;

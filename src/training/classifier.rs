@@ -149,13 +149,33 @@ pub(crate) fn seeded_init<R>(seed: i64, after: i64, build: impl FnOnce() -> R) -
     out
 }
 
+/// Builds a `kind` model on `device` with its initial weights drawn from `init_seed` (see
+/// [`seeded_init`]; `after` seeds libtorch's generator afterwards).
+pub(crate) fn init_model(
+    kind: ClassifierKind,
+    device: Device,
+    init_seed: i64,
+    after: i64,
+) -> (nn::VarStore, Box<dyn classifiers::Classifier>) {
+    seeded_init(init_seed, after, || {
+        let vs = nn::VarStore::new(device);
+        let model = classifiers::build(kind, vs.root());
+        (vs, model)
+    })
+}
+
+/// Keras' Adam defaults (β1, β2, ε), used by every classifier optimiser.
+pub(crate) const KERAS_ADAM_BETA1: f64 = 0.9;
+pub(crate) const KERAS_ADAM_BETA2: f64 = 0.999;
+pub(crate) const KERAS_ADAM_EPS: f64 = 1e-7;
+
 /// Keras' Adam defaults: β1 0.9, β2 0.999, ε 1e-7.
 fn keras_adam(vs: &nn::VarStore, lr: f64) -> nn::Optimizer {
     nn::Adam {
-        beta1: 0.9,
-        beta2: 0.999,
+        beta1: KERAS_ADAM_BETA1,
+        beta2: KERAS_ADAM_BETA2,
         wd: 0.0,
-        eps: 1e-7,
+        eps: KERAS_ADAM_EPS,
         amsgrad: false,
     }
     .build(vs, lr)
@@ -174,11 +194,7 @@ pub fn train(mut spec: TrainSpec<'_>) -> Result<Trained, String> {
 fn train_plain(mut spec: TrainSpec<'_>) -> Trained {
     let started = Instant::now();
     let n = spec.y.len();
-    let (vs, model) = seeded_init(spec.init_seed, spec.dropout_seed, || {
-        let vs = nn::VarStore::new(spec.device);
-        let model = classifiers::build(spec.kind, vs.root());
-        (vs, model)
-    });
+    let (vs, model) = init_model(spec.kind, spec.device, spec.init_seed, spec.dropout_seed);
 
     let input = InputTransform::for_head(spec.head, spec.x);
     let x_train = input.apply(spec.x);

@@ -317,14 +317,17 @@ pub struct FoldOutcome {
     pub profile: Option<TrainProfileSeconds>,
 }
 
-/// Where a fold's seeds come from: the replicate's base seed and the protocol's scope.
-struct FoldStreams {
+/// What every fold's model of one replicate shares: the run's configuration and device, and
+/// where the fold's seeds come from (the replicate's base seed and the protocol's scope).
+struct FoldStreams<'c> {
+    config: &'c EvalConfig,
+    device: Device,
     base: u64,
     scope: &'static str,
     replicate: u64,
 }
 
-impl FoldStreams {
+impl FoldStreams<'_> {
     fn key(&self, fold: usize, purpose: Purpose) -> SeedKey<'_> {
         SeedKey {
             scope: self.scope,
@@ -338,19 +341,18 @@ impl FoldStreams {
     /// private training.
     fn spec<'a>(
         &self,
-        c: &EvalConfig,
-        device: Device,
         fold: usize,
         x: &'a tch::Tensor,
         y: &'a [u8],
         privacy: Option<PrivateTraining<'a>>,
     ) -> TrainSpec<'a> {
         let seed = |purpose| seeds::derive(self.base, &self.key(fold, purpose));
+        let c = self.config;
         TrainSpec {
             kind: c.classifier,
             head: c.head,
             hyper: c.hyper,
-            device,
+            device: self.device,
             x,
             y,
             init_seed: seeds::torch_seed(seed(Purpose::Init)),
@@ -413,6 +415,8 @@ pub fn run_folds(
     // With --same-seed every replicate draws the very same streams, as the reference did.
     let key_rep = if c.same_seed { 0 } else { r as u64 };
     let streams = FoldStreams {
+        config: c,
+        device: inp.device,
         base,
         scope,
         replicate: key_rep,
@@ -436,7 +440,7 @@ pub fn run_folds(
                 })
             }
         };
-        train(streams.spec(c, inp.device, fold, x, y, privacy))
+        train(streams.spec(fold, x, y, privacy))
             .map_err(|e| EvalError::Invalid(format!("train fold {fold} privately: {e}")))
     };
     // TSTR trains one model per call on the synthetic windows only, its streams keyed by the
@@ -542,7 +546,7 @@ pub fn run_folds(
             let specs = folds_here
                 .iter()
                 .zip(&sets)
-                .map(|(f, (x, y, _))| streams.spec(c, inp.device, f.index, x, y, None))
+                .map(|(f, (x, y, _))| streams.spec(f.index, x, y, None))
                 .collect();
             let models = super::fold_batch::train_batched(specs)
                 .map_err(|e| EvalError::Invalid(format!("fold-batched training: {e}")))?;

@@ -16,11 +16,11 @@
 //!
 //! Where it should pay: on a GPU, where one small model leaves the device mostly idle (not
 //! measured yet: no GPU lent). On this 2-core CPU it does not: training is compute-bound,
-//! oneDNN's grouped convolution (forward and backward) costs ≈ 1.35× its groups run one after
-//! the other, and the per-model dropout masks, interleaved with the models' channels, are
-//! multiplied in through strides (libtorch's profiler; `bench/fold_batch.sh`,
-//! results/benchmarks/fold-batch.md), so `eval` uses it on the CPU only when asked
-//! (`--fold-batch`).
+//! oneDNN's grouped convolution (forward and backward) costs ≈ 1.35–1.4× its groups run one
+//! after the other, and the per-model dropout masks, interleaved with the models' channels,
+//! are multiplied in through strides (libtorch's profiler, `bench/fold_batch_profile.py`;
+//! `bench/fold_batch.sh`, results/benchmarks/fold-batch.md), so `eval` uses it on the CPU
+//! only when asked (`--fold-batch`).
 //!
 //! Only the CNN without DP is batched: the CNN-LSTM (BatchNorm statistics and LSTMs) and the
 //! Transformer have no batched model yet, and per-example gradients of batched models (DP-SGD)
@@ -31,13 +31,13 @@
 use std::time::Instant;
 
 use rand::seq::SliceRandom;
-use tch::{nn, Device, Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
 use super::classifier::{
-    class_weights, per_sample_loss, seeded_init, InputTransform, TrainSpec, Trained,
+    class_weights, init_model, per_sample_loss, InputTransform, Lap, TrainProfile, TrainSpec,
+    Trained, KERAS_ADAM_BETA1 as BETA1, KERAS_ADAM_BETA2 as BETA2, KERAS_ADAM_EPS as EPS,
 };
 use crate::models::classifiers::batched_cnn::{BatchedCnn, StepDropout};
-use crate::models::classifiers::{self};
 use crate::models::dropout::DropoutStream;
 use crate::models::ClassifierKind;
 
@@ -72,18 +72,13 @@ pub fn train_batched(specs: Vec<TrainSpec<'_>>) -> Result<Vec<Trained>, String> 
         }
     }
     let m = specs.len();
-    // Each model initialised exactly as train_plain initialises it.
-    let mut stores = Vec::with_capacity(m);
-    let mut models = Vec::with_capacity(m);
-    // libtorch's generator drives dropout on CUDA (one stream for the batch there, seeded
-    // with the first model's dropout seed).
-    for s in &specs {
-        seeded_init(s.init_seed, first.dropout_seed, || {
-            let vs = nn::VarStore::new(device);
-            models.push(classifiers::build(kind, vs.root()));
-            stores.push(vs);
-        });
-    }
+    // Each model initialised exactly as train_plain initialises it; libtorch's generator
+    // drives dropout on CUDA (one stream for the batch there, seeded with the first model's
+    // dropout seed).
+    let (stores, models): (Vec<_>, Vec<_>) = specs
+        .iter()
+        .map(|s| init_model(kind, device, s.init_seed, first.dropout_seed))
+        .unzip();
     let batched = BatchedCnn::stack(&stores)?;
     let inputs: Vec<InputTransform> = specs
         .iter()
@@ -108,11 +103,11 @@ pub fn train_batched(specs: Vec<TrainSpec<'_>>) -> Result<Vec<Trained>, String> 
         specs.into_iter().map(|s| (s.y, s.shuffle)).unzip();
     let batch_size = hyper.batch_size.max(1);
     let mut final_loss = vec![f64::NAN; m];
-    let setup = started.elapsed().as_secs_f64();
-    let mut forward = 0.0;
-    let mut backward = 0.0;
-    let mut step = 0.0;
-    let mut batching = 0.0;
+    let mut profile = TrainProfile {
+        setup: started.elapsed().as_secs_f64(),
+        ..Default::default()
+    };
+    let mut lap = Lap::start();
     for _epoch in 0..hyper.epochs {
         for (order, rng) in orders.iter_mut().zip(shuffles.iter_mut()) {
             order.shuffle(rng);
@@ -125,12 +120,11 @@ pub fn train_batched(specs: Vec<TrainSpec<'_>>) -> Result<Vec<Trained>, String> 
         let mut loss_sums = vec![0.0; m];
         let mut counts = vec![0usize; m];
         for j in 0..steps {
-            let t = Instant::now();
+            lap.book(&mut profile.batching);
             let chunks: Vec<Option<&[i64]>> = batches.iter().map(|b| b.get(j).copied()).collect();
             let active: Vec<bool> = chunks.iter().map(Option::is_some).collect();
             let (x, y, w) = assemble_step(&x_train, &labels, &weights, &chunks, device);
-            batching += t.elapsed().as_secs_f64();
-            let t = Instant::now();
+            lap.book(&mut profile.batching);
             let logits = batched.forward_t(
                 &x,
                 Some(StepDropout {
@@ -148,14 +142,12 @@ pub fn train_batched(specs: Vec<TrainSpec<'_>>) -> Result<Vec<Trained>, String> 
             let loss = per_model.sum(Kind::Float);
             let values = Vec::<f64>::try_from(per_model.detach().to_kind(Kind::Double))
                 .map_err(|e| format!("read the step's losses: {e}"))?;
-            forward += t.elapsed().as_secs_f64();
-            let t = Instant::now();
+            lap.book(&mut profile.forward);
             adam.zero_grad();
             loss.backward();
-            backward += t.elapsed().as_secs_f64();
-            let t = Instant::now();
+            lap.book(&mut profile.backward);
             adam.step(&active);
-            step += t.elapsed().as_secs_f64();
+            lap.book(&mut profile.step);
             for i in (0..m).filter(|&i| active[i]) {
                 loss_sums[i] += values[i];
                 counts[i] += 1;
@@ -169,12 +161,12 @@ pub fn train_batched(specs: Vec<TrainSpec<'_>>) -> Result<Vec<Trained>, String> 
     // Each model reports its share of the batch's time, so a record's fold times add up to
     // the wall time spent.
     let share = 1.0 / m as f64;
-    let profile = super::classifier::TrainProfile {
-        setup: setup * share,
-        batching: batching * share,
-        forward: forward * share,
-        backward: backward * share,
-        step: step * share,
+    let profile = TrainProfile {
+        setup: profile.setup * share,
+        batching: profile.batching * share,
+        forward: profile.forward * share,
+        backward: profile.backward * share,
+        step: profile.step * share,
     };
     let mut out = Vec::with_capacity(m);
     for (i, ((vs, model), (input, w))) in stores
@@ -234,7 +226,7 @@ fn assemble_step(
 }
 
 /// Adam over (M, numel) parameters with one step count per model, the update libtorch's Adam
-/// makes (Keras' defaults β1 0.9, β2 0.999, ε 1e-7, as `classifier::keras_adam`): m ← β1 m +
+/// makes (Keras' defaults, as `classifier::keras_adam`): m ← β1 m +
 /// (1 − β1) g, v ← β2 v + (1 − β2) g², p ← p − lr / (1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + ε),
 /// applied to the active models only.
 struct BatchedAdam {
@@ -244,10 +236,6 @@ struct BatchedAdam {
     steps: Vec<i32>,
     lr: f64,
 }
-
-const BETA1: f64 = 0.9;
-const BETA2: f64 = 0.999;
-const EPS: f64 = 1e-7;
 
 impl BatchedAdam {
     fn new(params: &[Tensor], lr: f64) -> Self {

@@ -14,11 +14,9 @@
 
 use tch::{nn, Device, Tensor};
 
+use super::cnn::DROPOUT;
 use super::conv_stack::{max_pool_pairs, FILTERS};
 use crate::models::dropout::{self, DropoutStream};
-
-/// The CNN's dropout rate (as in [`super::cnn`]).
-const DROPOUT: f64 = 0.3;
 
 /// The CNN's parameters by VarStore name, in the order the batched model holds them.
 pub const PARAMETER_NAMES: [&str; 14] = [

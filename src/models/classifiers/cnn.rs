@@ -9,7 +9,8 @@ use super::Classifier;
 use crate::models::layers::Dense;
 use crate::privacy::dpsgd::{LayerKind, Tape};
 
-const DROPOUT: f64 = 0.3;
+/// The CNN's dropout rate (every dropout layer).
+pub(crate) const DROPOUT: f64 = 0.3;
 
 #[derive(Debug)]
 pub struct Cnn {
