@@ -8,7 +8,8 @@
 //!   "F1" under its own name, aggregation over subjects and replicates, LOSO/TSTR protocols;
 //! - `privacy`: accountants (RDP, PLD), σ calibration, the privacy ledger;
 //! - `models`: the classifiers (tch); `training`: the loops that train them (tch);
-//! - `reporting`: progress, records; `cli`: the command line and exit codes.
+//! - `reporting`: progress, records; `serve`: the generator web page; `cli`: the command
+//!   line and exit codes.
 //!
 //! The pure layers build and test without libtorch (`--no-default-features`).
 pub mod atomic_file;
@@ -24,5 +25,7 @@ pub mod orchestration;
 pub mod pipeline;
 pub mod privacy;
 pub mod reporting;
+#[cfg(feature = "serve")]
+pub mod serve;
 #[cfg(feature = "torch")]
 pub mod training;

@@ -16,6 +16,8 @@ pub mod logging;
 pub mod privacy_cmd;
 #[cfg(feature = "torch")]
 pub mod quality_cmd;
+#[cfg(feature = "serve")]
+pub mod serve_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -83,6 +85,10 @@ pub enum Command {
     Submit(campaign::submit_cmd::SubmitArgs),
     /// Each cell's state, from its files and the scheduler.
     Status(campaign::status_cmd::StatusArgs),
+    /// Serve the generator web page: pick a checkpoint, generate synthetic subjects, plot,
+    /// compare and download them (localhost by default).
+    #[cfg(feature = "serve")]
+    Serve(serve_cmd::ServeArgs),
 }
 
 /// A failure with the exit code it maps to; printed as one line `dpwear: failed to …: …`.
@@ -156,6 +162,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Quality(a) => quality_cmd::run(a),
         Command::Submit(a) => campaign::submit_cmd::run(a),
         Command::Status(a) => campaign::status_cmd::run(a),
+        #[cfg(feature = "serve")]
+        Command::Serve(a) => serve_cmd::run(a),
     };
     match result {
         Ok(()) => exit::OK,

@@ -28,8 +28,10 @@ pub const REFERENCE_ROWS_PER_SUBJECT: [usize; 15] = [
 /// line and column named.
 pub fn read_reference_csv(path: &Path, label_map: LabelMap) -> Result<Dataset, DataError> {
     let sha256 = sha256_file(path)?;
+    // `#` lines are comments (the provenance block of `dpwear serve`'s CSV downloads).
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
+        .comment(Some(b'#'))
         .from_path(path)
         .map_err(|e| csv_err(path, e))?;
     let headers = reader.headers().map_err(|e| csv_err(path, e))?.clone();

@@ -65,9 +65,8 @@ pub fn subjects_request(art: &GeneratorArtifact) -> SubjectsRequest {
         subjects: art.sample.subjects,
         windows_per_subject: art.sample.windows_per_subject,
         stress_fraction: f,
-        // DoppelGANger's whole-subject rejection window around the requested fraction (the
-        // reference's [0.29, 0.32] for 0.3).
-        stress_ratio_range: ((f - 0.01).max(0.0), (f + 0.02).min(1.0)),
+        // DoppelGANger's whole-subject rejection window around the requested fraction.
+        stress_ratio_range: SubjectsRequest::ratio_range_around(f),
         max_tries: 10_000,
         seed: art.sample.seed,
     }

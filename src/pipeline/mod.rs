@@ -1,5 +1,5 @@
 //! The job body of one cell and of its generator stage, used by `eval`, `gan`, `run-cell`,
-//! `run-generator` and the privacy ledger (and later the web page):
+//! `run-generator` and the privacy ledger and the web page (`serve`):
 //!
 //! - [`generator_job`]: train one generator into a checkpoint folder (resumable, locked);
 //! - [`sample_job`]: sample synthetic subjects from a trained generator into a dataset store;
@@ -15,6 +15,7 @@
 //!   canary audit of a private checkpoint);
 //! - [`cell_folds`]: the per-fold pipeline (split → the fold's synthetic subjects → features
 //!   → classifier → score);
+//! - [`synthetic_output`]: the CSV and NPZ formats of synthetic subjects (files and downloads);
 //! - [`error`]: the one error type, whose class `cli` maps to an exit code.
 //!
 //! May depend on: config, data, features, models, training, privacy, evaluation, file locks.
@@ -37,5 +38,6 @@ pub mod quality_job;
 pub mod quality_models;
 #[cfg(feature = "torch")]
 pub mod sample_job;
+pub mod synthetic_output;
 
 pub use error::{Fault, JobError};

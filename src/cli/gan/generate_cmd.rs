@@ -5,16 +5,13 @@
 //! window's seconds, `step_labels` (n, 60), `subject` (n,)). `dpwear features`,
 //! `eval loso --synthetic` and `eval tstr --train` read the `.h5` and `.csv` outputs.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use clap::Args;
-use ndarray::{Array1, Array2, Array3};
-
 use crate::cli::{check_overwrite, exit, CliError};
-use crate::data::{store, Dataset, CHANNELS, N_CHANNELS};
-use crate::features::windows::majority_label;
+use crate::data::{store, Dataset};
+use crate::pipeline::synthetic_output;
 use crate::training::generator::synthesize::SubjectsRequest;
+use clap::Args;
 
 fn parse_range(s: &str) -> Result<(f64, f64), String> {
     let (a, b) = s
@@ -50,7 +47,7 @@ pub struct GenerateArgs {
     #[arg(long = "stress-ratio-range", default_value = "0.29,0.32", value_parser = parse_range)]
     pub stress_ratio_range: (f64, f64),
     /// Draws per subject before DoppelGANger's rejection sampling gives up.
-    #[arg(long = "max-tries", default_value_t = 10_000)]
+    #[arg(long = "max-tries", default_value_t = crate::training::generator::synthesize::DEFAULT_MAX_TRIES)]
     pub max_tries: usize,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -66,65 +63,32 @@ pub struct GenerateArgs {
 }
 
 fn write_csv(path: &Path, ds: &Dataset) -> Result<(), String> {
-    let tmp = crate::atomic_file::temp_path(path);
-    let result = (|| -> std::io::Result<()> {
-        let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-        writeln!(w, ",sid,{},Label", CHANNELS.join(","))?;
-        for s in &ds.subjects {
-            for r in 0..s.len() {
-                write!(w, "{},{}", r + 1, s.id)?;
-                for c in 0..N_CHANNELS {
-                    write!(w, ",{}", s.channels[c][r])?;
-                }
-                writeln!(w, ",{}", s.labels[r])?;
-            }
-        }
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()
-    })();
-    match result {
-        Ok(()) => crate::atomic_file::rename_into_place(&tmp, path).map_err(|e| e.to_string()),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e.to_string())
-        }
-    }
+    write_file(path, |f| {
+        let mut w = std::io::BufWriter::new(f);
+        synthetic_output::write_csv(&mut w, ds, &[]).map_err(|e| e.to_string())?;
+        w.into_inner()
+            .map_err(|e| e.into_error().to_string())?
+            .sync_all()
+            .map_err(|e| e.to_string())
+    })
 }
 
 fn write_npz(path: &Path, ds: &Dataset) -> Result<(), String> {
-    let n: usize = ds.subjects.iter().map(|s| s.len() / 60).sum();
-    let mut windows = Array3::<f32>::zeros((n, 60, N_CHANNELS));
-    let mut step_labels = Array2::<i64>::zeros((n, 60));
-    let mut labels = Array1::<i64>::zeros(n);
-    let mut subject = Array1::<i64>::zeros(n);
-    let mut i = 0;
-    for s in &ds.subjects {
-        for w in 0..s.len() / 60 {
-            for t in 0..60 {
-                for c in 0..N_CHANNELS {
-                    windows[[i, t, c]] = s.channels[c][w * 60 + t] as f32;
-                }
-                step_labels[[i, t]] = s.labels[w * 60 + t] as i64;
-            }
-            labels[i] = majority_label(&s.labels[w * 60..w * 60 + 60]) as i64;
-            subject[i] = s.id as i64;
-            i += 1;
-        }
-    }
+    write_file(path, |f| {
+        synthetic_output::write_npz(&mut *f, ds, None)?;
+        f.sync_all().map_err(|e| e.to_string())
+    })
+}
+
+/// Writes through `fill` into a temporary file renamed into place when it succeeds.
+fn write_file(
+    path: &Path,
+    fill: impl FnOnce(&mut std::fs::File) -> Result<(), String>,
+) -> Result<(), String> {
     let tmp = crate::atomic_file::temp_path(path);
-    let result = (|| -> Result<(), String> {
-        let file = std::fs::File::create(&tmp).map_err(|e| e.to_string())?;
-        let mut npz = ndarray_npy::NpzWriter::new(file);
-        npz.add_array("windows", &windows)
-            .map_err(|e| e.to_string())?;
-        npz.add_array("labels", &labels)
-            .map_err(|e| e.to_string())?;
-        npz.add_array("step_labels", &step_labels)
-            .map_err(|e| e.to_string())?;
-        npz.add_array("subject", &subject)
-            .map_err(|e| e.to_string())?;
-        npz.finish().map_err(|e| e.to_string())?;
-        Ok(())
-    })();
+    let result = std::fs::File::create(&tmp)
+        .map_err(|e| e.to_string())
+        .and_then(|mut f| fill(&mut f));
     match result {
         Ok(()) => crate::atomic_file::rename_into_place(&tmp, path).map_err(|e| e.to_string()),
         Err(e) => {

@@ -22,6 +22,10 @@ use crate::data::{Dataset, LabelMap, Provenance, Subject, N_CHANNELS};
 /// The first synthetic subject id (the reference's sid 1001).
 pub const FIRST_SYNTHETIC_ID: u32 = 1001;
 
+/// Draws per subject before DoppelGANger's rejection sampling gives up (`gan generate`'s
+/// default).
+pub const DEFAULT_MAX_TRIES: usize = 10_000;
+
 /// How many subjects, windows and stress to generate.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SubjectsRequest {
@@ -87,6 +91,12 @@ impl SubjectsRequest {
         Ok(())
     }
 
+    /// DoppelGANger's accepted range of stress seconds around a requested stress fraction
+    /// `f`: [f − 0.01, f + 0.02] within [0, 1] (the reference's [0.29, 0.32] for 0.3).
+    pub fn ratio_range_around(f: f64) -> (f64, f64) {
+        ((f - 0.01).max(0.0), (f + 0.02).min(1.0))
+    }
+
     /// (non-stress, stress) windows per subject for conditional generators.
     pub fn split(&self) -> (usize, usize) {
         let n = self.windows_per_subject as f64;
@@ -142,6 +152,20 @@ pub fn generate_subjects(
     label_map: LabelMap,
     source: Provenance,
 ) -> Result<Dataset, String> {
+    let all = generate_subjects_observed(sampler, req, label_map, source, &mut |_| true)?;
+    Ok(all.expect("generation without an observer is never stopped"))
+}
+
+/// Generates the requested subjects, calling `keep_going(done)` after each subject; when it
+/// answers false, generation stops and `None` is returned (subject k is the same whether or
+/// not an observer looked: the observer draws nothing).
+pub fn generate_subjects_observed(
+    sampler: &dyn WindowSampler,
+    req: &SubjectsRequest,
+    label_map: LabelMap,
+    source: Provenance,
+    keep_going: &mut dyn FnMut(usize) -> bool,
+) -> Result<Option<Dataset>, String> {
     req.validate(label_map)?;
     let mut subjects = Vec::with_capacity(req.subjects);
     for k in 0..req.subjects {
@@ -180,13 +204,16 @@ pub fn generate_subjects(
             subject_from(id, &s.windows, &s.step_labels)?
         };
         subjects.push(subject);
+        if !keep_going(k + 1) {
+            return Ok(None);
+        }
     }
-    Ok(Dataset {
+    Ok(Some(Dataset {
         subjects,
         label_map,
         sampling_rate_hz: 1.0,
         source,
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -289,6 +316,41 @@ mod tests {
         let e = generate_subjects(&Fake { conditional: false }, &r, LabelMap::Binary, prov())
             .unwrap_err();
         assert!(e.contains("stress-ratio-range"), "{e}");
+    }
+
+    #[test]
+    fn an_observer_sees_each_subject_and_can_stop_without_changing_them() {
+        let all = generate_subjects(
+            &Fake { conditional: true },
+            &req(),
+            LabelMap::Binary,
+            prov(),
+        )
+        .unwrap();
+        let mut seen = Vec::new();
+        let observed = generate_subjects_observed(
+            &Fake { conditional: true },
+            &req(),
+            LabelMap::Binary,
+            prov(),
+            &mut |done| {
+                seen.push(done);
+                true
+            },
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(seen, vec![1, 2, 3]);
+        assert_eq!(observed.subjects[2].channels, all.subjects[2].channels);
+        let stopped = generate_subjects_observed(
+            &Fake { conditional: true },
+            &req(),
+            LabelMap::Binary,
+            prov(),
+            &mut |done| done < 2,
+        )
+        .unwrap();
+        assert!(stopped.is_none());
     }
 
     #[test]
