@@ -8,6 +8,8 @@
 #   TORCH_FLAVOR=cpu (default, ≈1.3 GB: --no-deps torch + the CUDA runtime and CUPTI wheels that
 #                libtorch_cpu links against) | full (≈4.6 GB, every CUDA wheel, for GPU nodes)
 #   WITH_SLURM=1 (default) also installs munge + slurmctld + slurmd + slurm-client for the Slurm tests.
+#   WITH_BROWSER=1 (default) also installs chromium + chromium-driver + fonts-dejavu-core for the
+#                browser test of `dpwear serve` (tests/browser.rs; it skips without them).
 set -euo pipefail
 PROJ=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${VENV:-$PROJ/.venv}
@@ -17,12 +19,34 @@ export DEBIAN_FRONTEND=noninteractive
 
 pkgs=(pkg-config cmake libclang-dev libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools python3-venv)
 [ "${WITH_SLURM:-1}" = 1 ] && pkgs+=(munge slurmctld slurmd slurm-client)
+# The browser is installed without its recommended packages (Mesa, LLVM, desktop helpers):
+# headless Chromium needs none of them.
+browser=()
+[ "${WITH_BROWSER:-1}" = 1 ] && browser=(chromium chromium-driver fonts-dejavu-core)
 missing=()
+missing_browser=()
 for p in "${pkgs[@]}"; do
   # python3-venv is only needed when python3 cannot make a venv by itself (Debian's own python).
   if [ "$p" = python3-venv ] && python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then continue; fi
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
+for p in "${browser[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing_browser+=("$p")
+done
+if [ ${#missing_browser[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "bootstrap: installing ${missing_browser[*]} (for tests/browser.rs)" >&2
+    apt-get update -qq
+    for attempt in 1 2; do
+      apt-get install -y -qq --no-install-recommends "${missing_browser[@]}" >/dev/null && break
+      [ "$attempt" = 2 ] && { echo "bootstrap: apt-get install of the browser failed" >&2; exit 1; }
+    done
+  else
+    echo "bootstrap: missing browser packages for the browser test; run as root:" >&2
+    echo "  sudo apt-get install -y --no-install-recommends ${missing_browser[*]}" >&2
+    exit 1
+  fi
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "bootstrap: installing ${missing[*]}" >&2

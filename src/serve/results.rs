@@ -138,9 +138,14 @@ impl JobOutput {
     /// The `#` comment lines that open a CSV download.
     pub fn csv_comments(&self) -> Vec<String> {
         let m = &self.manifest;
+        // Numbers as Rust prints f64 (`5`, `4.999999995697859`, `0.00001`), strings bare.
         let text = |v: &Value| match v {
             Value::Null => "none".to_string(),
             Value::String(s) => s.clone(),
+            Value::Number(n) => n
+                .as_f64()
+                .map(|f| f.to_string())
+                .unwrap_or_else(|| n.to_string()),
             other => other.to_string(),
         };
         vec![

@@ -44,6 +44,8 @@ pub const MAX_EVENT_STREAMS: usize = 32;
 pub const MAX_SUBJECTS: usize = 1_000;
 pub const MAX_WINDOWS_PER_SUBJECT: usize = 10_000;
 pub const MAX_TOTAL_WINDOWS: usize = 20_000;
+/// DoppelGANger's draws per subject at most (each draw is a whole subject).
+pub const MAX_TRIES: usize = 100_000;
 /// Seeds are JavaScript-safe integers.
 pub const MAX_SEED: u64 = (1 << 53) - 1;
 
@@ -67,6 +69,7 @@ pub fn app(state: Shared, hosts: HostPolicy) -> Router {
     }
     router
         .route("/assets/{name}", get(asset))
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/api/info", get(info))
         .route("/api/models", get(models))
         .route("/api/models/{id}", get(model))
@@ -117,6 +120,7 @@ async fn info(State(s): State<Shared>) -> Json<Value> {
             "max_windows_per_subject": MAX_WINDOWS_PER_SUBJECT,
             "max_total_windows": MAX_TOTAL_WINDOWS,
             "max_seed": MAX_SEED,
+            "max_tries": MAX_TRIES,
         },
     }))
 }
@@ -150,6 +154,13 @@ struct JobBody {
     stress_fraction: Option<Value>,
     #[serde(default)]
     seed: Option<Value>,
+    /// DoppelGANger only: the accepted stress-second fraction per subject, `[low, high]`
+    /// (default: around the stress fraction, as the generator stage does).
+    #[serde(default)]
+    stress_ratio_range: Option<Value>,
+    /// DoppelGANger only: draws per subject before rejection sampling gives up.
+    #[serde(default)]
+    max_tries: Option<Value>,
 }
 
 fn whole(v: &Value, field: &'static str, label: &str, lo: u64, hi: u64) -> Result<u64, ApiError> {
@@ -217,12 +228,32 @@ fn job_request(s: &AppState, body: &JobBody) -> Result<(String, SubjectsRequest)
         None | Some(Value::Null) => s.jobs.fresh_seed(),
         Some(v) => whole(v, "seed", "seed", 0, MAX_SEED)?,
     };
+    let stress_ratio_range = match &body.stress_ratio_range {
+        None | Some(Value::Null) => SubjectsRequest::ratio_range_around(stress_fraction),
+        Some(v) => {
+            let pair = v.as_array().and_then(|a| match a.as_slice() {
+                [lo, hi] => Some((lo.as_f64()?, hi.as_f64()?)),
+                _ => None,
+            });
+            pair.filter(|&(lo, hi)| 0.0 <= lo && lo <= hi && hi <= 1.0)
+                .ok_or_else(|| {
+                    ApiError::field(
+                        "stress_ratio_range",
+                        "stress ratio range must be [low, high] with 0 <= low <= high <= 1",
+                    )
+                })?
+        }
+    };
+    let max_tries = match &body.max_tries {
+        None | Some(Value::Null) => DEFAULT_MAX_TRIES,
+        Some(v) => whole(v, "max_tries", "max tries", 1, MAX_TRIES as u64)? as usize,
+    };
     let req = SubjectsRequest {
         subjects,
         windows_per_subject: windows,
         stress_fraction,
-        stress_ratio_range: SubjectsRequest::ratio_range_around(stress_fraction),
-        max_tries: DEFAULT_MAX_TRIES,
+        stress_ratio_range,
+        max_tries,
         seed,
     };
     if model.conditional() {

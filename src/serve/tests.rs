@@ -355,6 +355,13 @@ async fn hostile_and_malformed_requests_are_refused_with_reasons() {
         ("stress_fraction", json!("NaN"), "stress_fraction"),
         ("seed", json!(-1), "seed"),
         ("seed", json!(1u64 << 60), "seed"),
+        (
+            "stress_ratio_range",
+            json!([0.4, 0.2]),
+            "stress_ratio_range",
+        ),
+        ("stress_ratio_range", json!([0.1]), "stress_ratio_range"),
+        ("max_tries", json!(0), "max_tries"),
     ] {
         let mut body = good.clone();
         body[field] = value.clone();
