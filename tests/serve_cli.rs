@@ -1,6 +1,8 @@
 //! `dpwear serve` as a process: start-up refusals with their exit codes, the announced
 //! address, a request over a real socket, and a clean stop on SIGTERM.
 
+#![cfg(feature = "serve")]
+
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};

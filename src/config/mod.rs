@@ -12,6 +12,7 @@ pub mod generators;
 pub mod grid;
 pub mod limits;
 pub mod seeds;
+pub mod tabular_domains;
 
 pub use cell::{cell_id, expand, CellConfig, CellGeneration, GeneratorPrivacy};
 pub use error::ConfigError;

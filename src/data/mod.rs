@@ -14,6 +14,7 @@ pub mod reference_pickle;
 pub mod resample;
 pub mod simulator;
 pub mod store;
+pub mod tabular;
 pub mod values;
 pub mod wesad_raw;
 

@@ -39,6 +39,7 @@ pub mod metrics;
 pub mod protocol;
 pub mod quality;
 pub mod record;
+pub mod tabular;
 
 pub use aggregate::{
     mean, pooled, poor_ratio, sample_sd, subject_average, MeanMetrics, ReferenceMean,

@@ -6,6 +6,7 @@
 pub mod store;
 pub mod subwindow_fft;
 pub mod synthetic;
+pub mod tabular;
 pub mod windows;
 
 pub use store::{read_features, write_features, FeatureSet};

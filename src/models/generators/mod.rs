@@ -3,6 +3,7 @@
 //!
 //! May depend on: tch, `models::layers`, `privacy::dpsgd` (the recording tape). Never
 //! orchestration, clap or indicatif.
+pub mod bgan;
 pub mod cgan;
 pub mod dgan;
 pub mod dp_merf;

@@ -20,6 +20,7 @@ pub mod error;
 #[cfg(test)]
 mod fixture_tests;
 pub mod fmt;
+pub mod laplace;
 pub mod ledger;
 pub mod log_math;
 pub mod pld;
