@@ -25,6 +25,22 @@ pub enum ConfigError {
     },
 }
 
+/// The text of a TOML file `what` (e.g. "an experiment file"): a file that cannot be read is
+/// [`ConfigError::Unreadable`]; one that exists but is not UTF-8 is malformed, not unreadable.
+pub fn read_toml_text(path: &std::path::Path, what: &str) -> Result<String, ConfigError> {
+    let bytes = std::fs::read(path).map_err(|source| ConfigError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    String::from_utf8(bytes).map_err(|e| ConfigError::Syntax {
+        path: path.to_path_buf(),
+        message: format!(
+            "not UTF-8 text (invalid byte at offset {}); {what} is TOML",
+            e.utf8_error().valid_up_to()
+        ),
+    })
+}
+
 /// Line and column (both 1-based) of byte `offset` in `text`.
 pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());

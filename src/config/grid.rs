@@ -534,18 +534,7 @@ impl Experiment {
 
 /// Reads and validates an experiment file.
 pub fn load(path: &Path) -> Result<Experiment, ConfigError> {
-    // Read bytes, then decode: a file that exists but is not UTF-8 is malformed, not unreadable.
-    let bytes = std::fs::read(path).map_err(|source| ConfigError::Unreadable {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let text = String::from_utf8(bytes).map_err(|e| ConfigError::Syntax {
-        path: path.to_path_buf(),
-        message: format!(
-            "not UTF-8 text (invalid byte at offset {}); an experiment file is TOML",
-            e.utf8_error().valid_up_to()
-        ),
-    })?;
+    let text = super::error::read_toml_text(path, "an experiment file")?;
     parse(&text, path)
 }
 

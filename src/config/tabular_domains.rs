@@ -154,17 +154,7 @@ impl Domains {
 
 /// Reads and validates a domains file.
 pub fn load(path: &Path) -> Result<Domains, ConfigError> {
-    let bytes = std::fs::read(path).map_err(|source| ConfigError::Unreadable {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let text = String::from_utf8(bytes).map_err(|e| ConfigError::Syntax {
-        path: path.to_path_buf(),
-        message: format!(
-            "not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        ),
-    })?;
+    let text = super::error::read_toml_text(path, "a domains file")?;
     parse(&text, path)
 }
 

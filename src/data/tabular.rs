@@ -132,6 +132,10 @@ impl TabularData {
         let rows: Vec<usize> = (0..self.len())
             .filter(|&r| keep.contains(&self.users[r]))
             .collect();
+        self.rows(&rows)
+    }
+    /// The records at `rows`, in that order.
+    pub fn rows(&self, rows: &[usize]) -> TabularData {
         TabularData {
             columns: self.columns.clone(),
             users: rows.iter().map(|&r| self.users[r]).collect(),

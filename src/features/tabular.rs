@@ -24,18 +24,7 @@ pub fn bound_contributions(data: &TabularData, k: usize) -> (TabularData, usize)
         .collect();
     let dropped = keep.iter().filter(|k| !**k).count();
     let rows: Vec<usize> = (0..data.len()).filter(|&r| keep[r]).collect();
-    let kept = TabularData {
-        columns: data.columns.clone(),
-        users: rows.iter().map(|&r| data.users[r]).collect(),
-        dates: data
-            .dates
-            .as_ref()
-            .map(|d| rows.iter().map(|&r| d[r]).collect()),
-        values: rows.iter().map(|&r| data.values[r].clone()).collect(),
-        path: data.path.clone(),
-        sha256: data.sha256.clone(),
-        kind: data.kind.clone(),
-    };
+    let kept = data.rows(&rows);
     (kept, dropped)
 }
 

@@ -17,9 +17,13 @@ pub enum GeneratorKind {
     Timegan,
     /// Conditional DP-MERF: one released mean embedding, a generator fitted to it.
     DpMerf,
+    /// The boundary-seeking GAN of tabular records (Imtiaz et al. 2021); trained by
+    /// `training::tabular`, not a sensor-window generator (so not in [`GeneratorKind::ALL`]).
+    Bgan,
 }
 
 impl GeneratorKind {
+    /// The sensor-window generators (what grids, `gan train` and the web page accept).
     pub const ALL: [GeneratorKind; 4] = [
         GeneratorKind::Cgan,
         GeneratorKind::Dgan,
@@ -34,6 +38,7 @@ impl GeneratorKind {
             GeneratorKind::Dgan => "dgan",
             GeneratorKind::Timegan => "timegan",
             GeneratorKind::DpMerf => "dp-merf",
+            GeneratorKind::Bgan => "bgan",
         }
     }
 

@@ -176,19 +176,25 @@ impl Jobs {
     }
 }
 
+/// A small request for the serve tests: 2 subjects × 4 windows, stress fraction 0.3.
+#[cfg(test)]
+pub(crate) fn test_request(seed: u64) -> SubjectsRequest {
+    SubjectsRequest {
+        subjects: 2,
+        windows_per_subject: 4,
+        stress_fraction: 0.3,
+        stress_ratio_range: SubjectsRequest::ratio_range_around(0.3),
+        max_tries: crate::training::generator::synthesize::DEFAULT_MAX_TRIES,
+        seed,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn req() -> SubjectsRequest {
-        SubjectsRequest {
-            subjects: 2,
-            windows_per_subject: 4,
-            stress_fraction: 0.3,
-            stress_ratio_range: (0.29, 0.32),
-            max_tries: 10,
-            seed: 1,
-        }
+        test_request(1)
     }
 
     #[test]

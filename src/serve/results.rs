@@ -172,14 +172,7 @@ mod tests {
     use super::*;
 
     fn req() -> SubjectsRequest {
-        SubjectsRequest {
-            subjects: 2,
-            windows_per_subject: 4,
-            stress_fraction: 0.3,
-            stress_ratio_range: (0.29, 0.32),
-            max_tries: 10_000,
-            seed: 42,
-        }
+        crate::serve::jobs::test_request(42)
     }
 
     #[test]

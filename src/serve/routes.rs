@@ -467,10 +467,18 @@ async fn download(
 }
 
 async fn compare(State(s): State<Shared>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let real = s
-        .real
-        .as_ref()
-        .ok_or_else(|| ApiError::not_found("no real dataset store was given (--real)"))?;
+    if s.real.is_none() {
+        return Err(ApiError::not_found(
+            "no real dataset store was given (--real)",
+        ));
+    }
     let (_, out) = finished(&s, &id)?;
-    Ok(Json(real.compare(&out.dataset)))
+    // Up to 20,000 windows: computed off the async threads.
+    let value =
+        tokio::task::spawn_blocking(move || s.real.as_ref().map(|real| real.compare(&out.dataset)))
+            .await
+            .map_err(|e| ApiError::internal(format!("comparison: {e}")))?;
+    value
+        .map(Json)
+        .ok_or_else(|| ApiError::internal("the real store's statistics are gone"))
 }

@@ -23,7 +23,6 @@ use crate::privacy::accounting::ledger::AccountantKind;
 use crate::privacy::accounting::PrivacyUnit;
 use crate::training::generator::algorithm::Overrides;
 use crate::training::generator::privacy::GenDpRequest;
-use crate::training::generator::synthesize::SubjectsRequest;
 
 const HOST: &str = "127.0.0.1:8765";
 
@@ -432,15 +431,7 @@ async fn one_generation_at_a_time_and_a_queued_job_can_be_cancelled() {
     let (app, s) = server(false);
     let id = private_id(&s);
     // A job the worker never sees stays queued: the page must refuse a second one.
-    let req = SubjectsRequest {
-        subjects: 1,
-        windows_per_subject: 4,
-        stress_fraction: 0.3,
-        stress_ratio_range: (0.29, 0.32),
-        max_tries: 10,
-        seed: 1,
-    };
-    let queued = s.jobs.add(&id, req).unwrap();
+    let queued = s.jobs.add(&id, super::jobs::test_request(1)).unwrap();
     let body = json!({"model": id, "subjects": 1, "windows_per_subject": 4});
     let (status, v) = send_json(&app, post_json(&body)).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{v}");
@@ -529,14 +520,7 @@ async fn a_generation_streams_progress_and_serves_what_the_cli_writes() {
     }
 
     // What the CLI writes for the same request.
-    let req = SubjectsRequest {
-        subjects: 2,
-        windows_per_subject: 4,
-        stress_fraction: 0.3,
-        stress_ratio_range: SubjectsRequest::ratio_range_around(0.3),
-        max_tries: crate::training::generator::synthesize::DEFAULT_MAX_TRIES,
-        seed: 42,
-    };
+    let req = super::jobs::test_request(42);
     let (direct, card) = crate::pipeline::sample_job::sample(&fixture().private, &req).unwrap();
     let mut expected = Vec::new();
     crate::pipeline::synthetic_output::write_csv(&mut expected, &direct, &[]).unwrap();

@@ -14,3 +14,4 @@ pub mod eval_runner;
 pub mod fold_batch;
 pub mod generator;
 pub mod quality;
+pub mod tabular;

@@ -66,13 +66,14 @@ pub struct DpSettings {
     pub unit: PrivacyUnit,
 }
 
-/// A generator training algorithm.
-pub trait GanAlgorithm {
+/// A generator training algorithm on data of type `D` (sensor windows by default; the
+/// tabular BGAN trains on records).
+pub trait GanAlgorithm<D: ?Sized = GenData> {
     fn kind(&self) -> GeneratorKind;
     /// Executor steps in the whole schedule.
     fn total_steps(&self) -> u64;
     /// Runs step `step` (0-based) on `data`.
-    fn step(&mut self, step: u64, data: &GenData, rng: &mut StepRng) -> Result<StepReport, String>;
+    fn step(&mut self, step: u64, data: &D, rng: &mut StepRng) -> Result<StepReport, String>;
     /// The whole training state by stable name (see the module contract).
     fn state(&self) -> Vec<(String, Tensor)>;
     /// Restores [`GanAlgorithm::state`].

@@ -18,7 +18,6 @@ use std::time::Instant;
 
 use super::algorithm::{GanAlgorithm, StepReport};
 use super::checkpoint::{self, CheckpointError, ModelCard};
-use super::data::GenData;
 use super::privacy::GenDpPlan;
 use super::rng::{SecretKey, StepRng};
 
@@ -86,10 +85,10 @@ fn record_privacy(card: &mut ModelCard, plan: Option<&GenDpPlan>) -> Result<(), 
     Ok(())
 }
 
-fn save(
+fn save<D: ?Sized>(
     dir: &Path,
     card: &mut ModelCard,
-    algo: &dyn GanAlgorithm,
+    algo: &dyn GanAlgorithm<D>,
     plan: Option<&GenDpPlan>,
     key: &SecretKey,
 ) -> Result<(), ExecutorError> {
@@ -118,9 +117,9 @@ pub fn split_state(
 /// checkpoints into `dir`. `key` keys the batch and noise streams ([`super::rng`]); it is
 /// saved in the training state only.
 #[allow(clippy::too_many_arguments)]
-pub fn run(
-    algo: &mut dyn GanAlgorithm,
-    data: &GenData,
+pub fn run<D: ?Sized>(
+    algo: &mut dyn GanAlgorithm<D>,
+    data: &D,
     card: &mut ModelCard,
     plan: Option<&GenDpPlan>,
     key: &SecretKey,

@@ -6,6 +6,9 @@ use super::algorithm::{Family, Overrides};
 use super::kinds;
 use crate::models::generator_spec::{GeneratorKind, GeneratorMode};
 
+const TABULAR: &str =
+    "the BGAN generates tabular records, not sensor windows (see training::tabular)";
+
 /// The family of `kind` with the hyper-parameters of `mode` and the overrides applied.
 pub fn family(
     kind: GeneratorKind,
@@ -18,6 +21,7 @@ pub fn family(
         GeneratorKind::Dgan => kinds::dgan::family(mode, n_classes, overrides),
         GeneratorKind::Timegan => kinds::timegan::family(mode, n_classes, overrides),
         GeneratorKind::DpMerf => kinds::dp_merf::family(mode, n_classes, overrides),
+        GeneratorKind::Bgan => Err(TABULAR.into()),
     }
 }
 
@@ -31,5 +35,6 @@ pub fn family_from_hyper(
         GeneratorKind::Dgan => kinds::dgan::from_hyper(hyper),
         GeneratorKind::Timegan => kinds::timegan::from_hyper(hyper),
         GeneratorKind::DpMerf => kinds::dp_merf::from_hyper(hyper),
+        GeneratorKind::Bgan => Err(TABULAR.into()),
     }
 }

@@ -104,7 +104,8 @@ impl SecretKey {
         Ok(Self(k))
     }
 
-    fn stream(&self, purpose: StepPurpose, step: u64) -> ChaCha20Rng {
+    /// The stream of (purpose, step) under this key (hidden from anyone without the key).
+    pub fn stream(&self, purpose: StepPurpose, step: u64) -> ChaCha20Rng {
         let mut h = Sha256::new();
         h.update(self.0);
         h.update(format!("|{}|{step}", purpose.tag()).as_bytes());
