@@ -342,18 +342,10 @@ fn generate_page_in_headless_chromium() {
     let models = tmp.path().join("models");
     std::fs::create_dir_all(&models).unwrap();
     let ck = models.join("dpmerf-eps5");
-    common::ok(common::gan_train(
+    common::ok(common::small_dp_merf(
         &ds,
         &ck,
         &[
-            "--generator",
-            "dp-merf",
-            "--steps",
-            "20",
-            "--threads",
-            "1",
-            "--windows",
-            "non-overlapping",
             "--epsilon",
             "5",
             "--delta",

@@ -19,21 +19,10 @@ fn simulated(dir: &Path) -> PathBuf {
 /// 3 synthetic subjects sampled from it.
 fn generator(dir: &Path, ds: &Path) -> (PathBuf, PathBuf) {
     let ck = dir.join("ck");
-    ok(gan_train(
+    ok(common::small_dp_merf(
         ds,
         &ck,
-        &[
-            "--generator",
-            "dp-merf",
-            "--steps",
-            "20",
-            "--threads",
-            "1",
-            "--exclude-subject",
-            "101",
-            "--windows",
-            "non-overlapping",
-        ],
+        &["--exclude-subject", "101"],
     ));
     let syn = dir.join("syn.h5");
     ok(gan_generate(

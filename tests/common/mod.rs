@@ -57,6 +57,23 @@ pub fn gan_train(dataset: &Path, out: &Path, extra: &[&str]) -> Output {
     run(&args)
 }
 
+/// Trains a small DP-MERF (20 steps, one thread, non-overlapping windows) with `extra`
+/// arguments (e.g. an ε, excluded subjects) to completion (unchecked).
+pub fn small_dp_merf(dataset: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "--generator",
+        "dp-merf",
+        "--steps",
+        "20",
+        "--threads",
+        "1",
+        "--windows",
+        "non-overlapping",
+    ];
+    args.extend_from_slice(extra);
+    gan_train(dataset, out, &args)
+}
+
 /// Runs `dpwear gan generate --checkpoint CHECKPOINT --out OUT EXTRA…` to completion
 /// (unchecked).
 pub fn gan_generate(checkpoint: &Path, out: &Path, extra: &[&str]) -> Output {
