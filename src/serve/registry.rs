@@ -202,6 +202,17 @@ impl Registry {
         let name = relative(&self.root, dir);
         let root = self.root.display().to_string();
         match read_card(dir) {
+            Ok(card)
+                if !crate::models::generator_spec::GeneratorKind::ALL.contains(&card.generator) =>
+            {
+                self.skipped.push(Skipped {
+                    name,
+                    reason: format!(
+                        "a {} checkpoint: the page generates sensor windows only",
+                        card.generator
+                    ),
+                });
+            }
             Ok(card) => {
                 let card_path = dir.join(CARD_FILE);
                 let card_sha256 = sha256_file(&card_path).unwrap_or_default();

@@ -90,6 +90,19 @@ fn fixture() -> &'static Fixture {
         let private = models.join("runs/dp-merf eps5");
         train_into(&real, &private, None);
         train_into(&real, &models.join("unfinished"), Some(5));
+        // A tabular (BGAN) card is not a window generator: listed as skipped.
+        let tabular = models.join("tabular-bgan");
+        std::fs::create_dir_all(&tabular).unwrap();
+        for f in std::fs::read_dir(&private).unwrap() {
+            let f = f.unwrap().path();
+            if f.is_file() && !f.file_name().unwrap().to_string_lossy().starts_with('.') {
+                std::fs::copy(&f, tabular.join(f.file_name().unwrap())).unwrap();
+            }
+        }
+        let card_path = tabular.join("model-card.json");
+        let mut card: Value = serde_json::from_slice(&std::fs::read(&card_path).unwrap()).unwrap();
+        card["generator"] = "bgan".into();
+        std::fs::write(&card_path, card.to_string()).unwrap();
         let broken = models.join("broken");
         std::fs::create_dir_all(&broken).unwrap();
         std::fs::write(broken.join("model-card.json"), b"{not json").unwrap();
@@ -249,8 +262,10 @@ async fn the_registry_lists_checkpoints_under_the_folder_with_their_cards() {
         "the link out is not followed"
     );
     let skipped = v["skipped"].as_array().unwrap();
-    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped.len(), 2, "{skipped:?}");
     assert_eq!(skipped[0]["name"], "broken");
+    assert_eq!(skipped[1]["name"], "tabular-bgan");
+    assert!(skipped[1]["reason"].as_str().unwrap().contains("bgan"));
     let root = fixture().models.display().to_string();
     assert!(!v.to_string().contains(&root), "no server path leaks: {v}");
 
