@@ -33,34 +33,29 @@ done
 for p in "${browser[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing_browser+=("$p")
 done
-if [ ${#missing_browser[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    echo "bootstrap: installing ${missing_browser[*]} (for tests/browser.rs)" >&2
-    apt-get update -qq
-    for attempt in 1 2; do
-      apt-get install -y -qq --no-install-recommends "${missing_browser[@]}" >/dev/null && break
-      [ "$attempt" = 2 ] && { echo "bootstrap: apt-get install of the browser failed" >&2; exit 1; }
-    done
-  else
-    echo "bootstrap: missing browser packages for the browser test; run as root:" >&2
-    echo "  sudo apt-get install -y --no-install-recommends ${missing_browser[*]}" >&2
+# apt_install WHAT OPTIONS PACKAGE…: installs the packages as root (apt's index updated once
+# per run; the install retried once, since a concurrent /tmp clean-up can break dpkg), or
+# prints the command for a non-root user and stops. Nothing to do without packages.
+apt_updated=
+apt_install() {
+  local what=$1 opts=$2
+  shift 2
+  [ $# -gt 0 ] || return 0
+  if [ "$(id -u)" != 0 ]; then
+    echo "bootstrap: missing $what; run as root:" >&2
+    echo "  sudo apt-get install -y $opts $*" >&2
     exit 1
   fi
-fi
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    echo "bootstrap: installing ${missing[*]}" >&2
-    apt-get update -qq
-    for attempt in 1 2; do   # a concurrent /tmp clean-up can break dpkg once; retry
-      apt-get install -y -qq "${missing[@]}" >/dev/null && break
-      [ "$attempt" = 2 ] && { echo "bootstrap: apt-get install failed" >&2; exit 1; }
-    done
-  else
-    echo "bootstrap: missing system packages; run as root:" >&2
-    echo "  sudo apt-get install -y ${missing[*]}" >&2
-    exit 1
-  fi
-fi
+  echo "bootstrap: installing $* ($what)" >&2
+  [ -n "$apt_updated" ] || { apt-get update -qq; apt_updated=1; }
+  for attempt in 1 2; do
+    # shellcheck disable=SC2086  # OPTIONS is empty or one flag
+    apt-get install -y -qq $opts "$@" >/dev/null && return 0
+    [ "$attempt" = 2 ] && { echo "bootstrap: apt-get install of the $what failed" >&2; exit 1; }
+  done
+}
+apt_install "browser packages for tests/browser.rs" --no-install-recommends "${missing_browser[@]}"
+apt_install "system packages" "" "${missing[@]}"
 
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 SITE=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')

@@ -27,5 +27,6 @@ pub mod privacy;
 pub mod reporting;
 #[cfg(feature = "serve")]
 pub mod serve;
+pub mod shell_words;
 #[cfg(feature = "torch")]
 pub mod training;

@@ -159,6 +159,16 @@ fn reader(path: &Path) -> Result<csv::Reader<std::fs::File>, DataError> {
         .from_reader(file))
 }
 
+/// The header's names, trimmed (a UTF-8 byte-order mark dropped).
+fn header(path: &Path, rdr: &mut csv::Reader<std::fs::File>) -> Result<Vec<String>, DataError> {
+    Ok(rdr
+        .headers()
+        .map_err(|e| DataError::format(path, format!("line 1: not a CSV header: {e}")))?
+        .iter()
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
+        .collect())
+}
+
 fn row_error(path: &Path, line: u64, reason: String) -> DataError {
     DataError::format(path, format!("line {line}: {reason}"))
 }
@@ -220,12 +230,7 @@ fn records(
 pub fn read_fitbit_daily(path: &Path) -> Result<TabularData, DataError> {
     let sha256 = sha256_file(path)?;
     let mut rdr = reader(path)?;
-    let header: Vec<String> = rdr
-        .headers()
-        .map_err(|e| DataError::format(path, format!("line 1: not a CSV header: {e}")))?
-        .iter()
-        .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
-        .collect();
+    let header = header(path, &mut rdr)?;
     if header != FITBIT_DAILY_COLUMNS {
         return Err(DataError::format(
             path,
@@ -292,12 +297,7 @@ pub fn read_fitbit_daily(path: &Path) -> Result<TabularData, DataError> {
 pub fn read_numeric_csv(path: &Path, user_column: Option<&str>) -> Result<TabularData, DataError> {
     let sha256 = sha256_file(path)?;
     let mut rdr = reader(path)?;
-    let header: Vec<String> = rdr
-        .headers()
-        .map_err(|e| DataError::format(path, format!("line 1: not a CSV header: {e}")))?
-        .iter()
-        .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
-        .collect();
+    let header = header(path, &mut rdr)?;
     let user_at = match user_column {
         None => None,
         Some(u) => Some(header.iter().position(|h| h == u).ok_or_else(|| {

@@ -4,10 +4,13 @@
 //! the Pearson correlation matrices; and, given a holdout of users the generator never saw,
 //! the distance to closest record on records scaled to [−1, 1] by the public domains.
 //!
-//! May depend on: evaluation::fidelity (KS), evaluation::leakage (DCR).
+//! May depend on: evaluation::fidelity (KS, correlation), evaluation::aggregate (mean, sd),
+//! evaluation::leakage (DCR).
 
 use serde::Serialize;
 
+use super::aggregate::{mean, sample_sd};
+use super::fidelity::correlation_matrix;
 use super::fidelity::ks::{ks_2samp, KsResult};
 use super::leakage::{dcr_summary, DcrSummary};
 
@@ -28,7 +31,7 @@ pub struct TabularComparison {
     pub real_records: usize,
     pub synthetic_records: usize,
     pub columns: Vec<ColumnComparison>,
-    /// max |r_real − r_synthetic| over column pairs (constant columns count as r = 0).
+    /// max |r_real − r_synthetic| over column pairs (a constant column has r = 0 with the others).
     pub correlation_max_abs_diff: f64,
     /// Root mean square of r_real − r_synthetic over the pairs above the diagonal.
     pub correlation_rms_diff: f64,
@@ -36,42 +39,15 @@ pub struct TabularComparison {
     pub columns_not_rejected: usize,
 }
 
-fn mean_sd(v: &[f64]) -> (f64, f64) {
-    let n = v.len().max(1) as f64;
-    let m = v.iter().sum::<f64>() / n;
-    let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0).max(1.0);
-    (m, var.sqrt())
+/// Mean and sample standard deviation (the project's [`super::aggregate`] rules).
+fn mean_sd(v: &[f64]) -> Result<(f64, f64), String> {
+    let m = mean(v).map_err(|e| e.to_string())?;
+    let sd = sample_sd(v).map_err(|e| e.to_string())?.unwrap_or(0.0);
+    Ok((m, sd))
 }
 
 fn column(records: &[Vec<f64>], c: usize) -> Vec<f64> {
     records.iter().map(|r| r[c]).collect()
-}
-
-/// Pearson correlations of the columns (0 where a column is constant).
-pub fn correlation_matrix(records: &[Vec<f64>], width: usize) -> Vec<Vec<f64>> {
-    let cols: Vec<Vec<f64>> = (0..width).map(|c| column(records, c)).collect();
-    let stats: Vec<(f64, f64)> = cols
-        .iter()
-        .map(|c| {
-            let m = c.iter().sum::<f64>() / c.len().max(1) as f64;
-            (m, c.iter().map(|x| (x - m) * (x - m)).sum::<f64>())
-        })
-        .collect();
-    let mut r = vec![vec![0.0; width]; width];
-    for a in 0..width {
-        for b in a..width {
-            let cov: f64 = cols[a]
-                .iter()
-                .zip(&cols[b])
-                .map(|(x, y)| (x - stats[a].0) * (y - stats[b].0))
-                .sum();
-            let d = (stats[a].1 * stats[b].1).sqrt();
-            let v = if d > 0.0 { cov / d } else { 0.0 };
-            r[a][b] = v;
-            r[b][a] = v;
-        }
-    }
-    r
 }
 
 /// Compares `synthetic` with `real` (records × columns, the same column order).
@@ -91,12 +67,15 @@ pub fn compare(
     if let Some(r) = real.iter().chain(synthetic).find(|r| r.len() != width) {
         return Err(format!("a record has {} values, not {width}", r.len()));
     }
+    let columns_of = |records: &[Vec<f64>]| -> Vec<Vec<f64>> {
+        (0..width).map(|c| column(records, c)).collect()
+    };
+    let (real_cols, syn_cols) = (columns_of(real), columns_of(synthetic));
     let mut columns = Vec::with_capacity(width);
-    for (c, name) in names.iter().enumerate() {
-        let (x, y) = (column(real, c), column(synthetic, c));
-        let ks = ks_2samp(&x, &y).map_err(|e| format!("column {name}: {e}"))?;
-        let (rm, rs) = mean_sd(&x);
-        let (sm, ss) = mean_sd(&y);
+    for ((name, x), y) in names.iter().zip(&real_cols).zip(&syn_cols) {
+        let ks = ks_2samp(x, y).map_err(|e| format!("column {name}: {e}"))?;
+        let (rm, rs) = mean_sd(x).map_err(|e| format!("column {name}: {e}"))?;
+        let (sm, ss) = mean_sd(y).map_err(|e| format!("column {name}: {e}"))?;
         columns.push(ColumnComparison {
             column: name.clone(),
             real_mean: rm,
@@ -107,8 +86,8 @@ pub fn compare(
         });
     }
     let (cr, cs) = (
-        correlation_matrix(real, width),
-        correlation_matrix(synthetic, width),
+        correlation_matrix(&real_cols),
+        correlation_matrix(&syn_cols),
     );
     let mut max_abs: f64 = 0.0;
     let (mut sq, mut pairs) = (0.0, 0usize);

@@ -3,11 +3,12 @@
 //! and the 6 × 6 correlation matrices of the channels over all seconds. No real window, row
 //! or subject-level value leaves the server; only these aggregates.
 //!
-//! May depend on: data.
+//! May depend on: data, evaluation::fidelity (the correlation matrix).
 
 use serde_json::{json, Value};
 
 use crate::data::{Dataset, CHANNELS, N_CHANNELS};
+use crate::evaluation::fidelity::correlation_matrix;
 
 /// Histogram bins per channel.
 pub const BINS: usize = 40;
@@ -56,33 +57,11 @@ fn histogram(values: impl Iterator<Item = f64>, edges: &[f64]) -> (Vec<f64>, f64
     )
 }
 
-/// Pearson correlations of the channels over all seconds (0 where a channel is constant).
+/// Pearson correlations of the channels over all seconds (a constant channel: 0 with the
+/// others, 1 with itself).
 fn correlation(ds: &Dataset) -> Vec<Vec<f64>> {
-    let n = ds.subjects.iter().map(|s| s.len()).sum::<usize>().max(1) as f64;
-    let means: Vec<f64> = (0..N_CHANNELS)
-        .map(|c| columns(ds, c).sum::<f64>() / n)
-        .collect();
-    let mut cov = vec![vec![0.0; N_CHANNELS]; N_CHANNELS];
-    for s in &ds.subjects {
-        for r in 0..s.len() {
-            for a in 0..N_CHANNELS {
-                let da = s.channels[a][r] - means[a];
-                for b in a..N_CHANNELS {
-                    cov[a][b] += da * (s.channels[b][r] - means[b]);
-                }
-            }
-        }
-    }
-    let mut out = vec![vec![0.0; N_CHANNELS]; N_CHANNELS];
-    for a in 0..N_CHANNELS {
-        for b in a..N_CHANNELS {
-            let d = (cov[a][a] * cov[b][b]).sqrt();
-            let r = if d > 0.0 { cov[a][b] / d } else { 0.0 };
-            out[a][b] = r;
-            out[b][a] = r;
-        }
-    }
-    out
+    let channels: Vec<Vec<f64>> = (0..N_CHANNELS).map(|c| columns(ds, c).collect()).collect();
+    correlation_matrix(&channels)
 }
 
 impl RealStats {

@@ -88,8 +88,8 @@ fn slug(name: &str) -> String {
 
 /// The id of the checkpoint at `name` (stable for a name).
 pub fn model_id(name: &str) -> String {
-    let digest = Sha256::digest(name.as_bytes());
-    format!("{}-{:x}", slug(name), digest)[..slug(name).len() + 9].to_string()
+    let digest = format!("{:x}", Sha256::digest(name.as_bytes()));
+    format!("{}-{}", slug(name), &digest[..8])
 }
 
 /// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).

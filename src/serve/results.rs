@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use super::registry::ModelEntry;
 use crate::data::{Dataset, CHANNELS, N_CHANNELS};
+use crate::shell_words::shell_quote;
 use crate::training::generator::synthesize::SubjectsRequest;
 
 /// A finished job's data and descriptions.
@@ -17,18 +18,6 @@ pub struct JobOutput {
     /// Provenance of every download.
     pub manifest: Value,
     pub cli: String,
-}
-
-/// `s` quoted for a POSIX shell when it needs it.
-pub fn shell_quote(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-/=:,+@%".contains(&b));
-    if plain {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r#"'\''"#))
-    }
 }
 
 /// The `dpwear gan generate` line that writes the same subjects (`checkpoint` as the user

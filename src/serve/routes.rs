@@ -256,14 +256,13 @@ fn job_request(s: &AppState, body: &JobBody) -> Result<(String, SubjectsRequest)
         max_tries,
         seed,
     };
-    if model.conditional() {
-        let (non, stress) = req.split();
-        if non + stress == 0 {
-            return Err(ApiError::field(
-                "stress_fraction",
-                format!("{windows} windows per subject with stress fraction {stress_fraction} give no window (⌊(1−f)·n⌋ + ⌊f·n⌋ = 0)"),
-            ));
-        }
+    // `validate` refuses this too, in the command line's words; here it names the field.
+    let (non, stress) = req.split();
+    if non + stress == 0 {
+        return Err(ApiError::field(
+            "stress_fraction",
+            format!("{windows} windows per subject with stress fraction {stress_fraction} give no window (⌊(1−f)·n⌋ + ⌊f·n⌋ = 0)"),
+        ));
     }
     req.validate(model.card.data.label_map)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))?;

@@ -58,7 +58,9 @@ pub use prdc::{prdc, Prdc, DEFAULT_PRDC_K};
 pub use psd::{mean_psd, psd_distance, welch, Psd};
 pub use tsne::{joint_probabilities, tsne, Tsne, TsneConfig, TsneInit, MAX_EXACT_TSNE_RECORDS};
 pub use wasserstein::wasserstein_distance;
-pub use windows::{autocorrelation_distance, frobenius_distance, Windows, WINDOW_STATS};
+pub use windows::{
+    autocorrelation_distance, correlation_matrix, frobenius_distance, Windows, WINDOW_STATS,
+};
 
 /// An error of the fidelity metrics. Messages read after "failed to …".
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -88,46 +88,17 @@ impl<'a> Windows<'a> {
     }
 
     /// The `c × c` Pearson correlation matrix of the channels over every time step of every
-    /// window (row-major). A constant channel has correlation 0 with every other channel and 1
-    /// with itself.
+    /// window (row-major); see [`correlation_matrix`].
     pub fn channel_correlation(&self) -> Vec<f64> {
-        let m = (self.n * self.t) as f64;
-        let mut mean = vec![0.0; self.c];
-        for w in 0..self.n {
-            for s in 0..self.t {
-                for (ch, mu) in mean.iter_mut().enumerate() {
-                    *mu += self.at(w, s, ch);
-                }
-            }
-        }
-        mean.iter_mut().for_each(|v| *v /= m);
-        let mut cov = vec![0.0; self.c * self.c];
-        for w in 0..self.n {
-            for s in 0..self.t {
-                for a in 0..self.c {
-                    let da = self.at(w, s, a) - mean[a];
-                    for b in a..self.c {
-                        cov[a * self.c + b] += da * (self.at(w, s, b) - mean[b]);
-                    }
-                }
-            }
-        }
-        let mut corr = vec![0.0; self.c * self.c];
-        for a in 0..self.c {
-            for b in a..self.c {
-                let denom = (cov[a * self.c + a] * cov[b * self.c + b]).sqrt();
-                let r = if a == b {
-                    1.0
-                } else if denom > 0.0 {
-                    (cov[a * self.c + b] / denom).clamp(-1.0, 1.0)
-                } else {
-                    0.0
-                };
-                corr[a * self.c + b] = r;
-                corr[b * self.c + a] = r;
-            }
-        }
-        corr
+        let columns: Vec<Vec<f64>> = (0..self.c)
+            .map(|ch| {
+                (0..self.n)
+                    .flat_map(|w| (0..self.t).map(move |s| (w, s)))
+                    .map(|(w, s)| self.at(w, s, ch))
+                    .collect()
+            })
+            .collect();
+        correlation_matrix(&columns).concat()
     }
 
     /// The mean over windows of each channel's autocorrelation at lags `1..=max_lag`
@@ -168,6 +139,43 @@ pub fn frobenius_distance(a: &[f64], b: &[f64]) -> f64 {
         .map(|(x, y)| (x - y).powi(2))
         .sum::<f64>()
         .sqrt()
+}
+
+/// The Pearson correlation matrix of `columns` (each one variable's values, all of one
+/// length). A constant column has correlation 0 with every other column and 1 with itself.
+pub fn correlation_matrix(columns: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    let c = columns.len();
+    let m = columns.first().map_or(0, |col| col.len()).max(1) as f64;
+    let mean: Vec<f64> = columns
+        .iter()
+        .map(|col| col.iter().sum::<f64>() / m)
+        .collect();
+    let rows = columns.first().map_or(0, |col| col.len());
+    let mut cov = vec![vec![0.0; c]; c];
+    for r in 0..rows {
+        for a in 0..c {
+            let da = columns[a][r] - mean[a];
+            for b in a..c {
+                cov[a][b] += da * (columns[b][r] - mean[b]);
+            }
+        }
+    }
+    let mut corr = vec![vec![0.0; c]; c];
+    for a in 0..c {
+        for b in a..c {
+            let denom = (cov[a][a] * cov[b][b]).sqrt();
+            let r = if a == b {
+                1.0
+            } else if denom > 0.0 {
+                (cov[a][b] / denom).clamp(-1.0, 1.0)
+            } else {
+                0.0
+            };
+            corr[a][b] = r;
+            corr[b][a] = r;
+        }
+    }
+    corr
 }
 
 /// The mean absolute difference of two sets' mean autocorrelation functions, per channel.

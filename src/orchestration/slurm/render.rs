@@ -245,30 +245,8 @@ impl CollectScript<'_> {
     }
 }
 
-fn is_plain(c: char) -> bool {
-    c.is_ascii_alphanumeric()
-        || matches!(c, '_' | '-' | '.' | '/' | ':' | '=' | '@' | '%' | '+' | ',')
-}
-
-/// Quotes `s` as one bash word: unchanged when it only has characters that bash never treats
-/// specially (letters, digits, `_-./:=@%+,`), otherwise in single quotes with each `'`
-/// written as `'\''`. The empty string becomes `''`.
-pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(is_plain) {
-        return s.to_string();
-    }
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('\'');
-    for c in s.chars() {
-        if c == '\'' {
-            out.push_str("'\\''");
-        } else {
-            out.push(c);
-        }
-    }
-    out.push('\'');
-    out
-}
+use crate::shell_words::is_plain;
+pub use crate::shell_words::shell_quote;
 
 /// Quotes `s` as one token for an `#SBATCH` line: unchanged when plain (as for
 /// [`shell_quote`]), otherwise in double quotes with `\` and `"` backslash-escaped. sbatch's

@@ -70,16 +70,8 @@ pub fn prepare(
     let cols = domains.for_columns(&data.columns)?;
     let (kept, dropped) = bound_contributions(data, domains.max_records_per_user);
     let eps = column_epsilons(domains, &cols);
-    let mut values: Vec<Vec<f64>> = kept
-        .values
-        .iter()
-        .map(|r| {
-            r.iter()
-                .zip(&cols)
-                .map(|(v, d)| v.clamp(d.min, d.max))
-                .collect()
-        })
-        .collect();
+    // Clipping into the domains happens in `release` and in the scaling.
+    let mut values = kept.values;
     let (guarantee, statement) = match mechanism {
         Mechanism::None => (None, "no differential privacy".to_string()),
         Mechanism::NoisyOutput => (None, NOISY_OUTPUT_STATEMENT.to_string()),
