@@ -152,6 +152,8 @@ pub fn correlation_matrix(columns: &[Vec<f64>]) -> Vec<Vec<f64>> {
         .collect();
     let rows = columns.first().map_or(0, |col| col.len());
     let mut cov = vec![vec![0.0; c]; c];
+    // Row-major over the columns: `r` indexes every column at once.
+    #[allow(clippy::needless_range_loop)]
     for r in 0..rows {
         for a in 0..c {
             let da = columns[a][r] - mean[a];
